@@ -1,0 +1,58 @@
+# make setup: idempotent; installs Debian's R packages (apt-get), the Python venv (.venv) with the
+# package in editable mode plus dev extras (pins in constraints.txt), and the R package into .Rlib.
+# make demo: the seed experiment end to end.  make test: every Python and R test.
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+RLIB := .Rlib
+APT_PACKAGES := r-base-core r-base-dev r-cran-reticulate r-cran-testthat r-cran-ggplot2 \
+	r-cran-jsonlite r-cran-withr r-cran-irkernel
+export R_LIBS := $(CURDIR)/$(RLIB)
+export RETICULATE_PYTHON := $(CURDIR)/$(PY)
+export TF_CPP_MIN_LOG_LEVEL := 2
+export MPLBACKEND := Agg
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+R_SOURCES := DESCRIPTION NAMESPACE $(wildcard R/*.R) $(wildcard man/*.Rd)
+
+.PHONY: setup apt demo test test-python test-r bench clean
+
+setup: apt $(VENV)/.installed $(RLIB)/.installed
+
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt-get install:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	[ -x $(PY) ] || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+$(RLIB)/.installed: $(R_SOURCES)
+	mkdir -p $(RLIB)
+	R CMD INSTALL --no-test-load --library=$(RLIB) . > $(RLIB)/install.log 2>&1 || { cat $(RLIB)/install.log; exit 1; }
+	touch $@
+
+demo: setup
+	$(PY) -m seqimp.demo
+
+test: setup test-python test-r
+
+test-python:
+	$(PY) -m pytest -q -ra
+
+test-r:
+	Rscript tests/testthat.R
+
+bench: setup
+	$(PY) bench/bench_perturbation.py
+
+clean:
+	rm -rf $(VENV) $(RLIB) demo-output .pytest_cache

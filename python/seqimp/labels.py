@@ -1,0 +1,101 @@
+"""What gets an importance: a label is a named boolean mask over (timesteps, features).
+
+One idea covers every granularity: a feature is a column of the mask, a timestep a row, a cell one
+entry, and a group the union of its features' columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from . import checks
+
+GRANULARITIES = ("feature", "timestep", "cell")
+
+
+@dataclass(frozen=True)
+class Label:
+    """One row of a result.
+
+    ``feature`` is the feature (or group) name, or None for a timestep label; ``timestep`` is the
+    0-based timestep, or None for a feature label. ``mask`` has shape (T, F).
+    """
+
+    name: str
+    feature: Optional[str]
+    timestep: Optional[int]
+    mask: np.ndarray = field(repr=False, compare=False)
+
+    @property
+    def features(self):
+        """Indices of the features this label touches."""
+        return np.flatnonzero(self.mask.any(axis=0))
+
+
+def resolve_groups(groups, feature_names, func):
+    """``{name: [feature names or indices]}`` -> ``{name: sorted feature indices}``."""
+    if groups is None:
+        return None
+    if not hasattr(groups, "items"):
+        checks.fail("groups", func, "a dict {group name: [feature names or indices]} or None", groups,
+                    TypeError)
+    if len(groups) == 0:
+        checks.fail("groups", func, "a non-empty dict", groups)
+    index = {name: i for i, name in enumerate(feature_names)}
+    resolved = {}
+    for group, members in groups.items():
+        if isinstance(members, (str, int, np.integer)):
+            members = [members]
+        members = list(members)
+        if not members:
+            raise ValueError(f"The 'groups' parameter of {func} has an empty group {group!r}.")
+        idx = []
+        for m in members:
+            if isinstance(m, (int, np.integer)) and not isinstance(m, bool):
+                if not 0 <= m < len(feature_names):
+                    raise ValueError(f"The 'groups' parameter of {func}: group {group!r} names feature "
+                                     f"index {m}, but X has features 0..{len(feature_names) - 1}.")
+                idx.append(int(m))
+            elif str(m) in index:
+                idx.append(index[str(m)])
+            else:
+                raise ValueError(f"The 'groups' parameter of {func}: group {group!r} names an unknown "
+                                 f"feature {m!r}. Known features: {list(feature_names)}.")
+        resolved[str(group)] = sorted(set(idx))
+    return resolved
+
+
+def make_labels(data, granularity, groups, func):
+    """The labels for one call, in result order (cells are timestep-major: t0/f0, t0/f1, ...)."""
+    granularity = checks.check_option(granularity, "granularity", func, GRANULARITIES)
+    T, F = data.n_timesteps, data.n_features
+    groups = resolve_groups(groups, data.feature_names, func)
+    if groups is None:
+        columns = {name: [j] for j, name in enumerate(data.feature_names)}
+    else:
+        columns = groups
+    labels = []
+    if granularity == "feature":
+        for name, idx in columns.items():
+            mask = np.zeros((T, F), dtype=bool)
+            mask[:, idx] = True
+            labels.append(Label(name, name, None, mask))
+    elif granularity == "timestep":
+        if groups is not None:
+            raise ValueError(f"The 'groups' parameter of {func} works with granularity 'feature' or "
+                             f"'cell'; with 'timestep' every feature is perturbed together. Got groups "
+                             f"with granularity='timestep'.")
+        for t in range(T):
+            mask = np.zeros((T, F), dtype=bool)
+            mask[t, :] = True
+            labels.append(Label(f"t{t}", None, t, mask))
+    else:
+        for t in range(T):
+            for name, idx in columns.items():
+                mask = np.zeros((T, F), dtype=bool)
+                mask[t, idx] = True
+                labels.append(Label(f"{name}@t{t}", name, t, mask))
+    return granularity, labels

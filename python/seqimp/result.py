@@ -1,0 +1,94 @@
+"""ImportanceResult: the one result type every method returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class ImportanceResult:
+    """Importances of every label, with the repeats (or folds) they were measured over.
+
+    Attributes
+    ----------
+    method : str
+        "perturbation", "permutation", "lofo", "saliency", ...
+    labels : list of Label
+        What each row measures; ``label.feature`` and ``label.timestep`` give its parts.
+    importances : ndarray of shape (n_labels, n_repeats)
+        Raw scores, one column per repeat (or per fold for LOFO). Positive means the model relies
+        on the label.
+    granularity : str
+        "feature", "timestep" or "cell".
+    metric : str
+        The effect or metric the importances are measured in.
+    baseline_score : float or None
+        The metric on unperturbed data, where the method has one.
+    attributions : ndarray of shape (n, T, F) or None
+        Per-sample attributions, for gradient methods.
+    """
+
+    method: str
+    labels: list
+    importances: np.ndarray
+    granularity: str
+    metric: str
+    baseline_score: Optional[float] = None
+    attributions: Optional[np.ndarray] = None
+    feature_names: tuple = ()
+    params: dict = field(default_factory=dict)
+    extra: Any = None
+
+    @property
+    def importances_mean(self):
+        """ndarray of shape (n_labels,): mean over repeats (scikit-learn's name)."""
+        return self.importances.mean(axis=1)
+
+    @property
+    def importances_std(self):
+        """ndarray of shape (n_labels,): standard deviation over repeats (ddof=0, as scikit-learn)."""
+        return self.importances.std(axis=1)
+
+    @property
+    def label_names(self):
+        return [label.name for label in self.labels]
+
+    def to_frame(self, sort=False):
+        """A tidy pandas DataFrame: ``feature`` (``timestep`` too, unless granularity is "feature"),
+        ``importance`` and ``std``, one row per label, in label order unless ``sort``.
+
+        For granularity "timestep" the ``feature`` column reads "(all)"; timesteps are 0-based.
+        """
+        import pandas as pd
+
+        columns = {"feature": [lbl.feature if lbl.feature is not None else "(all)" for lbl in self.labels]}
+        if self.granularity != "feature":
+            columns["timestep"] = [lbl.timestep for lbl in self.labels]
+        columns["importance"] = self.importances_mean
+        columns["std"] = self.importances_std
+        frame = pd.DataFrame(columns)
+        if sort:
+            frame = frame.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
+        return frame
+
+    def plot(self, ax=None, **kwargs):
+        """Bars with error bars across repeats, sorted; a timestep x feature heatmap for cells."""
+        from .plotting import plot_importance
+
+        return plot_importance(self, ax=ax, **kwargs)
+
+    def __repr__(self):
+        head = (f"ImportanceResult(method={self.method!r}, granularity={self.granularity!r}, "
+                f"metric={self.metric!r}, n_labels={len(self.labels)}, "
+                f"n_repeats={self.importances.shape[1]}")
+        if self.baseline_score is not None:
+            head += f", baseline_score={self.baseline_score:.6g}"
+        head += ")"
+        frame = self.to_frame()
+        shown = frame if len(frame) <= 20 else frame.head(20)
+        body = shown.to_string(index=False, float_format=lambda v: f"{v:.6g}")
+        more = "" if len(frame) <= 20 else f"\n... {len(frame) - 20} more rows"
+        return f"{head}\n{body}{more}"
