@@ -266,7 +266,7 @@ def as_predictor(model, *, func="seqimp"):
     if is_rpy2_object(model):
         from .r import r_model
 
-        return r_model(model)
+        return r_model(model, func=func)
     flavour = keras_flavour(model)
     if flavour is not None and hasattr(model, "layers"):
         return KerasPredictor(model, flavour)

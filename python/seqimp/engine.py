@@ -101,6 +101,8 @@ def run(predictor, data, labels, transform, *, n_repeats, root_seed, chunk_rows,
     if hasattr(predictor, "check_input_shape"):
         predictor.check_input_shape(data.input_shape)
     predictor.prepare(chunk_rows, data.input_shape[1:])
+    if hasattr(predictor, "bind_feature_names"):  # R models see the names as data.frame columns
+        predictor.bind_feature_names(data.feature_names)
 
     identity = _Identity(X)
     scores = np.full((len(labels), n_repeats), np.nan)

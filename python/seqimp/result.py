@@ -80,6 +80,12 @@ class ImportanceResult:
 
         return plot_importance(self, ax=ax, **kwargs)
 
+    def to_r(self):
+        """The R data.frame the seqimp R package returns (needs rpy2); see :func:`seqimp.r.to_r`."""
+        from .r import to_r
+
+        return to_r(self)
+
     def __repr__(self):
         head = (f"ImportanceResult(method={self.method!r}, granularity={self.granularity!r}, "
                 f"metric={self.metric!r}, n_labels={len(self.labels)}, "
