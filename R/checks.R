@@ -1,0 +1,63 @@
+# Argument checks at the R boundary. Messages follow the core's one pattern, naming the R argument:
+# "The 'x' argument of perturbation_importance must be ... Got ... instead."
+# The core checks ranges and options again (one source of truth for those); R checks what only R
+# can see: NA values, R classes, whole numbers, and dims.
+
+arg_error <- function(name, fn, expected, got) {
+  stop(seqimp_condition(sprintf("The '%s' argument of %s must be %s. Got %s instead.",
+                                name, fn, expected, got)))
+}
+
+describe <- function(value) {
+  if (is.null(value)) return("NULL")
+  if (is.atomic(value) && length(value) == 1L && is.null(dim(value))) {
+    return(if (is.character(value)) sprintf("\"%s\"", value) else format(value))
+  }
+  d <- dim(value)
+  shape <- if (is.null(d)) sprintf("length %d", length(value)) else
+    sprintf("dims c(%s)", paste(d, collapse = ", "))
+  sprintf("an object of class %s with %s", paste(class(value), collapse = "/"), shape)
+}
+
+# A whole number as an R integer (5 and 5L both work; 2.5, NA and "5" do not).
+as_count <- function(value, name, fn, null_ok = FALSE) {
+  if (is.null(value) && null_ok) return(NULL)
+  expected <- paste0("a whole number", if (null_ok) " or NULL" else "")
+  if (!is.numeric(value) || length(value) != 1L || is.na(value) || !is.finite(value) ||
+        value != round(value) || abs(value) > .Machine$integer.max) {
+    arg_error(name, fn, expected, describe(value))
+  }
+  as.integer(value)
+}
+
+as_number <- function(value, name, fn, null_ok = FALSE) {
+  if (is.null(value) && null_ok) return(NULL)
+  if (!is.numeric(value) || length(value) != 1L || is.na(value)) {
+    arg_error(name, fn, paste0("a number", if (null_ok) " or NULL" else ""), describe(value))
+  }
+  as.double(value)
+}
+
+as_flag <- function(value, name, fn) {
+  if (!is.logical(value) || length(value) != 1L || is.na(value)) {
+    arg_error(name, fn, "TRUE or FALSE", describe(value))
+  }
+  value
+}
+
+as_string <- function(value, name, fn, null_ok = FALSE) {
+  if (is.null(value) && null_ok) return(NULL)
+  if (!is.character(value) || length(value) != 1L || is.na(value)) {
+    arg_error(name, fn, paste0("a single string", if (null_ok) " or NULL" else ""), describe(value))
+  }
+  value
+}
+
+as_seed <- function(seed, fn) {
+  if (is.null(seed)) return(NULL)
+  if (!is.numeric(seed) || length(seed) != 1L || is.na(seed) || seed < 0 || seed != round(seed) ||
+        seed > .Machine$integer.max) {
+    arg_error("seed", fn, "a non-negative whole number or NULL", describe(seed))
+  }
+  as.integer(seed)
+}

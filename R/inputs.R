@@ -1,0 +1,191 @@
+# Turning R arguments into what the Python core takes. Each is converted once per call: a numeric
+# R array becomes a read-only NumPy view of R's memory (no copy), and the core makes its one float32
+# copy. Names, NA checks and R's 1-based indices are dealt with here, where R's meaning is known.
+
+X_EXPECTED <- paste("a numeric array (samples, timesteps, features), a numeric matrix",
+                    "(samples, features) or a data.frame of numeric columns")
+
+# x as list(py = NumPy array, names = feature names or NULL, dim = R dims).
+prepare_x <- function(x, fn, feature_names = NULL, name = "x") {
+  frame_names <- NULL
+  if (is.data.frame(x)) {
+    ok <- vapply(x, function(col) (is.numeric(col) || is.logical(col)) && !is.factor(col) &&
+                   is.null(dim(col)), logical(1))
+    if (!all(ok)) {
+      arg_error(name, fn, X_EXPECTED, sprintf("a data.frame with non-numeric columns %s",
+                                              paste(sprintf("'%s'", names(x)[!ok]), collapse = ", ")))
+    }
+    frame_names <- names(x)
+    # A data.frame is a list of columns; the core needs one block, so this is the one copy R makes.
+    x <- as.matrix(x)
+  }
+  if (!(is.numeric(x) || is.logical(x)) || is.factor(x) || is.object(x)) {
+    arg_error(name, fn, X_EXPECTED, describe(x))
+  }
+  d <- dim(x)
+  if (!length(d) %in% c(2L, 3L)) {
+    got <- if (is.null(d)) {
+      sprintf("a vector of length %d without dims (for one feature use matrix(x, ncol = 1))", length(x))
+    } else {
+      sprintf("a %d-D array with dims c(%s)", length(d), paste(d, collapse = ", "))
+    }
+    arg_error(name, fn, X_EXPECTED, got)
+  }
+  if (any(d == 0L)) {
+    arg_error(name, fn, "non-empty", sprintf("dims c(%s)", paste(d, collapse = ", ")))
+  }
+  if (anyNA(x)) {
+    where <- which(is.na(x))
+    first <- arrayInd(where[1L], d)
+    stop(seqimp_condition(sprintf(
+      "The '%s' argument of %s must not contain NA or NaN values. Got %d, the first at %s[%s].",
+      name, fn, length(where), name, paste(first, collapse = ", "))))
+  }
+  n_features <- d[length(d)]
+  names <- if (!is.null(feature_names)) {
+    if (!is.character(feature_names) || anyNA(feature_names) || length(feature_names) != n_features) {
+      arg_error("feature_names", fn, sprintf("a character vector with one name per feature (%d)",
+                                             n_features), describe(feature_names))
+    }
+    feature_names
+  } else if (!is.null(frame_names)) {
+    frame_names
+  } else {
+    dimnames(x)[[length(d)]]
+  }
+  list(py = reticulate::r_to_py(x), names = names, dim = d)
+}
+
+# y as a NumPy array with one row per sample.
+prepare_y <- function(y, n_samples, fn, name = "y") {
+  if (is.data.frame(y)) y <- as.matrix(y)
+  if (is.factor(y)) {
+    arg_error(name, fn, "numbers (for class labels use as.integer(y) - 1L)", "a factor")
+  }
+  if (!(is.numeric(y) || is.logical(y)) || is.object(y) || length(y) == 0L) {
+    arg_error(name, fn, "a numeric vector, matrix or array", describe(y))
+  }
+  rows <- if (is.null(dim(y))) length(y) else dim(y)[1L]
+  if (rows != n_samples) {
+    arg_error(name, fn, sprintf("one value (or row) per sample of x (%d)", n_samples), describe(y))
+  }
+  if (anyNA(y)) {
+    stop(seqimp_condition(sprintf("The '%s' argument of %s must not contain NA or NaN values. Got %d.",
+                                  name, fn, sum(is.na(y)))))
+  }
+  # Without dims reticulate makes a Python list (or a scalar for length 1); with them, an ndarray.
+  if (is.null(dim(y))) dim(y) <- length(y)
+  reticulate::r_to_py(y)
+}
+
+# A character vector as a Python list, even of length 1 (reticulate would make a str of that).
+py_names <- function(names) if (is.null(names)) NULL else as.list(as.character(names))
+
+default_names <- function(names, n_features) {
+  if (is.null(names)) paste0("x", seq_len(n_features)) else names
+}
+
+# A Keras model (a Python object) passes through; an R function f(x), or a fitted R model with a
+# predict() method, is wrapped so that Python calls it once per chunk of perturbed copies.
+prepare_model <- function(model, fn, names, n_features, name = "model") {
+  if (inherits(model, "python.builtin.object")) return(model)
+  if (is.function(model)) {
+    return(py_named(r_predictor(model, default_names(names, n_features)), "R function"))
+  }
+  if (has_predict_method(model)) {
+    return(py_named(r_predictor(function(x) {
+      newdata <- if (length(dim(x)) == 2L) as.data.frame(x) else x
+      stats::predict(model, newdata = newdata)
+    }, default_names(names, n_features)), "R model"))
+  }
+  arg_error(name, fn, paste("a keras model (a Python object, e.g. from keras or reticulate),",
+                            "an R function(x) returning predictions, or a fitted R model with a",
+                            "predict() method"), describe(model))
+}
+
+has_predict_method <- function(model) {
+  if (!is.object(model)) return(FALSE)
+  any(vapply(class(model), function(k) {
+    !is.null(utils::getS3method("predict", k, optional = TRUE))
+  }, logical(1)))
+}
+
+# The chunk arrives from NumPy as an R array (m, T, F) or matrix (m, F) of doubles; the function
+# sees the feature names as its last dimnames, and its answer goes back as an R array, so that a
+# one-row chunk still returns an array rather than a Python scalar.
+r_predictor <- function(f, names) {
+  force(f)
+  force(names)
+  reticulate::r_to_py(convert = TRUE, function(x) {
+    d <- dim(x)
+    if (length(d) >= 2L) dimnames(x) <- c(rep(list(NULL), length(d) - 1L), list(names))
+    out <- f(x)
+    if (is.data.frame(out)) out <- as.matrix(out)
+    if (is.factor(out) || !(is.numeric(out) || is.logical(out))) {
+      stop(sprintf("the model returned %s, not numbers", paste(class(out), collapse = "/")),
+           call. = FALSE)
+    }
+    if (is.null(dim(out))) dim(out) <- length(out)
+    out
+  })
+}
+
+# A metric name passes through; an R function(y_true, y_pred) becomes a seqimp Metric.
+prepare_metric <- function(metric, fn, label = "custom", name = "metric") {
+  if (is.character(metric) && length(metric) == 1L && !is.na(metric)) return(metric)
+  if (inherits(metric, "python.builtin.object")) return(metric)
+  if (is.function(metric)) return(seqimp_metric(metric, name = label))
+  arg_error(name, fn, "a metric name such as \"mae\", an R function(y_true, y_pred) or a seqimp_metric()",
+            describe(metric))
+}
+
+# An effect name passes through; an R function(original, perturbed) becomes a named Python callable.
+prepare_effect <- function(effect, fn, label = "custom") {
+  if (is.character(effect) && length(effect) == 1L && !is.na(effect)) return(effect)
+  if (is.function(effect)) return(py_named(r_scorer(effect, "effect"), label))
+  arg_error("effect", fn, "\"rms\", \"mae\" or an R function(original, perturbed)", describe(effect))
+}
+
+# A name for a function argument: the symbol the caller wrote, else "custom".
+arg_label <- function(expr) {
+  if (is.symbol(expr)) as.character(expr) else "custom"
+}
+
+drop_1d <- function(a) if (length(dim(a)) == 1L) as.vector(a) else a
+
+r_scorer <- function(f, what) {
+  force(f)
+  reticulate::r_to_py(convert = TRUE, function(a, b) {
+    value <- f(drop_1d(a), drop_1d(b))
+    if (!is.numeric(value) || length(value) != 1L) {
+      stop(sprintf("the %s function must return one number; it returned %s", what, describe(value)),
+           call. = FALSE)
+    }
+    as.double(value)
+  })
+}
+
+# groups: a named list of feature names or 1-based feature indices -> a Python dict with 0-based
+# indices, which is what the core takes.
+prepare_groups <- function(groups, names, n_features, fn) {
+  if (is.null(groups)) return(NULL)
+  expected <- "a named list of feature names or 1-based feature indices"
+  if (!is.list(groups) || is.data.frame(groups) || length(groups) == 0L || is.null(names(groups)) ||
+        anyNA(names(groups)) || any(names(groups) == "")) {
+    arg_error("groups", fn, expected, describe(groups))
+  }
+  members <- lapply(names(groups), function(g) {
+    m <- groups[[g]]
+    if (is.character(m) && length(m) > 0L && !anyNA(m)) return(as.list(m))
+    if (is.numeric(m) && length(m) > 0L && !anyNA(m) && all(m == round(m))) {
+      if (any(m < 1 | m > n_features)) {
+        stop(seqimp_condition(sprintf(paste0(
+          "The 'groups' argument of %s: group '%s' names feature index %s, but x has features ",
+          "1..%d."), fn, g, format(m[m < 1 | m > n_features][1L]), n_features)))
+      }
+      return(as.list(as.integer(m) - 1L))
+    }
+    arg_error("groups", fn, expected, sprintf("group '%s' as %s", g, describe(m)))
+  })
+  reticulate::py_dict(names(groups), members, convert = FALSE)
+}

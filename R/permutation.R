@@ -1,0 +1,57 @@
+#' Permutation importance
+#'
+#' For every variable and repeat, the variable's values are permuted across samples and the model
+#' is scored again; the importance is how much worse the metric gets (positive means the model
+#' relies on the variable). With granularity \code{"feature"} a feature's whole trajectory moves
+#' between samples, so the order of timesteps within a sample is kept.
+#'
+#' @inheritParams perturbation_importance
+#' @param y Numeric vector, matrix or array. True targets, one value (or row) per sample, the shape
+#'   of the model's predictions. For class probabilities \code{y} may hold class labels
+#'   0..k-1. No NA values.
+#' @param metric Character or function. \code{"mae"}, \code{"mse"}, \code{"rmse"}, \code{"r2"},
+#'   \code{"log_loss"}, \code{"accuracy"} or \code{"auc"} (or a scikit-learn name for one of them);
+#'   an R \code{function(y_true, y_pred)} returning one number, taken as a loss (lower is better);
+#'   or a \code{\link{seqimp_metric}()}. Default is \code{"mae"}.
+#' @param n_repeats Integer. Independent permutations per variable. Default is 5.
+#' @param max_samples Numeric. Score on a random subset of the rows: a number of rows (an integer,
+#'   or a whole number above 1) or a fraction in (0, 1]. Default is NULL (every row).
+#' @return A \code{seqimp_importance} data.frame with the metric on unperturbed data as its
+#'   \code{baseline_score} attribute.
+#' @examples
+#' if (seqimp_available()) {
+#'   # y = sum over t of (x_t1 + 0.5 x_t2): permuting feature j raises the MSE by 2 T w_j^2 / 12.
+#'   x <- array(runif(2000 * 10 * 3), c(2000, 10, 3))
+#'   linear <- function(x) rowSums(x[, , 1]) + 0.5 * rowSums(x[, , 2])
+#'   permutation_importance(linear, x, linear(x), metric = "mse", seed = 0)
+#' }
+#' @export
+permutation_importance <- function(model, x, y, metric = "mae", n_repeats = 5L,
+                                   granularity = "feature", groups = NULL, feature_names = NULL,
+                                   max_samples = NULL, batch_size = NULL, seed = NULL) {
+  fn <- "permutation_importance"
+  data <- prepare_x(x, fn, feature_names)
+  n_features <- data$dim[length(data$dim)]
+  args <- list(
+    prepare_model(model, fn, data$names, n_features),
+    data$py,
+    prepare_y(y, data$dim[1L], fn),
+    metric = prepare_metric(metric, fn, arg_label(substitute(metric))),
+    n_repeats = as_count(n_repeats, "n_repeats", fn),
+    granularity = as_string(granularity, "granularity", fn),
+    groups = prepare_groups(groups, data$names, n_features, fn),
+    feature_names = py_names(data$names),
+    max_samples = as_max_samples(max_samples, fn),
+    batch_size = as_count(batch_size, "batch_size", fn, null_ok = TRUE),
+    random_state = as_seed(seed, fn)
+  )
+  as_seqimp_importance(call_core(function() do.call(seqimp_py$permutation_importance, args)))
+}
+
+# R writes counts as doubles (500); the core reads a float as a fraction, so whole numbers above 1
+# become integers. 1 stays a fraction: every row.
+as_max_samples <- function(value, fn) {
+  if (is.null(value)) return(NULL)
+  value <- as_number(value, "max_samples", fn)
+  if (is.integer(value) || (value > 1 && value == round(value))) as.integer(value) else value
+}

@@ -1,0 +1,67 @@
+#' Perturbation (sensitivity) importance
+#'
+#' For every variable (a feature, a timestep, a cell or a group), a copy of \code{x} has that
+#' variable's values perturbed; the importance is how much the model's predictions change. The
+#' perturbed copies are streamed through the model in chunks by the Python core (one compiled
+#' forward pass per chunk for Keras models).
+#'
+#' @param model The model. A keras model (Keras 3 or tf_keras; what the R keras packages and
+#'   \code{reticulate::import("keras")} return), an R \code{function(x)} returning one prediction
+#'   (or one row of predictions) per sample, or a fitted R model with a \code{predict()} method. An
+#'   R function gets an array (samples, timesteps, features), or a matrix for 2-D \code{x}, with the
+#'   feature names as its last dimnames.
+#' @param x Numeric array of dims (samples, timesteps, features), matrix (samples, features) or
+#'   data.frame of numeric columns. Feature names come from \code{dimnames(x)[[3]]}, or the column
+#'   names of a matrix or data.frame. No NA values.
+#' @param noise Character. \code{"gaussian"} adds N(0, scale); \code{"uniform"} adds U(-scale,
+#'   scale); \code{"zero"} sets to 0; \code{"mean"} sets to the feature's mean; \code{"swap"} takes
+#'   another sample's values. Default is \code{"gaussian"}.
+#' @param scale Numeric. Noise scale (sd for gaussian, half-width for uniform). Default is 0.2.
+#' @param scale_by_std Logical. Multiply \code{scale} by each feature's standard deviation. Default
+#'   is FALSE.
+#' @param effect Character or function. \code{"rms"} (root-mean-square change of the predictions),
+#'   \code{"mae"} (mean absolute change), or an R \code{function(original, perturbed)} returning
+#'   one number. Default is \code{"rms"}.
+#' @param n_repeats Integer. Independent perturbations per variable. Default is 1.
+#' @param granularity Character. \code{"feature"}, \code{"timestep"} or \code{"cell"}. Default is
+#'   \code{"feature"}.
+#' @param groups List. Named list of feature names or 1-based feature indices, perturbed together;
+#'   one row per group. Default is NULL.
+#' @param feature_names Character. One name per feature; overrides the names \code{x} carries.
+#'   Default is NULL.
+#' @param batch_size Integer. Rows per forward call; results do not depend on it. Default is NULL
+#'   (the core chooses).
+#' @param seed Integer. Random seed; the same seed gives the same numbers as the Python core's
+#'   \code{random_state}. Default is NULL.
+#' @return A \code{seqimp_importance} data.frame (see \code{\link{as_seqimp_importance}}) with
+#'   \code{n_repeats} columns in its \code{importances} attribute.
+#' @examples
+#' if (seqimp_available()) {
+#'   x <- array(runif(300 * 5 * 3), c(300, 5, 3), dimnames = list(NULL, NULL, c("a", "b", "c")))
+#'   linear <- function(x) x[, , "a"] %*% rep(1, 5) + 0.5 * x[, , "b"] %*% rep(1, 5)
+#'   perturbation_importance(linear, x, n_repeats = 3, seed = 1)
+#' }
+#' @export
+perturbation_importance <- function(model, x, noise = "gaussian", scale = 0.2, scale_by_std = FALSE,
+                                    effect = "rms", n_repeats = 1L, granularity = "feature",
+                                    groups = NULL, feature_names = NULL, batch_size = NULL,
+                                    seed = NULL) {
+  fn <- "perturbation_importance"
+  data <- prepare_x(x, fn, feature_names)
+  n_features <- data$dim[length(data$dim)]
+  args <- list(
+    prepare_model(model, fn, data$names, n_features),
+    data$py,
+    noise = as_string(noise, "noise", fn),
+    scale = as_number(scale, "scale", fn),
+    scale_by_std = as_flag(scale_by_std, "scale_by_std", fn),
+    effect = prepare_effect(effect, fn, arg_label(substitute(effect))),
+    n_repeats = as_count(n_repeats, "n_repeats", fn),
+    granularity = as_string(granularity, "granularity", fn),
+    groups = prepare_groups(groups, data$names, n_features, fn),
+    feature_names = py_names(data$names),
+    batch_size = as_count(batch_size, "batch_size", fn, null_ok = TRUE),
+    random_state = as_seed(seed, fn)
+  )
+  as_seqimp_importance(call_core(function() do.call(seqimp_py$perturbation_importance, args)))
+}
