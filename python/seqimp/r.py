@@ -105,7 +105,7 @@ local({
     as_prediction(stats::predict(model, newdata = newdata, ...))
   }
   new_importance <- function(feature, timestep, importance, std, importances, label_names,
-                             method, metric, granularity, baseline_score) {
+                             method, metric, granularity, baseline_score, attributions) {
     out <- data.frame(feature = feature, stringsAsFactors = FALSE)
     if (!is.null(timestep)) out$timestep <- timestep
     out$importance <- importance
@@ -116,6 +116,7 @@ local({
     attr(out, "metric") <- metric
     attr(out, "granularity") <- granularity
     attr(out, "baseline_score") <- baseline_score
+    if (!is.null(attributions)) attr(out, "attributions") <- attributions
     class(out) <- c("seqimp_importance", "data.frame")
     out
   }
@@ -330,7 +331,8 @@ def to_r(result):
     granularity "timestep"), ``timestep`` (integer, 1-based as R indexes; only when granularity is not
     "feature"), ``importance`` and ``std`` (doubles), one row per label in the result's order.
     Attributes: ``importances`` (numeric matrix labels x repeats, rownames the label names),
-    ``method``, ``metric``, ``granularity`` (character) and ``baseline_score`` (double or NA).
+    ``method``, ``metric``, ``granularity`` (character) and ``baseline_score`` (double or NA); for
+    gradient methods also ``attributions``, an array (samples, timesteps, features).
     """
     frame = result.to_frame()
     timestep = ri.NULL
@@ -342,6 +344,10 @@ def to_r(result):
     def text(value):
         return ro.StrVector([str(value)]) if value is not None else ro.StrVector([ri.NA_Character])
 
+    attributions = ri.NULL
+    if result.attributions is not None:
+        values = np.asarray(result.attributions, dtype=np.float64)
+        attributions = _call("shape", _to_r_doubles(values), ro.IntVector(values.shape), ri.NULL)
     baseline = result.baseline_score
     return _call(
         "new_importance",
@@ -355,4 +361,5 @@ def to_r(result):
         text(result.metric),
         text(result.granularity),
         ro.FloatVector([ri.NA_Real if baseline is None else float(baseline)]),
+        attributions,
     )

@@ -330,3 +330,51 @@ def test_plain_numpy_use_never_imports_rpy2():
     """)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "False"
+
+
+def test_to_r_carries_attributions_as_an_r_array(r_array):
+    import dataclasses
+
+    result = seqimp.perturbation_importance(linear_sequence_model, r_array, random_state=0)
+    attributions = np.arange(60 * 7 * 3, dtype=np.float64).reshape(60, 7, 3)
+    frame = dataclasses.replace(result, attributions=attributions).to_r()
+    get = r("function(d, i, t, f) attr(d, 'attributions')[i, t, f]")
+    assert r_num(get, frame, 60, 7, 3) == attributions[59, 6, 2]
+    assert r_num(get, frame, 2, 5, 1) == attributions[1, 4, 0]
+    assert r_num("function(d) is.null(attr(d, 'attributions'))", result.to_r()) == 1.0  # TRUE: none
+
+
+# -- the R package returns the same frame ----------------------------------------------------------
+
+def r_package_ready():
+    """The seqimp R package, installed where R_LIBS points, with its perturbation_importance."""
+    proc = subprocess.run(["Rscript", "-e", 'cat(requireNamespace("seqimp", quietly = TRUE) && '
+                           '"perturbation_importance" %in% getNamespaceExports("seqimp"))'],
+                          capture_output=True, text=True, timeout=120)
+    return proc.stdout.strip() == "TRUE"
+
+
+def test_to_r_frame_is_identical_to_the_r_packages(tmp_path, r_array):
+    if not r_package_ready():
+        if os.environ.get("CI") == "true":
+            pytest.fail("the seqimp R package (with perturbation_importance) is not installed under CI=true")
+        pytest.skip("the seqimp R package with perturbation_importance is not installed (make setup)")
+    model_code = 'function(x) x[, , "temp"] %*% rep(1, 7) + 2 * x[, 7, "load"]'
+    result = seqimp.perturbation_importance(r(model_code), r_array, n_repeats=3, granularity="cell",
+                                            random_state=4)
+    python_rds = tmp_path / "from_python.rds"
+    array_rds = tmp_path / "x.rds"
+    r("saveRDS")(result.to_r(), str(python_rds))
+    r("saveRDS")(r_array, str(array_rds))
+    script = f"""
+        suppressMessages(library(seqimp))
+        x <- readRDS("{array_rds}")
+        from_r <- perturbation_importance({model_code}, x, n_repeats = 3L, granularity = "cell", seed = 4L)
+        from_python <- readRDS("{python_rds}")
+        cat(identical(from_r, from_python), "\\n")
+        if (!identical(from_r, from_python)) {{ str(from_r); str(from_python) }}
+    """
+    proc = subprocess.run(["Rscript", "-e", textwrap.dedent(script)], capture_output=True, text=True,
+                          timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split()[0] == "TRUE", proc.stdout[-3000:]
