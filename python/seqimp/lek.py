@@ -1,0 +1,203 @@
+"""Lek's profile: how the prediction responds as one input moves across its range.
+
+The sensitivity-analysis method of Lek et al. (1996), as NeuralNetTools' ``lekprofile``: one input
+takes ``n_points`` values from its minimum to its maximum while every other input is held at one of
+several quantiles (by default the minimum, 20%, 40%, 60%, 80% and the maximum); the model's response is
+recorded for each. For sequences, each input is held constant over the timesteps: the varied feature
+at the grid value, the others at their quantiles, all taken over samples and timesteps.
+
+The profiles are tasks of the chunked engine: a (quantile) template sequence per row, and one task per
+(feature, value) that sets that feature. Memory is bounded by a chunk whatever the grid's size.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import checks, engine
+from .adapters import as_predictor
+from .gradients import select_output
+from .inputs import SequenceData, as_sequence_data
+
+_FUNC = "lek_profile"
+DEFAULT_QUANTILES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+class _SetFeature(engine.Transform):
+    """Feature ``task[0]`` set to ``task[1]`` at every timestep."""
+
+    def apply(self, out, i0, i1, task, state):
+        out[:, :, task[0]] = task[1]
+
+
+def _resolve_features(features, names):
+    if features is None:
+        return list(range(len(names)))
+    if isinstance(features, (str, numbers.Integral)) and not isinstance(features, bool):
+        features = [features]
+    index = {name: i for i, name in enumerate(names)}
+    chosen = []
+    for f in features:
+        if isinstance(f, (numbers.Integral, np.integer)) and not isinstance(f, (bool, np.bool_)):
+            if not 0 <= int(f) < len(names):
+                raise ValueError(f"The 'features' parameter of {_FUNC} names feature index {f}, but X has "
+                                 f"features 0..{len(names) - 1}.")
+            chosen.append(int(f))
+        elif str(f) in index:
+            chosen.append(index[str(f)])
+        else:
+            raise ValueError(f"The 'features' parameter of {_FUNC} names an unknown feature {f!r}. Known "
+                             f"features: {list(names)}.")
+    if not chosen:
+        checks.fail("features", _FUNC, "None or a non-empty list of feature names or indices", features)
+    return list(dict.fromkeys(chosen))
+
+
+def _resolve_quantiles(quantiles):
+    if isinstance(quantiles, numbers.Real) and not isinstance(quantiles, bool):
+        quantiles = [quantiles]
+    try:
+        values = list(quantiles)
+    except TypeError:
+        checks.fail("quantiles", _FUNC, "a sequence of floats in the range [0, 1]", quantiles, TypeError)
+    if not values:
+        checks.fail("quantiles", _FUNC, "a non-empty sequence of floats in the range [0, 1]", quantiles)
+    return [checks.check_float(q, "quantiles", _FUNC, low=0.0, high=1.0) for q in values]
+
+
+def lek_profile(model, X, *, features=None, quantiles=DEFAULT_QUANTILES, n_points=50, output=None,
+                feature_names=None, batch_size=None):
+    """Lek's profile of each input: the response across its range, the others held at quantiles.
+
+    Parameters
+    ----------
+    model : Keras model, tf_keras model, callable or object with ``.predict``
+        Needs predictions only, so every model :func:`perturbation_importance` takes works here.
+    X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_features)
+        Used for the ranges and quantiles of the inputs.
+    features : None, str, int or sequence, default=None
+        The inputs to profile (names or 0-based indices). None: all.
+    quantiles : sequence of float in [0, 1], default=(0, 0.2, 0.4, 0.6, 0.8, 1)
+        The levels the other inputs are held at, one profile per level (NeuralNetTools' defaults).
+    n_points : int, default=50
+        Values of the varied input, equally spaced from its minimum to its maximum.
+    output : None, int, tuple or {"sum", "mean", "max"}, default=None
+        The response, for models with several outputs per sample; as in :func:`gradient_importance`.
+        None: the only output, or the mean of all of them.
+    feature_names : sequence of str, default=None
+    batch_size : int, default=None
+        Rows per forward call.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (feature, quantile, value) with columns ``feature`` (the varied input),
+        ``quantile`` (the level the other inputs are held at), ``value`` (the varied input's value) and
+        ``response``. ``frame.attrs["output"]`` says which output the response is. Plot it with
+        :func:`plot_lek_profile`.
+
+    References
+    ----------
+    Lek, Delacoste, Baran, Dimopoulos, Lauga, Aulagnier (1996). Application of neural networks to
+    modelling nonlinear relationships in ecology. Ecological Modelling 90, 39-52.
+    Beck (2018). NeuralNetTools: visualization and analysis tools for neural networks. Journal of
+    Statistical Software 85(11).
+
+    Examples
+    --------
+    >>> import numpy as np, seqimp
+    >>> X = np.random.default_rng(0).random((100, 10, 3))
+    >>> frame = seqimp.lek_profile(lambda x: (x[:, :, 0] * x[:, :, 1]).mean(axis=1), X, n_points=5)
+    >>> list(frame.columns)
+    ['feature', 'quantile', 'value', 'response']
+    """
+    import pandas as pd
+
+    n_points = checks.check_int(n_points, "n_points", _FUNC, low=2)
+    quantiles = _resolve_quantiles(quantiles)
+    select_output(output, None, _FUNC)
+    data = as_sequence_data(X, feature_names, func=_FUNC)
+    chosen = _resolve_features(features, data.feature_names)
+    predictor = as_predictor(model, func=_FUNC)
+
+    per_feature = data.X.reshape(-1, data.n_features)
+    levels = np.quantile(per_feature, quantiles, axis=0)  # (n_quantiles, F)
+    low, high = per_feature.min(axis=0), per_feature.max(axis=0)
+    templates = np.repeat(levels.astype(np.float32)[:, np.newaxis, :], data.n_timesteps, axis=1)
+    templates.setflags(write=False)
+    grid = SequenceData(X=templates, feature_names=data.feature_names, input_ndim=data.input_ndim)
+    tasks = [(f, np.float32(v)) for f in chosen for v in np.linspace(low[f], high[f], n_points)]
+
+    responses = [None] * len(tasks)
+
+    def keep(unperturbed, predictions, j, repeat):
+        responses[j] = predictions
+        return 0.0
+
+    chunk_rows = engine.resolve_chunk_rows(predictor, grid, batch_size, _FUNC)
+    engine.run(predictor, grid, tasks, _SetFeature(templates), n_repeats=1,
+               root_seed=np.random.SeedSequence(0), chunk_rows=chunk_rows, score=keep)
+    selection = select_output(output, responses[0].shape[1:], _FUNC)
+    # Tasks run feature by feature, value by value; the frame reads feature, quantile, then value.
+    n_f, n_q = len(chosen), len(quantiles)
+    response = np.stack([selection.apply(r) for r in responses]).reshape(n_f, n_points, n_q)
+    values = np.array([t[1] for t in tasks], dtype=np.float64).reshape(n_f, n_points)
+    frame = pd.DataFrame({
+        "feature": np.repeat([data.feature_names[f] for f in chosen], n_q * n_points),
+        "quantile": np.tile(np.repeat(quantiles, n_points), n_f),
+        "value": np.repeat(values[:, np.newaxis, :], n_q, axis=1).ravel(),
+        "response": response.transpose(0, 2, 1).ravel(),
+    })
+    frame.attrs["output"] = selection.description
+    return frame
+
+
+def plot_lek_profile(frame, axes=None, *, ncols=3, title=None):
+    """One panel per varied input, one line per quantile the others are held at.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The result of :func:`lek_profile`.
+    axes : sequence of matplotlib Axes, default=None
+        One per feature; new ones in a grid of ``ncols`` columns when None.
+
+    Returns
+    -------
+    ndarray of matplotlib Axes
+    """
+    import matplotlib.pyplot as plt
+
+    missing = {"feature", "quantile", "value", "response"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"plot_lek_profile needs the frame lek_profile returns; missing columns "
+                         f"{sorted(missing)}.")
+    features = list(dict.fromkeys(frame["feature"]))
+    if axes is None:
+        ncols = max(1, min(int(ncols), len(features)))
+        nrows = -(-len(features) // ncols)
+        fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 2.8 * nrows), sharey=True,
+                                 squeeze=False)
+        for extra in axes.ravel()[len(features):]:
+            extra.set_visible(False)
+    axes = np.asarray(axes, dtype=object).ravel()
+    if len(axes) < len(features):
+        raise ValueError(f"plot_lek_profile needs one Axes per feature ({len(features)}); got {len(axes)}.")
+    levels = sorted(frame["quantile"].unique())
+    colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, len(levels)))
+    for ax, feature in zip(axes, features):
+        part = frame[frame["feature"] == feature]
+        for colour, q in zip(colours, levels):
+            line = part[part["quantile"] == q]
+            ax.plot(line["value"], line["response"], color=colour, label=f"{q:g}")
+        ax.set_title(str(feature))
+        ax.set_xlabel("value")
+    axes[0].set_ylabel(f"response ({frame.attrs.get('output', 'prediction')})")
+    axes[0].legend(title="others at quantile", fontsize="small", title_fontsize="small")
+    figure = axes[0].figure
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return axes

@@ -1,0 +1,169 @@
+"""Connection-weight importance for dense networks: Olden's and Garson's methods.
+
+Both read only the weights of a Keras network of Dense layers (biases and activation functions are
+ignored, as in the original methods); no data is needed. Olden et al. (2004) found the connection-weight
+method the most accurate of the methods they compared; Garson's is kept because users ask for it and
+NeuralNetTools reports it. Recurrent, convolutional and attention layers have no input-to-output
+connection weights: such models get an error pointing to the gradient and perturbation methods.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from . import adapters
+from .gradients import select_output
+from .inputs import _feature_names
+from .labels import make_labels
+from .result import ImportanceResult
+
+_REDUCTIONS = ("sum", "mean")
+
+
+def _network(model, output, granularity, groups, feature_names, func):
+    """Kernels, the output weight vector, and the labels over the input units laid out as (T, F)."""
+    kernels, in_shape, flattened = adapters.dense_kernels(model, func=func)
+    if len(in_shape) == 1:
+        T, F = 1, in_shape[0]
+    elif len(in_shape) == 2 and flattened:
+        T, F = in_shape
+    elif len(in_shape) == 2:
+        # Dense layers on (T, F) input act on every timestep alike: one weight per feature, no timestep.
+        T, F = 1, in_shape[1]
+        if granularity != "feature":
+            raise ValueError(f"The 'granularity' parameter of {func} must be 'feature' for this model: its "
+                             f"Dense layers act on every timestep with the same weights, so weights say "
+                             f"nothing per timestep. Got {granularity!r} instead. (A Flatten before the "
+                             f"first Dense layer gives per-timestep weights.)")
+    else:
+        raise ValueError(f"{func} supports models whose input is (features,) or (timesteps, features); "
+                         f"this model's input shape is {in_shape}.")
+    if kernels[0].shape[0] != T * F:
+        raise ValueError(f"{func}: the first Dense layer takes {kernels[0].shape[0]} inputs, but the model's "
+                         f"input shape {in_shape} gives {T * F}.")
+    n_out = kernels[-1].shape[1]
+    selection = select_output(output, (n_out,), func, reductions=_REDUCTIONS)
+    names = _feature_names(feature_names, F, func)
+    layout = SimpleNamespace(n_timesteps=T, n_features=F, feature_names=names)
+    granularity, labels = make_labels(layout, granularity, groups, func)
+    return kernels, selection, granularity, labels, names
+
+
+def olden_contributions(kernels, output_weights):
+    """Olden's connection weights per input unit: the sum over all paths of the product of weights.
+
+    For one hidden layer, ``W1 @ W2[:, o]``; for more, the chained product ``W1 @ W2 @ ... @ WL``
+    (each path from input i to output o contributes the product of its weights, and the matrix
+    product sums over the paths). ``output_weights`` combines several outputs (one-hot for one).
+    """
+    product = kernels[0]
+    for kernel in kernels[1:]:
+        product = product @ kernel
+    return product @ np.asarray(output_weights, dtype=np.float64)
+
+
+def garson_shares(kernels, output_weights):
+    """Garson's relative importance per input unit; sums to 1.
+
+    One hidden layer (Goh 1995's form, as in NeuralNetTools)::
+
+        Q_i = sum_j (|w_ij| / sum_r |w_rj|) |v_jo|  /  sum_i sum_j (|w_ij| / sum_r |w_rj|) |v_jo|
+
+    Each hidden unit's absolute output weight is shared among the inputs in proportion to their
+    absolute weights into it. Deeper networks repeat the sharing layer by layer: Q is proportional to
+    ``S1 @ S2 @ ... @ S(L-1) @ |WL| w``, where ``Sl`` is ``|Wl|`` with each column divided by its sum
+    (a unit with no incoming weight passes nothing on). With no hidden layer Q is ``|w|`` normalised.
+    """
+    share = np.abs(kernels[-1]) @ np.abs(np.asarray(output_weights, dtype=np.float64))
+    for kernel in reversed(kernels[:-1]):
+        magnitude = np.abs(kernel)
+        column = magnitude.sum(axis=0, keepdims=True)
+        normalised = np.divide(magnitude, column, out=np.zeros_like(magnitude), where=column > 0)
+        share = normalised @ share
+    total = share.sum()
+    return share / total if total > 0 else share
+
+
+def _result(method, per_unit, labels, granularity, names, metric, params):
+    cells = per_unit.reshape(-1, len(names))
+    importances = np.array([[cells[label.mask].sum()] for label in labels])
+    return ImportanceResult(method=method, labels=labels, importances=importances, granularity=granularity,
+                            metric=metric, feature_names=names, params=params)
+
+
+def olden_importance(model, *, output=None, granularity="feature", groups=None, feature_names=None):
+    """Olden's connection-weight importance of a Keras network of Dense layers.
+
+    For input i and output o, the sum over every path i -> hidden units -> o of the product of the
+    weights along it: ``(W1 @ W2 @ ... @ WL)[i, o]``. Signed: positive means the input pushes the
+    output up; its size is the importance. Biases and activations are ignored, as in the method.
+
+    Parameters
+    ----------
+    model : Keras model (Keras 3 or tf_keras)
+        A chain of Dense layers; Dropout, noise, Activation and input layers are skipped, and a Flatten
+        before the first Dense layer makes every (timestep, feature) cell an input. Any other layer
+        (LSTM, Conv1D, attention, normalisation) raises an error that points to the methods that work.
+    output : None, int or {"sum", "mean"}, default=None
+        The last Dense layer's unit explained. None: the only unit, or the mean over several.
+    granularity : {"feature", "timestep", "cell"}, default="feature"
+        With a leading Flatten, a feature's importance is the sum over its timesteps' cells (Olden's
+        path sums add up). Without one, only "feature" has a meaning.
+    groups : dict, default=None
+        ``{name: [feature names or indices]}``; a group's importance is the sum over its features.
+    feature_names : sequence of str, default=None
+
+    Returns
+    -------
+    ImportanceResult
+        ``importances`` of shape (n_labels, 1), signed.
+
+    References
+    ----------
+    Olden, Joy, Death (2004). An accurate comparison of methods for quantifying variable importance in
+    artificial neural networks using simulated data. Ecological Modelling 178, 389-397.
+    """
+    func = "olden_importance"
+    kernels, selection, granularity, labels, names = _network(model, output, granularity, groups,
+                                                              feature_names, func)
+    per_unit = olden_contributions(kernels, selection.weights)
+    return _result("olden", per_unit, labels, granularity, names, "connection weight (signed)",
+                   {"output": selection.description, "n_dense_layers": len(kernels)})
+
+
+def garson_importance(model, *, output=None, granularity="feature", groups=None, feature_names=None):
+    """Garson's relative importance of a Keras network of Dense layers; the importances sum to 1.
+
+    For one hidden layer, each hidden unit's absolute weight to the output is shared among the inputs in
+    proportion to their absolute weights into that unit, and the shares are summed and normalised
+    (Garson 1991, in Goh 1995's form, as NeuralNetTools computes it). Deeper networks repeat the sharing
+    layer by layer (see :func:`garson_shares`); with one hidden layer that is exactly Garson's formula.
+    Unsigned, and known to rank inputs less reliably than Olden's method (Olden et al. 2004).
+
+    Parameters
+    ----------
+    model, granularity, groups, feature_names
+        As :func:`olden_importance`.
+    output : None, int or {"sum", "mean"}, default=None
+        The last Dense layer's unit explained. "sum"/"mean" (and None with several units) share the
+        hidden units' total absolute weight to all outputs.
+
+    Returns
+    -------
+    ImportanceResult
+        ``importances`` of shape (n_labels, 1); over all features they sum to 1.
+
+    References
+    ----------
+    Garson (1991). Interpreting neural-network connection weights. AI Expert 6(4), 46-51.
+    Goh (1995). Back-propagation neural networks for modeling complex systems. Artificial Intelligence
+    in Engineering 9, 143-151.
+    """
+    func = "garson_importance"
+    kernels, selection, granularity, labels, names = _network(model, output, granularity, groups,
+                                                              feature_names, func)
+    per_unit = garson_shares(kernels, selection.weights)
+    return _result("garson", per_unit, labels, granularity, names, "relative importance (sums to 1)",
+                   {"output": selection.description, "n_dense_layers": len(kernels)})
