@@ -18,7 +18,10 @@ import numpy as np
 
 # Rows per chunk when nothing else is known: bounded bytes, not a row count, so wide inputs stay small.
 _CHUNK_BYTES = 32 * 2**20
-_KERAS_CHUNK_ROWS = 512
+# Keras: about 2 MB of input per forward call, as a power of two between 256 and 4096 rows. Measured on
+# LSTM(64)->LSTM(32) with T=50, F=8 (XLA, 2 cores): 1024 rows ran 1.3x faster than 512, 1.1x than 2048.
+_KERAS_CHUNK_BYTES = 2 * 2**20
+_KERAS_CHUNK_ROWS = (256, 4096)
 _RECURRENT = ("LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional", "ConvLSTM1D", "ConvLSTM2D")
 
 
@@ -164,7 +167,9 @@ class KerasPredictor(Predictor):
         self._eager = flavour == "keras" and _keras_backend() != "tensorflow"
 
     def default_chunk_rows(self, row_shape):
-        return min(_KERAS_CHUNK_ROWS, super().default_chunk_rows(row_shape))
+        rows = _KERAS_CHUNK_BYTES // max(int(np.prod(row_shape)) * 4, 1)
+        rows = 2 ** int(np.log2(max(rows, 1)))
+        return int(np.clip(rows, *_KERAS_CHUNK_ROWS))
 
     def _expected(self):
         shape = _keras_input_shape(self.model)

@@ -1,0 +1,181 @@
+"""perturbation_importance against closed forms on linear sequence models, and on the seed experiment.
+
+Linear model: g(x) = sum_t sum_j w_j x_tj (one output) or f_t(x) = sum_j w_j x_tj (one per timestep),
+X iid U(0, 1). Perturbing feature j by e_t at every timestep changes g by w_j * sum_t e_t, so:
+  gaussian N(0, s):  RMS = |w_j| s sqrt(T),   MAE = |w_j| s sqrt(T) sqrt(2/pi)
+  uniform U(-s, s):  RMS = |w_j| s sqrt(T / 3)
+  swap (another sample's values): RMS = |w_j| sqrt(2 T Var(x)) = |w_j| sqrt(T / 6)
+  timestep t, gaussian: RMS = s sqrt(sum_j w_j^2);  cell (t, j): RMS = |w_j| s
+  group G, gaussian: RMS = s sqrt(T sum_{j in G} w_j^2)
+With n = 20000 samples the sample RMS has a relative standard error of about 0.5%; rtol = 3% is six of
+those, so a wrong formula fails and sampling noise never does.
+"""
+
+import numpy as np
+import pytest
+
+import seqimp
+
+T, F = 10, 4
+W = np.array([2.0, -1.0, 0.5, 0.0])
+S = 0.2
+N = 20000
+RTOL = 0.03
+
+
+def total(x):
+    return (x * W).sum(axis=(1, 2))
+
+
+def per_timestep(x):
+    return (x * W).sum(axis=2)
+
+
+@pytest.fixture(scope="module")
+def X():
+    return np.random.default_rng(42).random((N, T, F)).astype(np.float32)
+
+
+def test_gaussian_rms_matches_closed_form_and_ignored_feature_is_exactly_zero(X):
+    r = seqimp.perturbation_importance(total, X, scale=S, random_state=0)
+    expected = np.abs(W) * S * np.sqrt(T)
+    np.testing.assert_allclose(r.importances_mean[:3], expected[:3], rtol=RTOL)
+    assert r.importances_mean[3] == 0.0
+    assert r.importances.shape == (F, 1) and r.method == "perturbation" and r.metric == "rms"
+
+
+def test_gaussian_mae_effect(X):
+    r = seqimp.perturbation_importance(total, X, scale=S, effect="mae", random_state=1)
+    np.testing.assert_allclose(r.importances_mean[:3], np.abs(W[:3]) * S * np.sqrt(T) * np.sqrt(2 / np.pi),
+                               rtol=RTOL)
+
+
+def test_uniform_noise(X):
+    r = seqimp.perturbation_importance(total, X, noise="uniform", scale=S, random_state=2)
+    np.testing.assert_allclose(r.importances_mean[:3], np.abs(W[:3]) * S * np.sqrt(T / 3), rtol=RTOL)
+    assert r.importances_mean[3] == 0.0
+
+
+def test_swap_takes_another_samples_values(X):
+    r = seqimp.perturbation_importance(total, X, noise="swap", random_state=3)
+    np.testing.assert_allclose(r.importances_mean[:3], np.abs(W[:3]) * np.sqrt(T / 6), rtol=RTOL)
+    assert r.importances_mean[3] == 0.0
+
+
+def test_zero_and_mean_are_exact(X):
+    x64 = X.astype(np.float64)
+    zero = seqimp.perturbation_importance(total, X, noise="zero")
+    expected_zero = [np.sqrt(np.mean((W[j] * x64[:, :, j].sum(axis=1)) ** 2)) for j in range(F)]
+    np.testing.assert_allclose(zero.importances_mean, expected_zero, rtol=1e-5)
+    mean = seqimp.perturbation_importance(total, X, noise="mean")
+    m = x64.mean(axis=(0, 1))
+    expected_mean = [np.sqrt(np.mean((W[j] * (x64[:, :, j] - m[j]).sum(axis=1)) ** 2)) for j in range(F)]
+    np.testing.assert_allclose(mean.importances_mean, expected_mean, rtol=1e-4)
+
+
+def test_scale_by_std_multiplies_the_scale_by_each_features_std(X):
+    spread = np.array([1.0, 4.0, 0.25, 1.0], dtype=np.float32)
+    Xs = X * spread
+    r = seqimp.perturbation_importance(total, Xs, scale=S, scale_by_std=True, random_state=4)
+    sd = Xs.astype(np.float64).reshape(-1, F).std(axis=0)
+    np.testing.assert_allclose(r.importances_mean[:3], (np.abs(W) * S * sd * np.sqrt(T))[:3], rtol=RTOL)
+
+
+def test_timestep_and_cell_granularity(X):
+    by_t = seqimp.perturbation_importance(total, X[:, :3], scale=S, granularity="timestep", random_state=5)
+    assert by_t.label_names == ["t0", "t1", "t2"]
+    np.testing.assert_allclose(by_t.importances_mean, S * np.sqrt((W ** 2).sum()), rtol=RTOL)
+    cells = seqimp.perturbation_importance(total, X[:, :2], scale=S, granularity="cell", random_state=6)
+    assert [(lbl.timestep, lbl.feature) for lbl in cells.labels[:5]] == \
+        [(0, "x1"), (0, "x2"), (0, "x3"), (0, "x4"), (1, "x1")]  # timestep-major
+    np.testing.assert_allclose(cells.importances_mean.reshape(2, F)[:, :3], np.tile(np.abs(W[:3]) * S, (2, 1)),
+                               rtol=RTOL)
+    assert np.all(cells.importances_mean.reshape(2, F)[:, 3] == 0.0)
+
+
+def test_groups_are_perturbed_together(X):
+    r = seqimp.perturbation_importance(total, X, scale=S, groups={"ab": ["x1", "x2"], "cd": [2, 3]},
+                                       random_state=7)
+    assert r.label_names == ["ab", "cd"]
+    np.testing.assert_allclose(r.importances_mean, S * np.sqrt(T * np.array([W[0] ** 2 + W[1] ** 2,
+                                                                             W[2] ** 2 + W[3] ** 2])),
+                               rtol=RTOL)
+
+
+def test_per_timestep_outputs_are_scored_over_every_element(X):
+    r = seqimp.perturbation_importance(per_timestep, X, scale=S, random_state=8)
+    np.testing.assert_allclose(r.importances_mean[:3], np.abs(W[:3]) * S, rtol=RTOL)
+
+
+def test_custom_effect_gets_the_prediction_arrays(X):
+    seen = []
+
+    def max_change(original, perturbed):
+        seen.append((original.shape, perturbed.shape))
+        return np.max(np.abs(original - perturbed))
+
+    r = seqimp.perturbation_importance(per_timestep, X[:50], noise="zero", effect=max_change)
+    assert seen[0] == ((50, T), (50, T))
+    expected = [np.max(np.abs(W[j] * X[:50, :, j].astype(np.float64))) for j in range(F)]
+    np.testing.assert_allclose(r.importances_mean, expected, rtol=1e-6)
+    assert r.metric == "max_change"
+
+
+@pytest.mark.parametrize("noise", ["gaussian", "uniform", "swap"])
+def test_same_random_state_gives_identical_results_whatever_the_batch_size(noise, X):
+    x = X[:300]  # more than one 256-row random block
+    results = [seqimp.perturbation_importance(total, x, noise=noise, n_repeats=3, random_state=11,
+                                              batch_size=bs).importances
+               for bs in (1, 7, 256, 1000, None)]
+    for other in results[1:]:
+        np.testing.assert_array_equal(results[0], other)
+    different = seqimp.perturbation_importance(total, x, noise=noise, n_repeats=3, random_state=12)
+    assert not np.array_equal(results[0], different.importances)
+
+
+def test_repeats_are_independent_draws(X):
+    r = seqimp.perturbation_importance(total, X[:500], n_repeats=4, random_state=0)
+    assert r.importances.shape == (F, 4)
+    assert len(set(r.importances[0])) == 4 and r.importances_std[0] > 0
+    np.testing.assert_allclose(r.importances_std, r.importances.std(axis=1))
+
+
+def test_2d_input_and_dataframe_names(X):
+    import pandas as pd
+
+    frame = pd.DataFrame(X[:2000, 0, :], columns=["a", "b", "c", "d"])
+    r = seqimp.perturbation_importance(lambda x: x @ W, frame, scale=S, random_state=0)
+    assert r.label_names == ["a", "b", "c", "d"]
+    np.testing.assert_allclose(r.importances_mean[:3], np.abs(W[:3]) * S, rtol=0.1)
+    assert r.importances_mean[3] == 0.0
+
+
+def test_input_is_never_modified_and_read_only_input_works(X):
+    x = np.asfortranarray(X[:200].astype(np.float64))
+    x.setflags(write=False)
+    before = x.copy()
+    seen_caller_array = []
+    r = seqimp.perturbation_importance(lambda b: (seen_caller_array.append(np.shares_memory(b, x)),
+                                                  total(b))[1], x, noise="swap", random_state=0)
+    np.testing.assert_array_equal(x, before)
+    assert not any(seen_caller_array)
+    assert r.importances_mean[3] == 0.0
+
+
+def test_result_frame_and_repr(X):
+    r = seqimp.perturbation_importance(total, X[:200], n_repeats=2, random_state=0)
+    frame = r.to_frame()
+    assert list(frame.columns) == ["feature", "importance", "std"]
+    assert list(r.to_frame(sort=True)["feature"]) == ["x1", "x2", "x3", "x4"]
+    text = repr(r)
+    assert "method='perturbation'" in text and "x1" in text
+    cells = seqimp.perturbation_importance(total, X[:200, :2], granularity="cell", random_state=0)
+    assert list(cells.to_frame().columns) == ["feature", "timestep", "importance", "std"]
+
+
+@pytest.mark.slow
+def test_seed_experiment_features_1_and_2_score_over_5x_feature_3(seed_model, seed_eval_data):
+    X, _ = seed_eval_data
+    r = seqimp.perturbation_importance(seed_model, X, scale=0.2, n_repeats=3, random_state=0)
+    x1, x2, x3 = r.importances_mean
+    assert x1 > 5 * x3 and x2 > 5 * x3, r
