@@ -6,3 +6,29 @@ skip_if_no_seqimp <- function() {
   }
   testthat::skip("seqimp's Python core is not available")
 }
+
+# A Python module ("keras", "tf_keras") for tests that build models from R; a failure under CI=true.
+import_or_skip <- function(module) {
+  skip_if_no_seqimp()
+  if (!reticulate::py_module_available(module)) {
+    if (identical(Sys.getenv("CI"), "true")) stop("Python module '", module, "' is missing under CI=true")
+    testthat::skip(paste0("Python module '", module, "' is not available"))
+  }
+  reticulate::import(module)
+}
+
+# y = sum over t and j of w_j * x[, t, j]: the linear sequence model of the closed-form tests.
+linear_model <- function(w) {
+  force(w)
+  function(x) {
+    d <- dim(x)
+    if (length(d) == 2L) return(drop(x %*% w))
+    drop(matrix(x, nrow = d[1L]) %*% rep(w, each = d[2L]))
+  }
+}
+
+uniform_array <- function(n, timesteps, features, names = NULL, seed = 1) {
+  set.seed(seed)
+  array(stats::runif(n * timesteps * features), c(n, timesteps, features),
+        dimnames = if (is.null(names)) NULL else list(NULL, NULL, names))
+}
