@@ -75,6 +75,9 @@ def as_sequence_data(X, feature_names=None, *, func="seqimp", name="X") -> Seque
     """
     if isinstance(X, SequenceData):
         return X
+    if X is None:
+        raise TypeError(f"The '{name}' parameter of {func} is required: pass an array of shape (samples, "
+                        f"timesteps, features) or (samples, features). Got None instead.")
     frame_names = None
     if _is_rpy2_object(X):
         from .r import from_r  # noqa: WPS433  (rpy2 only when the caller already uses it)
