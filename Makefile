@@ -15,9 +15,9 @@ export MPLBACKEND := Agg
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 R_SOURCES := DESCRIPTION NAMESPACE $(wildcard R/*.R) $(wildcard man/*.Rd)
 
-.PHONY: setup apt demo test test-python test-r bench clean
+.PHONY: setup apt demo test test-python test-r bench clean notebooks
 
-setup: apt $(VENV)/.installed $(RLIB)/.installed
+setup: apt $(VENV)/.installed $(VENV)/.kernels $(RLIB)/.installed
 
 apt:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -35,6 +35,13 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
 
+# Jupyter kernels for the example notebooks, inside the venv so that its jupyter finds them first:
+# the venv's own Python (ipykernel) and R (IRkernel, from Debian's r-cran-irkernel).
+$(VENV)/.kernels: $(VENV)/.installed
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (seqimp)"
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" Rscript -e 'IRkernel::installspec(user = FALSE, sys_prefix = TRUE)'
+	touch $@
+
 $(RLIB)/.installed: $(R_SOURCES)
 	mkdir -p $(RLIB)
 	R CMD INSTALL --no-test-load --library=$(RLIB) . > $(RLIB)/install.log 2>&1 || { cat $(RLIB)/install.log; exit 1; }
@@ -50,6 +57,10 @@ test-python:
 
 test-r:
 	Rscript tests/testthat.R
+
+# Re-run the example notebooks and store their outputs (make test runs them without storing).
+notebooks: setup
+	$(PY) tests/python/test_notebooks.py --write
 
 bench: setup
 	$(PY) bench/bench_perturbation.py
