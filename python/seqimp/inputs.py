@@ -82,7 +82,7 @@ def as_sequence_data(X, feature_names=None, *, func="seqimp", name="X") -> Seque
     if _is_rpy2_object(X):
         from .r import from_r  # noqa: WPS433  (rpy2 only when the caller already uses it)
 
-        X, frame_names = from_r(X, with_names=True)
+        X, frame_names = from_r(X, with_names=True, name=name)
     if hasattr(X, "columns") and hasattr(X, "to_numpy"):
         array, frame_names = _from_frame(X)
     else:
@@ -138,7 +138,7 @@ def as_target(y, n_samples, *, func="seqimp", name="y"):
     if _is_rpy2_object(y):
         from .r import from_r
 
-        y, _ = from_r(y, with_names=True)
+        y, _ = from_r(y, with_names=True, name=name)
     if hasattr(y, "to_numpy"):
         y = y.to_numpy()
     array = np.asarray(y)

@@ -378,3 +378,9 @@ def test_to_r_frame_is_identical_to_the_r_packages(tmp_path, r_array):
                           timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.split()[0] == "TRUE", proc.stdout[-3000:]
+
+
+@needs_permutation
+def test_an_r_factor_target_is_rejected_naming_y():
+    with pytest.raises(TypeError, match=r"^y must hold numbers; got an R factor"):
+        seqimp.permutation_importance(lambda x: x[:, 0], np.ones((3, 2)), r('factor(c("a", "b", "a"))'))
