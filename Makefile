@@ -13,9 +13,11 @@ export RETICULATE_PYTHON := $(CURDIR)/$(PY)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export MPLBACKEND := Agg
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-R_SOURCES := DESCRIPTION NAMESPACE $(wildcard R/*.R) $(wildcard man/*.Rd)
+R_SOURCES := DESCRIPTION NAMESPACE $(wildcard R/*.R) $(wildcard man/*.Rd) $(wildcard inst/*/*)
+# What R CMD build gets: a staged copy, because building in place copies .venv (GBs) first.
+R_PKG_FILES := DESCRIPTION NAMESPACE LICENSE .Rbuildignore R man $(wildcard inst) tests/testthat.R tests/testthat
 
-.PHONY: setup apt demo test test-python test-r bench clean notebooks
+.PHONY: setup apt demo test test-python test-r check-r bench clean notebooks
 
 setup: apt $(VENV)/.installed $(VENV)/.kernels $(RLIB)/.installed
 
@@ -50,13 +52,24 @@ $(RLIB)/.installed: $(R_SOURCES)
 demo: setup
 	$(PY) -m seqimp.demo
 
-test: setup test-python test-r
+test: setup test-python test-r check-r
 
 test-python:
 	$(PY) -m pytest -q -ra
 
 test-r:
-	Rscript tests/testthat.R
+	cd tests && Rscript testthat.R
+
+# R CMD check --no-manual on the built tarball; fails on any ERROR or WARNING (NOTEs are allowed).
+# The tests inside it see R_LIBS and RETICULATE_PYTHON from the exports above.
+check-r: setup
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	mkdir -p "$$tmp/seqimp"; cp -r --parents $(R_PKG_FILES) "$$tmp/seqimp/"; \
+	(cd "$$tmp" && R CMD build --no-manual seqimp > build.log 2>&1) || { cat "$$tmp/build.log"; exit 1; }; \
+	rm -rf seqimp.Rcheck; \
+	R CMD check --no-manual --output=$(CURDIR) "$$tmp"/seqimp_*.tar.gz || { cat seqimp.Rcheck/00check.log; exit 1; }; \
+	if grep -Eq '^Status: .*(WARNING|ERROR)' seqimp.Rcheck/00check.log; then \
+	  echo "R CMD check reported warnings or errors (see seqimp.Rcheck/00check.log)"; exit 1; fi
 
 # Re-run the example notebooks and store their outputs (make test runs them without storing).
 notebooks: setup

@@ -62,6 +62,18 @@ def result_parts(r):
         'attributions': r.attributions,
     }
 
+def lek_profile_parts(*args, **kwargs):
+    import numpy as _np
+    from seqimp.lek import lek_profile
+    frame = lek_profile(*args, **kwargs)
+    return {
+        'feature': [str(f) for f in frame['feature']],
+        'quantile': _np.asarray(frame['quantile'], dtype=_np.float64),
+        'value': _np.asarray(frame['value'], dtype=_np.float64),
+        'response': _np.asarray(frame['response'], dtype=_np.float64),
+        'output': frame.attrs.get('output'),
+    }
+
 def named(f, name):
     # An R function wrapped by reticulate has no useful __name__; results show this one.
     def fn(*args):
@@ -71,6 +83,10 @@ def named(f, name):
 ")
   }
   .state$helpers
+}
+
+r_value <- function(value) {
+  if (inherits(value, "python.builtin.object")) reticulate::py_to_r(value) else value
 }
 
 py_named <- function(f, name) {

@@ -178,10 +178,12 @@ prepare_groups <- function(groups, names, n_features, fn) {
     m <- groups[[g]]
     if (is.character(m) && length(m) > 0L && !anyNA(m)) return(as.list(m))
     if (is.numeric(m) && length(m) > 0L && !anyNA(m) && all(m == round(m))) {
-      if (any(m < 1 | m > n_features)) {
-        stop(seqimp_condition(sprintf(paste0(
-          "The 'groups' argument of %s: group '%s' names feature index %s, but x has features ",
-          "1..%d."), fn, g, format(m[m < 1 | m > n_features][1L]), n_features)))
+      bad <- m < 1 | (!is.na(n_features) & m > n_features)
+      if (any(bad)) {
+        known <- if (is.na(n_features)) "indices from 1" else sprintf("features 1..%d", n_features)
+        stop(seqimp_condition(sprintf(
+          "The 'groups' argument of %s: group '%s' names feature index %s, but x has %s.",
+          fn, g, format(m[bad][1L]), known)))
       }
       return(as.list(as.integer(m) - 1L))
     }

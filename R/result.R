@@ -38,7 +38,7 @@ as_seqimp_importance <- function(result) {
     baseline_score = if (is.null(parts$baseline_score)) NA_real_ else as.double(parts$baseline_score)
   )
   if (!is.null(parts$attributions)) {
-    attr(out, "attributions") <- reticulate::py_to_r(parts$attributions)
+    attr(out, "attributions") <- r_value(parts$attributions)
   }
   out
 }
@@ -75,8 +75,9 @@ print.seqimp_importance <- function(x, n = 20L, sort = FALSE, digits = 4L, ...) 
   baseline <- attr(x, "baseline_score")
   cat(sprintf("<seqimp_importance> %s importance, metric %s, granularity %s\n",
               attr(x, "method"), attr(x, "metric"), attr(x, "granularity")))
-  cat(sprintf("%d labels x %d %s", nrow(x), NCOL(importances),
-              if (identical(attr(x, "method"), "lofo")) "folds" else "repeats"))
+  columns <- if (grepl("^(lofo|stepwise)", attr(x, "method"))) "folds" else
+    if (!is.null(attr(x, "attributions"))) "samples" else "repeats"
+  cat(sprintf("%d labels x %d %s", nrow(x), NCOL(importances), columns))
   if (!is.null(baseline) && !is.na(baseline)) cat(sprintf(", baseline score %s", format(baseline, digits = digits)))
   cat("\n")
   frame <- as.data.frame(x)

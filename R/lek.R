@@ -1,0 +1,92 @@
+#' Lek's profile method
+#'
+#' The model's response across each input's range, with the other inputs held at quantiles (Lek et
+#' al. 1996; NeuralNetTools' \code{lekprofile()} for any model the core takes).
+#'
+#' @inheritParams perturbation_importance
+#' @param features Character or integer. The inputs to profile, by name or 1-based index. Default is
+#'   NULL (all).
+#' @param quantiles Numeric. Levels in [0, 1] the other inputs are held at. Default is
+#'   \code{c(0, 0.2, 0.4, 0.6, 0.8, 1)}.
+#' @param n_points Integer. Values of the varied input, from its minimum to its maximum. Default is
+#'   50.
+#' @param output NULL, integer or character. As in \code{\link{gradient_importance}}. Default is NULL.
+#' @return A data.frame of class \code{seqimp_lek} with columns \code{feature}, \code{quantile},
+#'   \code{value} and \code{response}, and an \code{output} attribute; \code{plot()} and
+#'   \code{ggplot2::autoplot()} draw one panel per input.
+#' @examples
+#' if (seqimp_available()) {
+#'   x <- array(runif(100 * 5 * 2), c(100, 5, 2), dimnames = list(NULL, NULL, c("a", "b")))
+#'   profile <- lek_profile(function(x) rowMeans(x[, , "a"] * x[, , "b"]), x, n_points = 5)
+#'   head(profile)
+#' }
+#' @export
+lek_profile <- function(model, x, features = NULL, quantiles = c(0, 0.2, 0.4, 0.6, 0.8, 1),
+                        n_points = 50L, output = NULL, feature_names = NULL, batch_size = NULL) {
+  fn <- "lek_profile"
+  data <- prepare_x(x, fn, feature_names)
+  n_features <- data$dim[length(data$dim)]
+  if (!is.numeric(quantiles) || length(quantiles) == 0L || anyNA(quantiles)) {
+    arg_error("quantiles", fn, "a numeric vector of levels in [0, 1]", describe(quantiles))
+  }
+  args <- list(
+    prepare_model(model, fn, data$names, n_features),
+    data$py,
+    features = prepare_features(features, n_features, fn),
+    quantiles = as.list(as.double(quantiles)),
+    n_points = as_count(n_points, "n_points", fn),
+    output = as_output(output, fn),
+    feature_names = py_names(data$names),
+    batch_size = as_count(batch_size, "batch_size", fn, null_ok = TRUE)
+  )
+  parts <- call_core(function() {
+    seqimp_py$`__name__`  # the delayed import, with its "how to install" error, comes first
+    reticulate::py_to_r(do.call(py_helpers()[["lek_profile_parts"]], args))
+  })
+  out <- data.frame(feature = as.character(unlist(parts$feature)), quantile = as.vector(parts$quantile),
+                    value = as.vector(parts$value), response = as.vector(parts$response),
+                    stringsAsFactors = FALSE)
+  attr(out, "output") <- parts$output
+  class(out) <- c("seqimp_lek", "data.frame")
+  out
+}
+
+prepare_features <- function(features, n_features, fn) {
+  if (is.null(features)) return(NULL)
+  if (is.character(features) && length(features) > 0L && !anyNA(features)) return(as.list(features))
+  if (is.numeric(features) && length(features) > 0L && !anyNA(features) &&
+        all(features == round(features)) && all(features >= 1 & features <= n_features)) {
+    return(as.list(as.integer(features) - 1L))
+  }
+  arg_error("features", fn, sprintf("feature names or 1-based indices in 1..%d", n_features),
+            describe(features))
+}
+
+#' @rdname lek_profile
+#' @param object A \code{seqimp_lek} data.frame.
+#' @exportS3Method ggplot2::autoplot
+autoplot.seqimp_lek <- function(object, ...) {
+  require_ggplot2()
+  frame <- as.data.frame(unclass(object), stringsAsFactors = FALSE)
+  frame$feature <- factor(frame$feature, levels = unique(frame$feature))
+  frame$held_at <- factor(frame$quantile)
+  ggplot2::ggplot(frame, ggplot2::aes(x = value, y = response, colour = held_at)) +
+    ggplot2::geom_line() +
+    ggplot2::facet_wrap(~feature, scales = "free_x") +
+    ggplot2::labs(colour = "others at quantile", x = "value of the varied input",
+                  y = sprintf("response (%s)", attr(object, "output") %||% "output"),
+                  title = "Lek profiles") +
+    ggplot2::theme_minimal()
+}
+
+#' @rdname lek_profile
+#' @export
+plot.seqimp_lek <- function(x, ...) {
+  p <- autoplot.seqimp_lek(x, ...)
+  print(p)
+  invisible(p)
+}
+
+`%||%` <- function(a, b) if (is.null(a)) b else a
+
+utils::globalVariables(c("value", "response", "held_at"))
