@@ -193,6 +193,11 @@ def get_metric(metric, func):
     """
     if isinstance(metric, Metric):
         return metric
+    if type(metric).__module__.startswith("sklearn.metrics._scorer"):
+        # A scorer takes (estimator, X, y); there is no estimator here, only predictions.
+        checks.fail("metric", func, "a metric name, a seqimp.metrics.Metric or a callable (y_true, y_pred) -> "
+                    "float, not a scikit-learn scorer (estimator, X, y); pass its name (e.g. 'r2') or "
+                    "Metric(sklearn.metrics.r2_score, greater_is_better=True)", metric, TypeError)
     if callable(metric) and not isinstance(metric, str):
         return Metric(metric, greater_is_better=False)
     if isinstance(metric, str):

@@ -84,6 +84,14 @@ def test_unknown_metric_names_the_argument():
         get_metric(None, F)
 
 
+def test_a_scikit_learn_scorer_is_refused_with_a_way_out():
+    from sklearn.metrics import get_scorer
+
+    with pytest.raises(TypeError, match=r"'metric' parameter of permutation_importance .*not a scikit-learn "
+                                        r"scorer.*Metric\(sklearn.metrics.r2_score, greater_is_better=True\)"):
+        get_metric(get_scorer("r2"), F)
+
+
 def test_metric_construction_is_checked():
     with pytest.raises(TypeError, match="'func' parameter of Metric must be a callable"):
         Metric("mae")
