@@ -51,6 +51,7 @@ $(RLIB)/.installed: $(R_SOURCES)
 
 demo: setup
 	$(PY) -m seqimp.demo
+	Rscript inst/examples/seed003_lstm.R demo-output
 
 test: setup test-python test-r check-r
 
@@ -77,6 +78,7 @@ notebooks: setup
 
 bench: setup
 	$(PY) bench/bench_perturbation.py
+	Rscript bench/bench_r_overhead.R
 
 clean:
 	rm -rf $(VENV) $(RLIB) demo-output .pytest_cache
