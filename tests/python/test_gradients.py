@@ -276,6 +276,30 @@ def test_seed_model_saliency_ranks_features_1_and_2_above_3(seed_model, seed_eva
     assert r.to_frame(sort=True)["feature"].tolist()[-1] == "x3"
 
 
+def test_groups_sum_their_features_attributions(linear, X):
+    model, W = linear
+    w = W[:, 0].reshape(T, F)
+    r = seqimp.gradient_importance(model, X, method="integrated_gradients", n_steps=2,
+                                   groups={"first two": ["x1", "x2"], "third": [2]})
+    contribution = (w * X).sum(axis=1)  # (n, F): each feature's total over timesteps
+    np.testing.assert_allclose(r.importances_mean, [np.abs(contribution[:, :2].sum(axis=1)).mean(),
+                                                    np.abs(contribution[:, 2]).mean()], rtol=1e-5)
+    assert r.label_names == ["first two", "third"]
+
+
+def test_xla_path_for_long_runs_gives_the_same_attributions(lstm, X, monkeypatch):
+    from seqimp.adapters import KerasGradient
+
+    plain = seqimp.gradient_importance(lstm, X[:10], method="integrated_gradients", n_steps=4)
+    monkeypatch.setattr(KerasGradient, "XLA_MIN_ROWS", 1)
+    compiled = seqimp.gradient_importance(lstm, X[:10], method="integrated_gradients", n_steps=4)
+    np.testing.assert_allclose(compiled.attributions, plain.attributions, rtol=1e-4, atol=1e-6)
+    from seqimp.adapters import _GRADIENT_CACHE
+
+    xla = [fn for key, fn in _GRADIENT_CACHE[lstm].items() if key[2]]
+    assert xla and all(fn._jit for fn in xla)  # compiled with XLA, not fallen back
+
+
 # ---- errors ------------------------------------------------------------------------------------------
 
 def test_a_plain_callable_cannot_be_differentiated(X):
@@ -301,6 +325,23 @@ def test_bad_parameters_are_named(X, kwargs, error, match):
     model, _ = _linear(units=3)
     with pytest.raises(error, match=match):
         seqimp.gradient_importance(model, X, **kwargs)
+
+
+def test_other_keras_backends_are_named(linear, X, monkeypatch):
+    import seqimp.adapters
+
+    monkeypatch.setattr(seqimp.adapters, "_keras_backend", lambda: "jax")
+    with pytest.raises(ValueError, match=r"Keras 3 with the TensorFlow backend, or tf_keras.*'jax' backend.*"
+                                         r"KERAS_BACKEND=tensorflow"):
+        seqimp.gradient_importance(linear[0], X)
+
+
+def test_a_model_with_two_outputs_is_refused(X):
+    inp = keras.Input((T, F))
+    flat = keras.layers.Flatten()(inp)
+    model = keras.Model(inp, [keras.layers.Dense(1)(flat), keras.layers.Dense(2)(flat)])
+    with pytest.raises(ValueError, match="returned 2 output arrays"):
+        seqimp.gradient_importance(model, X)
 
 
 def test_input_of_the_wrong_shape_is_named(linear):
