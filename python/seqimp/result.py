@@ -19,15 +19,16 @@ class ImportanceResult:
     labels : list of Label
         What each row measures; ``label.feature`` and ``label.timestep`` give its parts.
     importances : ndarray of shape (n_labels, n_repeats)
-        Raw scores, one column per repeat (or per fold for LOFO). Positive means the model relies
-        on the label.
+        Raw scores, one column per repeat (or per fold for LOFO; per sample of X for gradient
+        methods, so ``importances_std`` is the spread over samples; one column for Olden/Garson).
+        Positive means the model relies on the label (Olden's are signed: the sign is the direction).
     granularity : str
         "feature", "timestep" or "cell".
     metric : str
         The effect or metric the importances are measured in.
     baseline_score : float or None
         The metric on unperturbed data, where the method has one.
-    attributions : ndarray of shape (n, T, F) or None
+    attributions : ndarray of X's shape, (n, T, F) or (n, F), or None
         Per-sample attributions, for gradient methods.
     """
 
