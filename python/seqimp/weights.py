@@ -120,6 +120,16 @@ def olden_importance(model, *, output=None, granularity="feature", groups=None, 
     ImportanceResult
         ``importances`` of shape (n_labels, 1), signed.
 
+    Examples
+    --------
+    >>> import keras, seqimp
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="tanh"),
+    ...                           keras.layers.Dense(1)])
+    >>> seqimp.olden_importance(model).importances.shape
+    (4, 1)
+    >>> round(float(seqimp.garson_importance(model).importances_mean.sum()), 6)
+    1.0
+
     References
     ----------
     Olden, Joy, Death (2004). An accurate comparison of methods for quantifying variable importance in
