@@ -62,8 +62,13 @@ prepare_features <- function(features, n_features, fn) {
             describe(features))
 }
 
-#' @rdname lek_profile
-#' @param object A \code{seqimp_lek} data.frame.
+#' Plot Lek profiles with ggplot2
+#'
+#' One panel per varied input, one line per quantile the other inputs are held at.
+#'
+#' @param object,x A \code{seqimp_lek} data.frame from \code{\link{lek_profile}}.
+#' @param ... Ignored.
+#' @return \code{autoplot()} returns a ggplot; \code{plot()} draws it and returns it invisibly.
 #' @exportS3Method ggplot2::autoplot
 autoplot.seqimp_lek <- function(object, ...) {
   require_ggplot2()
@@ -79,7 +84,7 @@ autoplot.seqimp_lek <- function(object, ...) {
     ggplot2::theme_minimal()
 }
 
-#' @rdname lek_profile
+#' @rdname autoplot.seqimp_lek
 #' @export
 plot.seqimp_lek <- function(x, ...) {
   p <- autoplot.seqimp_lek(x, ...)
