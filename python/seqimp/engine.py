@@ -97,7 +97,10 @@ def run(predictor, data, labels, transform, *, n_repeats, root_seed, chunk_rows,
     n = X.shape[0]
     n_tasks = 1 + len(labels) * n_repeats
     total = n * n_tasks
-    chunk_rows = int(min(chunk_rows, total))
+    if total < chunk_rows:
+        # A small job gets a power-of-two chunk: a compiled model then traces at most log2 sizes,
+        # whatever the data's size, and pads less than 2x.
+        chunk_rows = min(chunk_rows, 1 << (total - 1).bit_length())
     if hasattr(predictor, "check_input_shape"):
         predictor.check_input_shape(data.input_shape)
     predictor.prepare(chunk_rows, data.input_shape[1:])

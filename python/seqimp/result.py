@@ -8,6 +8,10 @@ from typing import Any, Optional
 import numpy as np
 
 
+# What the columns of ``importances`` are, per method; gradient methods have one per sample of X.
+_COLUMN_NAMES = {"perturbation": "n_repeats", "permutation": "n_repeats", "lofo": "n_folds"}
+
+
 @dataclass(frozen=True, eq=False)
 class ImportanceResult:
     """Importances of every label, with the repeats (or folds) they were measured over.
@@ -88,9 +92,10 @@ class ImportanceResult:
         return to_r(self)
 
     def __repr__(self):
+        columns = _COLUMN_NAMES.get(self.method, "n_samples")
         head = (f"ImportanceResult(method={self.method!r}, granularity={self.granularity!r}, "
                 f"metric={self.metric!r}, n_labels={len(self.labels)}, "
-                f"n_repeats={self.importances.shape[1]}")
+                f"{columns}={self.importances.shape[1]}")
         if self.baseline_score is not None:
             head += f", baseline_score={self.baseline_score:.6g}"
         head += ")"
