@@ -1,0 +1,605 @@
+"""LOFO and stepwise importance: numbers from definitions, checkpoints, faults, parallel and Dask runs.
+
+The a/b/c problem (lofo_builders.abc_data): y = (1.0 * sum_t a_t + 0.3 * sum_t b_t) / sqrt(T) + noise
+with sd 0.1, every cell standard normal. Under MSE, a linear model that loses a gains exactly
+W_A**2 = 1.0 of error, b W_B**2 = 0.09, c nothing: those are the expected LOFO importances.
+
+Keras fits are small (a linear Dense model, 6 epochs) so the whole file runs in a few minutes on a
+loaded 2-core machine; least squares (OLS) models check the machinery exactly and in milliseconds.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+import lofo_builders as lb
+import seqimp
+from seqimp.lofo import FitError, lofo_importance, stepwise_importance
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+@pytest.fixture(scope="module")
+def abc():
+    return lb.abc_data()
+
+
+@pytest.fixture(scope="module")
+def reference(abc):
+    """The builder path with n_jobs=1: every other run of the same call must give these numbers."""
+    X, y = abc
+    return lofo_importance(lb.dense_builder, X, y, fit_kwargs=lb.FIT, metric="mse", cv=3,
+                           feature_names=["a", "b", "c"], random_state=0, progress=False)
+
+
+def _assert_abc(result, tol_a=0.25):
+    """a > b > 0 and c about 0, with a and b near their closed forms W**2 (MSE increase)."""
+    imp = result.importances_mean
+    assert result.importances.shape[0] == 3
+    assert abs(imp[0] - lb.W_A ** 2) < tol_a, imp
+    assert 0.045 < imp[1] < 0.14, imp          # W_B**2 = 0.09
+    assert abs(imp[2]) < 0.01, imp
+    assert imp[0] > imp[1] > 5 * abs(imp[2])
+    assert 0.005 < result.baseline_score < 0.02   # SIGMA**2 = 0.01: the full model reaches the noise
+
+
+def _records(path):
+    with open(path) as fh:
+        lines = fh.read().splitlines()
+    return json.loads(lines[0]), [json.loads(line) for line in lines[1:]]
+
+
+# --------------------------------------------------------------------------------------------------
+# Definitions
+# --------------------------------------------------------------------------------------------------
+
+def test_ols_lofo_equals_the_definition_fold_by_fold(abc):
+    X, y = abc
+    result = lofo_importance(lb.ols_builder, X, y, metric="mse", cv=4, random_state=3, progress=False)
+    folds = result.extra["folds"]
+    assert len(folds) == 4
+    assert sorted(np.concatenate([test for _, test in folds]).tolist()) == list(range(len(y)))
+    for k, (train, test) in enumerate(folds):
+        full = lb.ols_score(X, y, train, test, [0, 1, 2])
+        assert result.extra["baseline_scores"][k] == pytest.approx(full, rel=1e-9)
+        for j in range(3):
+            without = lb.ols_score(X, y, train, test, [c for c in range(3) if c != j])
+            assert result.importances[j, k] == pytest.approx(without - full, rel=1e-7, abs=1e-12)
+    assert result.baseline_score == pytest.approx(np.mean(result.extra["baseline_scores"]))
+    assert result.method == "lofo" and result.metric == "mse"
+    assert result.label_names == ["x1", "x2", "x3"]
+
+
+def test_constant_mode_equals_drop_for_a_model_with_an_intercept(abc):
+    # A column held at one value is absorbed by the intercept: the fit is the fit without it.
+    X, y = abc
+    drop = lofo_importance(lb.ols_builder, X, y, metric="mse", cv=3, random_state=1, progress=False)
+    const = lofo_importance(lb.ols_builder, X, y, metric="mse", cv=3, random_state=1, mode="constant",
+                            progress=False)
+    np.testing.assert_allclose(const.importances, drop.importances, rtol=1e-6, atol=1e-9)
+
+
+def test_constant_mode_uses_the_training_fold_mean_and_full_width():
+    X, y = lb.abc_data(n=90, offsets=(0.0, 5.0, 0.0))
+    builder = lb.CountingOLS()
+    lofo_importance(builder, X, y, cv=3, mode="constant", random_state=0, progress=False)
+    assert {m.shapes[0][-1] for m in builder.built} == {3}   # never narrower in constant mode
+    assert builder.calls == 4 * 3
+
+
+def test_groups_leave_their_features_out_together(abc):
+    X, y = abc
+    result = lofo_importance(lb.ols_builder, X, y, metric="mse", cv=3, random_state=0, progress=False,
+                             feature_names=["a", "b", "c"], groups={"ab": ["a", "b"], "c": [2]})
+    assert result.label_names == ["ab", "c"]
+    for k, (train, test) in enumerate(result.extra["folds"]):
+        full = lb.ols_score(X, y, train, test, [0, 1, 2])
+        assert result.importances[0, k] == pytest.approx(lb.ols_score(X, y, train, test, [2]) - full)
+
+
+def test_a_group_of_every_feature_is_measured_against_the_mean_predictor(abc):
+    X, y = abc
+    result = lofo_importance(lb.ols_builder, X, y, metric="mse", cv=3, random_state=0, progress=False,
+                             groups={"all": [0, 1, 2]})
+    y = y.astype(np.float64)
+    for k, (train, test) in enumerate(result.extra["folds"]):
+        null = float(np.mean((y[test] - y[train].mean()) ** 2))
+        full = lb.ols_score(X, y, train, test, [0, 1, 2])
+        assert result.importances[0, k] == pytest.approx(null - full, rel=1e-6)
+
+
+def test_greater_is_better_metrics_are_oriented_so_positive_means_important(abc):
+    X, y = abc
+    r2 = lofo_importance(lb.ols_builder, X, y, metric="r2", cv=3, random_state=0, progress=False)
+    assert r2.importances_mean[0] > r2.importances_mean[1] > 0
+    assert r2.baseline_score > 0.95
+
+
+def test_two_dimensional_input_stays_two_dimensional():
+    X, y = lb.abc_data(n=120)
+    X2 = X[:, 0, :]                              # (n, F); y unrelated here, only shapes matter
+    builder = lb.CountingOLS()
+    result = lofo_importance(builder, X2, y, cv=2, random_state=0, progress=False)
+    assert {len(m.shapes[0]) for m in builder.built} == {2}
+    assert sorted({m.shapes[0][1] for m in builder.built}) == [2, 3]
+    assert result.importances.shape == (3, 2)
+
+
+def test_time_series_split_and_explicit_splits():
+    from sklearn.model_selection import TimeSeriesSplit
+
+    X, y = lb.abc_data(n=120)
+    r = lofo_importance(lb.ols_builder, X, y, cv=TimeSeriesSplit(3), progress=False, random_state=0)
+    for (train, test), (t2, v2) in zip(r.extra["folds"], TimeSeriesSplit(3).split(X)):
+        np.testing.assert_array_equal(train, t2)
+        np.testing.assert_array_equal(test, v2)
+        assert train.max() < test.min()                        # validation only on the future
+    explicit = [(np.arange(0, 60), np.arange(60, 120))]
+    r1 = lofo_importance(lb.ols_builder, X, y, cv=explicit, progress=False, random_state=0)
+    assert r1.importances.shape == (3, 1)
+
+
+# --------------------------------------------------------------------------------------------------
+# Keras: the builder path and the compiled-model path
+# --------------------------------------------------------------------------------------------------
+
+def test_builder_path_ranks_a_above_b_above_c(reference):
+    _assert_abc(reference)
+    assert reference.importances.shape == (3, 3)
+    assert reference.label_names == ["a", "b", "c"]
+
+
+def test_compiled_model_path_is_a_fresh_clone_equal_to_the_builder_path(abc, reference):
+    import keras
+
+    X, y = abc
+    model = lb.dense_model(3)
+    model.set_weights([np.full(w.shape, 0.5, dtype=np.float32) for w in model.get_weights()])
+    before = [w.copy() for w in model.get_weights()]
+    result = lofo_importance(model, X, y, fit_kwargs=lb.FIT, metric="mse", cv=3,
+                             feature_names=["a", "b", "c"], random_state=0, progress=False)
+    _assert_abc(result)
+    # Same architecture, optimizer and seeds as the builder: bit-identical; the given weights are
+    # neither used nor touched.
+    np.testing.assert_array_equal(result.importances, reference.importances)
+    for w, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(w, b)
+    assert isinstance(model, keras.Model)
+
+
+def test_compiled_model_keeps_its_optimizer_configuration(abc):
+    import keras
+
+    from seqimp import adapters
+
+    model = lb.dense_model(3)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0123, momentum=0.5), loss="mae",
+                  metrics=["mse"])
+    recipe = adapters.keras_recipe(model, (10, lb.T, 3))
+    rebuilt = adapters.rebuild_keras(recipe, 2, seed=0)
+    assert rebuilt.input_shape == (None, lb.T, 2)
+    config = rebuilt.optimizer.get_config()
+    assert type(rebuilt.optimizer).__name__ == "SGD"
+    assert config["learning_rate"] == pytest.approx(0.0123) and config["momentum"] == pytest.approx(0.5)
+    assert rebuilt.get_compile_config()["loss"] == "mae"
+    assert rebuilt.get_compile_config()["metrics"] == ["mse"]
+
+
+def test_tf_keras_compiled_model_constant_mode_on_2d_input():
+    tf_keras = pytest.importorskip("tf_keras")
+    X, y = lb.abc_data(n=480, seed=2)
+    # 2-D version of the problem: one timestep, same weights.
+    X2 = X[:, 0, :]
+    y2 = lb.W_A * X2[:, 0] + lb.W_B * X2[:, 1] + lb.SIGMA * np.random.default_rng(5).normal(size=480)
+    model = lb.dense_model(3, keras=tf_keras, timesteps=None)
+    result = lofo_importance(model, X2, y2, fit_kwargs=lb.FIT, metric="mse", cv=2, mode="constant",
+                             random_state=0, progress=False)
+    _assert_abc(result)
+
+
+def test_uncompiled_or_mismatched_keras_models_are_refused(abc):
+    import keras
+
+    X, y = abc
+    plain = keras.Sequential([keras.Input((lb.T, 3)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match="not compiled"):
+        lofo_importance(plain, X, y, progress=False)
+    wrong = lb.dense_model(4)
+    with pytest.raises(ValueError, match=r"expects input of shape \(None, 4, 4\)"):
+        lofo_importance(wrong, X, y, progress=False)
+
+
+def test_builder_returning_an_uncompiled_model_names_the_fit():
+    import keras
+
+    X, y = lb.abc_data(n=60)
+
+    def build(n):
+        return keras.Sequential([keras.Input((lb.T, n)), keras.layers.Flatten(), keras.layers.Dense(1)])
+
+    with pytest.raises(FitError, match=r"with every feature, fold 1 of 2 failed: TypeError: .*not compiled"):
+        lofo_importance(build, X, y, cv=2, random_state=0, progress=False)
+
+
+# --------------------------------------------------------------------------------------------------
+# Checkpoints and faults
+# --------------------------------------------------------------------------------------------------
+
+def test_checkpoint_resume_after_a_failed_fit_gives_identical_numbers(abc, reference, tmp_path):
+    X, y = abc
+    path = tmp_path / "lofo.jsonl"
+    kwargs = dict(fit_kwargs=lb.FIT, metric="mse", cv=3, feature_names=["a", "b", "c"], random_state=0,
+                  checkpoint=path, progress=False)
+    crashing = lb.CountingBuilder(fail_at=5)
+    with pytest.raises(FitError, match=r"fold \d of 3 failed: RuntimeError: simulated failure on build 5.*"
+                                       r"4 finished fits are kept"):
+        lofo_importance(crashing, X, y, **kwargs)
+    header, records = _records(path)
+    assert len(records) == 4 and header["labels"] == ["a", "b", "c"]
+
+    resumed = lb.CountingBuilder()
+    result = lofo_importance(resumed, X, y, **kwargs)
+    assert resumed.calls == 3 * 4 - 4            # nothing finished is retrained
+    assert result.extra["n_fitted"] == 8
+    np.testing.assert_array_equal(result.importances, reference.importances)
+    np.testing.assert_array_equal(result.extra["baseline_scores"], reference.extra["baseline_scores"])
+    assert len(_records(path)[1]) == 12
+
+    again = lb.CountingBuilder()
+    done = lofo_importance(again, X, y, **kwargs)
+    assert again.calls == 0 and done.extra["n_fitted"] == 0
+    np.testing.assert_array_equal(done.importances, reference.importances)
+
+
+def test_failed_fit_names_the_feature_and_fold_and_keeps_finished_work(tmp_path):
+    # Feature b is the only one with mean 10; the model fails whenever b is missing.
+    X, y = lb.abc_data(n=90, offsets=(0.0, 10.0, 20.0))
+    path = tmp_path / "ck.jsonl"
+    with pytest.raises(FitError, match=r"without feature 'b', fold 1 of 3 failed: ValueError: the marked "
+                                       r"feature is missing") as info:
+        lofo_importance(lb.CountingOLS(fail_without_offset=10.0), X, y, cv=3, feature_names=["a", "b", "c"],
+                        checkpoint=path, random_state=0, progress=False)
+    assert isinstance(info.value.__cause__, ValueError)
+    _, records = _records(path)
+    assert [r["active"] for r in records] == [[0, 1, 2], [1, 2]]   # finished before the failure
+    assert all(r["fold"] == 0 for r in records)
+
+
+def test_keyboard_interrupt_propagates_and_the_run_resumes(tmp_path):
+    X, y = lb.abc_data(n=90)
+    path = tmp_path / "ck.jsonl"
+    class Interrupting(lb.CountingOLS):
+        def __call__(self, n):
+            if self.calls == 6:
+                raise KeyboardInterrupt
+            return super().__call__(n)
+
+    with pytest.raises(KeyboardInterrupt):
+        lofo_importance(Interrupting(), X, y, cv=3, checkpoint=path, random_state=0, progress=False)
+    assert len(_records(path)[1]) == 6
+    resumed = Interrupting()
+    resumed.calls = 100
+    full = lofo_importance(resumed, X, y, cv=3, checkpoint=path, random_state=0, progress=False)
+    clean = lofo_importance(lb.ols_builder, X, y, cv=3, random_state=0, progress=False)
+    assert resumed.calls == 100 + 12 - 6     # the 6 finished fits were not redone
+    np.testing.assert_array_equal(full.importances, clean.importances)
+
+
+def test_mismatched_checkpoint_is_refused_and_left_untouched(tmp_path):
+    X, y = lb.abc_data(n=90)
+    path = tmp_path / "ck.jsonl"
+    base = dict(cv=3, checkpoint=path, random_state=0, progress=False)
+    lofo_importance(lb.CountingOLS(), X, y, **base)
+    content = path.read_bytes()
+    changes = [
+        ("y", dict(y=y + 1)),
+        ("X", dict(X=X * 2)),
+        ("random_state", dict(random_state=1)),
+        ("cv folds", dict(cv=4)),
+        ("mode", dict(mode="constant")),
+        ("metric", dict(metric="mse")),
+        ("feature names and groups", dict(groups={"g": [0, 1]})),
+        ("fit_kwargs", dict(fit_kwargs={"epochs": 3})),
+        ("model", dict(model_or_builder=lb.ols_builder)),
+    ]
+    for what, change in changes:
+        args = dict(base, model_or_builder=lb.CountingOLS(), X=X, y=y)
+        args.update(change)
+        builder = args["model_or_builder"]
+        with pytest.raises(ValueError, match=rf"written by a lofo_importance run with different .*{what}"):
+            lofo_importance(**args)
+        assert path.read_bytes() == content
+        if isinstance(builder, lb.CountingOLS):
+            assert builder.calls == 0
+    with pytest.raises(ValueError, match="different function"):
+        stepwise_importance(lb.CountingOLS(), X, y, **base)
+
+
+def test_a_file_that_is_not_a_checkpoint_is_never_overwritten(tmp_path):
+    X, y = lb.abc_data(n=60)
+    path = tmp_path / "notes.txt"
+    path.write_text("my notes\n")
+    with pytest.raises(ValueError, match="not a seqimp checkpoint"):
+        lofo_importance(lb.ols_builder, X, y, cv=2, checkpoint=path, progress=False)
+    assert path.read_text() == "my notes\n"
+
+
+def test_a_line_torn_by_a_killed_process_is_redone(tmp_path):
+    X, y = lb.abc_data(n=90)
+    path = tmp_path / "ck.jsonl"
+    complete = lofo_importance(lb.CountingOLS(), X, y, cv=3, checkpoint=path, random_state=0,
+                               progress=False)
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:-1]) + lines[-1][:15])     # the last record, cut mid-write
+    builder = lb.CountingOLS()
+    resumed = lofo_importance(builder, X, y, cv=3, checkpoint=path, random_state=0, progress=False)
+    assert builder.calls == 1
+    np.testing.assert_array_equal(resumed.importances, complete.importances)
+    _, records = _records(path)                                # every line parses again
+    assert len(records) == 12
+
+
+def test_random_state_none_is_stored_in_the_checkpoint_and_reused(tmp_path):
+    X, y = lb.abc_data(n=90)
+    path = tmp_path / "ck.jsonl"
+    first = lofo_importance(lb.CountingOLS(), X, y, cv=3, checkpoint=path, progress=False)
+    builder = lb.CountingOLS()
+    second = lofo_importance(builder, X, y, cv=3, checkpoint=path, progress=False)
+    assert builder.calls == 0
+    np.testing.assert_array_equal(first.importances, second.importances)
+
+
+def test_a_killed_process_loses_only_running_fits(tmp_path):
+    X, y = lb.abc_data(n=90)
+    data = tmp_path / "data.npz"
+    np.savez(data, X=X, y=y)
+    path = tmp_path / "ck.jsonl"
+    script = textwrap.dedent(f"""
+        import sys, numpy as np
+        sys.path.insert(0, {HERE!r})
+        import lofo_builders as lb
+        from seqimp.lofo import lofo_importance
+        d = np.load({str(data)!r})
+        lofo_importance(lb.CountingOLS(delay=0.4), d["X"], d["y"], cv=3, checkpoint={str(path)!r},
+                        random_state=0, progress=False)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], env=dict(os.environ, PYTHONPATH=""))
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if path.exists() and path.read_text().count("\n") >= 4:   # header + 3 records
+                break
+            assert proc.poll() is None, "the run ended before it could be killed"
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    _, records = _records(path)
+    assert 3 <= len(records) < 12
+    # The builder is identified by its name; the resumed run need not sleep.
+    builder = lb.CountingOLS()
+    resumed = lofo_importance(builder, X, y, cv=3, checkpoint=path, random_state=0, progress=False)
+    assert builder.calls == 12 - len(records)
+    clean = lofo_importance(lb.ols_builder, X, y, cv=3, random_state=0, progress=False)
+    np.testing.assert_array_equal(resumed.importances, clean.importances)
+
+
+# --------------------------------------------------------------------------------------------------
+# Parallel: local processes and a Dask cluster give the n_jobs=1 numbers
+# --------------------------------------------------------------------------------------------------
+
+def test_n_jobs_2_equals_n_jobs_1(abc, reference, tmp_path):
+    X, y = abc
+    path = tmp_path / "par.jsonl"
+    result = lofo_importance(lb.dense_builder, X, y, fit_kwargs=lb.FIT, metric="mse", cv=3,
+                             feature_names=["a", "b", "c"], random_state=0, n_jobs=2, checkpoint=path,
+                             progress=False)
+    np.testing.assert_array_equal(result.importances, reference.importances)
+    assert len(_records(path)[1]) == 12     # the caller's process wrote every score
+
+
+@pytest.fixture
+def dask_client():
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                       host="127.0.0.1", dashboard_address=None)
+    try:
+        with distributed.Client(cluster) as client:
+            yield client
+    finally:
+        cluster.close()
+
+
+def test_dask_local_cluster_equals_n_jobs_1(abc, reference, dask_client):
+    import joblib
+
+    X, y = abc
+    seen = set()
+    with joblib.parallel_backend("dask"):
+        result = lofo_importance(lb.dense_builder, X, y, fit_kwargs=lb.FIT, metric="mse", cv=3,
+                                 feature_names=["a", "b", "c"], random_state=0, n_jobs=-1, progress=False)
+    for worker, ids in dask_client.run(lambda: os.getpid()).items():
+        seen.add(worker)
+    assert len(seen) == 2
+    np.testing.assert_array_equal(result.importances, reference.importances)
+    # The fits really ran on the cluster: its workers built Keras models.
+    imported = dask_client.run(lambda: "keras" in sys.modules)
+    assert all(imported.values())
+
+
+# --------------------------------------------------------------------------------------------------
+# The seed model (3-layer LSTM on y = [x1 * x2 < 0.25]); feature 3 is irrelevant
+# --------------------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_seed_model_architecture_ranks_features_1_and_2_above_3():
+    import keras
+    from sklearn.model_selection import ShuffleSplit
+
+    from seqimp.demo import make_seed_model, seed_data
+
+    X, y = seed_data(1600, np.random.default_rng(1))
+    model = make_seed_model()
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.02), loss="binary_crossentropy")
+    result = lofo_importance(model, X, y, metric="log_loss", cv=ShuffleSplit(1, test_size=0.5, random_state=0),
+                             fit_kwargs={"epochs": 6, "batch_size": 16}, random_state=0, progress=False)
+    imp = result.importances_mean
+    assert result.baseline_score < 0.5          # the full model learned the rule (chance: 0.69)
+    assert min(imp[0], imp[1]) > 0.1
+    assert min(imp[0], imp[1]) > 3 * abs(imp[2])
+
+
+# --------------------------------------------------------------------------------------------------
+# Stepwise
+# --------------------------------------------------------------------------------------------------
+
+def _ols_path_by_definition(X, y, folds, direction):
+    """Backward elimination / forward addition with least squares, written out from the definition."""
+    y = y.astype(np.float64)
+
+    def cv_score(cols):
+        if not cols:
+            return np.array([np.mean((y[te] - y[tr].mean()) ** 2) for tr, te in folds])
+        return np.array([lb.ols_score(X, y, tr, te, sorted(cols)) for tr, te in folds])
+
+    order = []
+    if direction == "backward":
+        active = [0, 1, 2]
+        while active:
+            scores = {j: cv_score([c for c in active if c != j]).mean() for j in active}
+            j = min(active, key=lambda c: (scores[c], c))
+            order.append(j)
+            active.remove(j)
+    else:
+        active = []
+        while len(active) < 3:
+            scores = {j: cv_score(active + [j]).mean() for j in range(3) if j not in active}
+            j = min(scores, key=lambda c: (scores[c], c))
+            order.append(j)
+            active.append(j)
+    return order, cv_score([]), cv_score([0, 1, 2])
+
+
+@pytest.mark.parametrize("direction", ["backward", "forward"])
+def test_stepwise_follows_the_definition(abc, direction):
+    X, y = abc
+    result = stepwise_importance(lb.ols_builder, X, y, direction=direction, metric="mse", cv=3,
+                                 feature_names=["a", "b", "c"], random_state=0, progress=False)
+    order, null, full = _ols_path_by_definition(X, y, result.extra["folds"], direction)
+    names = ["a", "b", "c"]
+    assert result.extra["order"] == [names[j] for j in order]
+    assert result.extra["order"] == (["c", "b", "a"] if direction == "backward" else ["a", "b", "c"])
+    np.testing.assert_array_equal(result.extra["rank"], [1, 2, 3])
+    # The steps' changes add up to the full model's improvement over the mean predictor, per fold.
+    np.testing.assert_allclose(result.importances.sum(axis=0), null - full, rtol=1e-9)
+    assert result.baseline_score == pytest.approx(full.mean())
+    assert result.method == f"stepwise_{direction}"
+    assert [p["feature"] for p in result.extra["path"]] == result.extra["order"]
+    imp = result.importances_mean
+    assert imp[0] > imp[1] > 0 and abs(imp[2]) < 0.01
+
+
+def test_stepwise_fits_each_feature_set_once_and_resumes(tmp_path):
+    X, y = lb.abc_data(n=90)
+    path = tmp_path / "step.jsonl"
+    builder = lb.CountingOLS()
+    first = stepwise_importance(builder, X, y, cv=3, checkpoint=path, random_state=0, progress=False)
+    assert builder.calls == 3 * 4 // 2 * 3        # L (L + 1) / 2 feature sets x 3 folds
+    again = lb.CountingOLS()
+    second = stepwise_importance(again, X, y, cv=3, checkpoint=path, random_state=0, progress=False)
+    assert again.calls == 0
+    np.testing.assert_array_equal(first.importances, second.importances)
+
+
+# --------------------------------------------------------------------------------------------------
+# Arguments
+# --------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs, exc, pattern", [
+    (dict(mode="zero"), ValueError, r"'mode' parameter of lofo_importance must be one of \{'drop', 'constant'\}"),
+    (dict(cv=1), ValueError, r"'cv' parameter of lofo_importance must be an int in the range \[2, 60\]"),
+    (dict(cv=61), ValueError, r"'cv' parameter .* Got 61 instead"),
+    (dict(cv="kfold"), TypeError, r"'cv' parameter of lofo_importance must be an int .* Got 'kfold'"),
+    (dict(cv=[(np.arange(10), np.arange(99, 101))]), ValueError, r"'cv' .* invalid test part in split 0"),
+    (dict(n_jobs=0), ValueError, r"'n_jobs' parameter of lofo_importance must be a non-zero int"),
+    (dict(n_jobs=1.5), ValueError, r"'n_jobs' parameter"),
+    (dict(n_jobs="2"), TypeError, r"'n_jobs' parameter"),
+    (dict(progress="yes"), TypeError, r"'progress' parameter of lofo_importance must be a bool"),
+    (dict(metric="mape"), ValueError, r"'metric' parameter of lofo_importance must be one of"),
+    (dict(fit_kwargs=[1]), TypeError, r"'fit_kwargs' parameter of lofo_importance must be a dict"),
+    (dict(fit_kwargs={"validation_data": None}), ValueError, r"must not contain 'validation_data'"),
+    (dict(fit_kwargs={"x": 1}), ValueError, r"must not contain 'x'"),
+    (dict(fit_kwargs={"sample_weight": np.ones(5)}), ValueError, r"'sample_weight' must have one weight"),
+    (dict(checkpoint=3), TypeError, r"'checkpoint' parameter of lofo_importance must be a file path"),
+    (dict(checkpoint="/no/such/folder/ck.jsonl"), ValueError, r"folder '/no/such/folder' does not exist"),
+    (dict(random_state=-1), TypeError, r"'random_state' parameter of lofo_importance"),
+    (dict(groups={"g": ["nope"]}), ValueError, r"unknown feature 'nope'"),
+    (dict(model_or_builder=42), TypeError, r"'model_or_builder' parameter of lofo_importance must be a "
+                                           r"compiled Keras model or a builder"),
+    (dict(y=np.ones(7)), ValueError, r"'y' parameter of lofo_importance must have one row per sample"),
+    (dict(X=np.ones((60, 2, 2, 2))), ValueError, r"X must be 3-D"),
+])
+def test_arguments_are_checked_at_the_boundary(kwargs, exc, pattern):
+    X, y = lb.abc_data(n=60)
+    builder = lb.CountingOLS()
+    args = dict(model_or_builder=builder, X=X, y=y, cv=2, progress=False)
+    args.update(kwargs)
+    with pytest.raises(exc, match=pattern):
+        lofo_importance(**args)
+    assert builder.calls == 0
+
+
+def test_stepwise_direction_is_checked():
+    X, y = lb.abc_data(n=60)
+    with pytest.raises(ValueError, match=r"'direction' parameter of stepwise_importance must be one of "
+                                         r"\{'backward', 'forward'\}"):
+        stepwise_importance(lb.ols_builder, X, y, direction="both")
+
+
+def test_unpicklable_builder_is_refused_before_dispatch_with_n_jobs():
+    import threading
+
+    X, y = lb.abc_data(n=60)
+    lock = threading.Lock()
+
+    def build(n):
+        with lock:
+            return lb.OLS()
+
+    with pytest.raises(TypeError, match=r"must be picklable to run with n_jobs=2"):
+        lofo_importance(build, X, y, cv=2, n_jobs=2, progress=False)
+
+
+def test_sample_weight_is_split_with_the_folds():
+    X, y = lb.abc_data(n=60)
+    seen = []
+
+    class Recording(lb.OLS):
+        def fit(self, X, y, sample_weight=None, **kw):
+            seen.append(np.asarray(sample_weight).copy())
+            return super().fit(X, y)
+
+    weights = np.arange(60, dtype=float)
+    r = lofo_importance(lambda n: Recording(), X, y, cv=2, random_state=0, progress=False,
+                        fit_kwargs={"sample_weight": weights})
+    train0 = r.extra["folds"][0][0]
+    np.testing.assert_array_equal(seen[0], weights[train0])
+
+
+def test_progress_bar_counts_fits(capsys):
+    X, y = lb.abc_data(n=60)
+    lofo_importance(lb.ols_builder, X, y, cv=2, random_state=0, progress=True)
+    err = capsys.readouterr().err
+    assert "lofo_importance" in err and "8/8" in err
+
+
+def test_exported_from_the_package():
+    assert seqimp.lofo_importance is lofo_importance
+    assert seqimp.stepwise_importance is stepwise_importance
