@@ -5,6 +5,7 @@ Importing seqimp does not import TensorFlow; only a Keras model passed in does.
 
 from .gradients import gradient_importance
 from .lek import lek_profile, plot_lek_profile
+from .lofo import lofo_importance, stepwise_importance
 from .metrics import Metric
 from .permutation import permutation_importance
 from .perturbation import perturbation_importance
@@ -14,4 +15,5 @@ from .weights import garson_importance, olden_importance
 __version__ = "0.1.0"
 
 __all__ = ["ImportanceResult", "Metric", "garson_importance", "gradient_importance", "lek_profile",
-           "olden_importance", "permutation_importance", "perturbation_importance", "plot_lek_profile"]
+           "lofo_importance", "olden_importance", "permutation_importance", "perturbation_importance",
+           "plot_lek_profile", "stepwise_importance"]

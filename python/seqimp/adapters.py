@@ -520,3 +520,262 @@ def dense_kernels(model, *, func="seqimp"):
             raise ValueError(f"{func} needs the Dense layers to form one chain; Dense layer {layer_index} "
                              f"has {a.shape[1]} units but the next one takes {b.shape[0]} inputs.")
     return kernels, tuple(shape[1:]), flattened
+
+
+# ======================================================================================================
+# Retraining (lofo_importance, stepwise_importance): fresh-weight rebuilds, seeded fits, thread caps
+# ======================================================================================================
+# A compiled model travels to worker processes as a KerasRecipe (JSON architecture, compile config and
+# the caller's custom objects), never as a live model: a worker rebuilds it with fresh weights, for as
+# many input features as the fit needs. Seeding, building and fitting use process-wide state, so
+# lofo.py runs them under one lock per process.
+
+import importlib.util as _importlib_util  # noqa: E402
+import json as _json  # noqa: E402
+import os as _os  # noqa: E402
+import random as _random  # noqa: E402
+import sys as _sys  # noqa: E402
+from dataclasses import dataclass as _dataclass  # noqa: E402
+
+_PREDICT_BATCH = 512
+_KERAS_MODULES = ("keras", "tf_keras", "tensorflow")
+
+
+def _keras_module(flavour):
+    if flavour == "tf_keras":
+        import tf_keras
+
+        return tf_keras
+    import keras
+
+    return keras
+
+
+def is_compiled_keras(model):
+    """True for a Keras 3 or tf_keras model on which compile() was called."""
+    compiled = getattr(model, "compiled", None)  # Keras 3
+    if compiled is None:
+        compiled = getattr(model, "_is_compiled", None)  # tf_keras
+    return bool(compiled)
+
+
+@_dataclass(frozen=True)
+class KerasRecipe:
+    """Everything needed to rebuild a compiled Keras model with fresh weights, in any process.
+
+    ``fingerprint`` identifies the architecture and compile settings without layer names, which change
+    from one Python session to the next.
+    """
+
+    flavour: str
+    model_json: str
+    compile_config: dict
+    custom_objects: dict
+    input_shape: tuple
+    fingerprint: str
+
+
+def _is_keras_class(cls):
+    return (getattr(cls, "__module__", "") or "").split(".")[0] in _KERAS_MODULES
+
+
+def _custom_objects(model, compile_args):
+    """The caller's own layer classes, loss and metric functions or classes, by the names configs use."""
+    found = {}
+    stack, seen = [model], set()
+    while stack:
+        layer = stack.pop()
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        if not _is_keras_class(type(layer)):
+            found[type(layer).__name__] = type(layer)
+        stack.extend(getattr(layer, "layers", []) or [])
+        for attr in ("layer", "forward_layer", "backward_layer", "cell"):
+            inner = getattr(layer, attr, None)
+            if inner is not None and hasattr(inner, "get_config"):
+                stack.append(inner)
+
+    def visit(obj):
+        if isinstance(obj, dict):
+            for v in obj.values():
+                visit(v)
+        elif isinstance(obj, (list, tuple)):
+            for v in obj:
+                visit(v)
+        elif isinstance(obj, type) and not _is_keras_class(obj):
+            found[obj.__name__] = obj
+        elif callable(obj) and hasattr(obj, "__name__") and not _is_keras_class(obj):
+            found[obj.__name__] = obj
+        elif obj is not None and not isinstance(obj, (str, int, float, bool)) and \
+                not _is_keras_class(type(obj)):
+            found[type(obj).__name__] = type(obj)
+
+    visit(compile_args)
+    return found
+
+
+def _canonical_names(config):
+    """``config`` with every layer, model and optimizer name replaced by its order of appearance."""
+    names = {}
+
+    def collect(obj):
+        if isinstance(obj, dict):
+            if isinstance(obj.get("name"), str):
+                names.setdefault(obj["name"], f"<{len(names)}>")
+            for v in obj.values():
+                collect(v)
+        elif isinstance(obj, list):
+            for v in obj:
+                collect(v)
+
+    def replace(obj):
+        if isinstance(obj, dict):
+            return {k: replace(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [replace(v) for v in obj]
+        if isinstance(obj, str):
+            return names.get(obj, obj)
+        return obj
+
+    collect(config)
+    return replace(config)
+
+
+def keras_recipe(model, input_shape, *, func="seqimp"):
+    """A :class:`KerasRecipe` for a compiled Keras model whose input matches ``input_shape`` (n, ..., F)."""
+    flavour = keras_flavour(model)
+    if not is_compiled_keras(model):
+        raise ValueError(f"The 'model_or_builder' parameter of {func} must be a compiled Keras model or a "
+                         f"builder function. Got a Keras model that was not compiled: call "
+                         f"model.compile(optimizer=..., loss=...) first, so that every refit can be "
+                         f"compiled the same way.")
+    expected = _keras_input_shape(model)
+    if expected is None:
+        raise ValueError(f"The 'model_or_builder' parameter of {func} must be a Keras model with a single "
+                         f"input of known rank. Got a model with several or unknown inputs; pass a "
+                         f"builder build(n_features) -> compiled model instead.")
+    got = (None,) + tuple(input_shape[1:])
+    if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected[1:], got[1:])):
+        raise ValueError(f"The model expects input of shape {expected}, but X has shape {tuple(input_shape)}. "
+                         f"Pass X with the model's timesteps and features.")
+    keras = _keras_module(flavour)
+    compile_config = model.get_compile_config()
+    if getattr(model, "optimizer", None) is not None:
+        # The optimizer as configured (learning rate included), not the string it may have been given.
+        compile_config = dict(compile_config, optimizer=keras.optimizers.serialize(model.optimizer))
+    stored = getattr(getattr(model, "_compile_config", None), "config", None) or {}
+    custom = _custom_objects(model, {k: stored.get(k) for k in ("loss", "metrics", "weighted_metrics")})
+    model_json = model.to_json()
+    canonical = _canonical_names({"model": _json.loads(model_json), "compile": compile_config})
+    fingerprint = f"{flavour}:" + _json.dumps(canonical, sort_keys=True, default=repr)
+    return KerasRecipe(flavour, model_json, compile_config, custom, tuple(expected), fingerprint)
+
+
+def rebuild_keras(recipe, n_features, seed):
+    """A new compiled model from ``recipe`` for ``n_features`` input features, weights drawn from ``seed``.
+
+    The model is always cloned onto a new Input after reseeding, so models of every width draw their
+    layers' initial weights in the same order from the same seed.
+    """
+    keras = _keras_module(recipe.flavour)
+    shape = tuple(recipe.input_shape[1:-1]) + (int(n_features),)
+    with keras.utils.custom_object_scope(recipe.custom_objects):
+        try:
+            template = keras.models.model_from_json(recipe.model_json)
+            seed_fit(seed, recipe.flavour)
+            model = keras.models.clone_model(template, input_tensors=keras.Input(shape=shape))
+        except Exception as exc:  # noqa: BLE001 - re-raised with what to do instead
+            raise ValueError(f"Could not rebuild the model for input shape {(None,) + shape}: "
+                             f"{type(exc).__name__}: {exc}. Layers whose configuration fixes the number of "
+                             f"features need a builder build(n_features) -> compiled model, or "
+                             f"mode='constant'.") from exc
+        model.compile_from_config(recipe.compile_config)
+    return model
+
+
+def seed_fit(seed, flavour=None):
+    """Seed Python, NumPy, TensorFlow and Keras (``keras.utils.set_random_seed``) for one fit."""
+    seed = int(seed)
+    _random.seed(seed)
+    np.random.seed(seed)
+    if flavour == "tf_keras":
+        import tf_keras
+
+        tf_keras.utils.set_random_seed(seed)
+    elif flavour == "keras" or "keras" in _sys.modules or _importlib_util.find_spec("keras") is not None:
+        import keras
+
+        keras.utils.set_random_seed(seed)
+    if "tensorflow" in _sys.modules:
+        _sys.modules["tensorflow"].random.set_seed(seed)
+
+
+def build_for_fit(source, n_features, seed):
+    """A fresh, compiled model for one fit: from a :class:`KerasRecipe` or the caller's builder."""
+    if isinstance(source, KerasRecipe):
+        seed_fit(seed, source.flavour)
+        return rebuild_keras(source, n_features, seed)
+    seed_fit(seed)
+    model = source(int(n_features))
+    flavour = keras_flavour(model)
+    if flavour is not None and hasattr(model, "layers"):
+        if not is_compiled_keras(model):
+            raise TypeError(f"The builder returned a Keras model that was not compiled; call "
+                            f"model.compile(...) inside build(n_features).")
+    elif not (hasattr(model, "fit") and callable(model.fit)):
+        raise TypeError(f"The builder must return a compiled Keras model (or an object with fit(X, y) and "
+                        f"predict(X)); it returned an object of type {type(model).__name__}.")
+    return model
+
+
+def fit_model(model, X, y, fit_kwargs):
+    """``model.fit(X, y, **fit_kwargs)``; Keras models train silently unless ``verbose`` is given."""
+    if keras_flavour(model) is not None:
+        fit_kwargs = {"verbose": 0, **fit_kwargs}
+        y = np.asarray(y, dtype=np.float32)
+    model.fit(X, y, **fit_kwargs)
+
+
+def predict_all(model, X):
+    """Predictions for every row of X as a float64 ndarray.
+
+    A model that is scored once is called directly, chunk by chunk: tracing ``model.predict`` for one
+    use costs more than it saves, and retracing it for every new model floods the log with warnings.
+    """
+    if keras_flavour(model) is not None and hasattr(model, "layers"):
+        parts = [_as_prediction_array(model(X[i:i + _PREDICT_BATCH], training=False), "Keras model")
+                 for i in range(0, X.shape[0], _PREDICT_BATCH)]
+        return np.concatenate(parts, axis=0)
+    return as_predictor(model)(X)
+
+
+def limit_tf_threads(n_threads):
+    """Cap TensorFlow's thread pools in this (worker) process at ``n_threads``.
+
+    Before TensorFlow is imported the environment variables it reads at start-up are set; after, the
+    threading config, unless TensorFlow has already started (then its pools are left as they are).
+    """
+    n_threads = str(max(1, int(n_threads)))
+    tf = _sys.modules.get("tensorflow")
+    if tf is None:
+        _os.environ["TF_NUM_INTRAOP_THREADS"] = n_threads
+        _os.environ["TF_NUM_INTEROP_THREADS"] = n_threads
+        return
+    try:
+        if tf.config.threading.get_intra_op_parallelism_threads() != int(n_threads):
+            tf.config.threading.set_intra_op_parallelism_threads(int(n_threads))
+            tf.config.threading.set_inter_op_parallelism_threads(int(n_threads))
+    except RuntimeError:
+        pass  # TensorFlow already runs in this process; its pools cannot change any more
+
+
+def release_keras_state():
+    """Free the global state Keras keeps for every model built (call in workers, between fits)."""
+    for name in ("keras", "tf_keras"):
+        module = _sys.modules.get(name)
+        if module is not None:
+            try:
+                module.backend.clear_session()
+            except Exception:  # noqa: BLE001 - nothing to free is not an error
+                pass
