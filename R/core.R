@@ -8,6 +8,26 @@ seqimp_condition <- function(message, python_type = NA_character_) {
             list(message = message, call = NULL, python_type = python_type))
 }
 
+# Imports the core now (it is a delayed import), so that a missing Python or module gives the
+# "how to install" message before any data is converted.
+core_ready <- function() {
+  if (isTRUE(.state$core_ok)) return(invisible(TRUE))
+  # capture.output: on a repeated failure reticulate str()s its configuration to the console.
+  utils::capture.output(loaded <- tryCatch({
+    seqimp_py$`__name__`
+    TRUE
+  }, error = identity))
+  if (!isTRUE(loaded)) {
+    # The first failed access reports through .onLoad's on_error; later ones get reticulate's own
+    # message with a dump of its configuration, replaced here by the same clear message.
+    message <- conditionMessage(loaded)
+    if (!startsWith(message, "Python module 'seqimp'")) message <- missing_python_message()
+    stop(seqimp_condition(message))
+  }
+  .state$core_ok <- TRUE
+  invisible(TRUE)
+}
+
 # Runs `fun(...)` (a core function) and re-raises a Python exception as an R error with the same
 # message, without reticulate's prefix or traceback.
 call_core <- function(fun, ...) {

@@ -7,6 +7,7 @@ X_EXPECTED <- paste("a numeric array (samples, timesteps, features), a numeric m
 
 # x as list(py = NumPy array, names = feature names or NULL, dim = R dims).
 prepare_x <- function(x, fn, feature_names = NULL, name = "x") {
+  core_ready()
   frame_names <- NULL
   if (is.data.frame(x)) {
     ok <- vapply(x, function(col) (is.numeric(col) || is.logical(col)) && !is.factor(col) &&

@@ -17,6 +17,7 @@
 #' @export
 seqimp_metric <- function(fun, greater_is_better = FALSE, name = "custom") {
   fn <- "seqimp_metric"
+  core_ready()
   if (!is.function(fun)) arg_error("fun", fn, "an R function(y_true, y_pred)", describe(fun))
   greater_is_better <- as_flag(greater_is_better, "greater_is_better", fn)
   name <- as_string(name, "name", fn)

@@ -6,16 +6,20 @@ seqimp_py <- NULL
   seqimp_py <<- reticulate::import("seqimp", delay_load = list(
     priority = 5,
     environment = "r-seqimp",
-    on_error = function(e) stop(missing_python_message(), call. = FALSE)
+    on_error = function(e) stop(seqimp_condition(missing_python_message(conditionMessage(e))))
   ))
 }
 
-missing_python_message <- function() {
+missing_python_message <- function(reason = NULL) {
   python <- tryCatch(reticulate::py_discover_config()$python, error = function(e) NA_character_)
-  sprintf(paste0(
+  message <- sprintf(paste0(
     "Python module 'seqimp' was not found in %s. ",
     "Run seqimp::install_seqimp() or set RETICULATE_PYTHON to a Python that has seqimp installed."
   ), if (is.null(python) || is.na(python)) "any Python reticulate could find" else python)
+  if (!is.null(reason) && nzchar(reason)) {
+    message <- paste0(message, " (Importing it failed with: ", trimws(reason), ")")
+  }
+  message
 }
 
 #' Is the seqimp Python core available?

@@ -38,6 +38,7 @@ garson_importance <- function(model, output = NULL, granularity = "feature", gro
 }
 
 weight_importance <- function(fn, model, output, granularity, groups, feature_names) {
+  core_ready()
   if (!inherits(model, "python.builtin.object")) {
     arg_error("model", fn, "a keras model of Dense layers", describe(model))
   }

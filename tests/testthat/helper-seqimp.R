@@ -32,3 +32,23 @@ uniform_array <- function(n, timesteps, features, names = NULL, seed = 1) {
   array(stats::runif(n * timesteps * features), c(n, timesteps, features),
         dimnames = if (is.null(names)) NULL else list(NULL, NULL, names))
 }
+
+# A real Python that does not have seqimp: the base interpreter of the virtualenv in use (from its
+# pyvenv.cfg), else python3 on the PATH. A failure under CI=true when there is none.
+python_without_seqimp <- function() {
+  configured <- reticulate::py_config()$python
+  cfg <- file.path(dirname(dirname(configured)), "pyvenv.cfg")
+  candidates <- character()
+  if (file.exists(cfg)) {
+    home <- sub("^home\\s*=\\s*", "", grep("^home\\s*=", readLines(cfg), value = TRUE))
+    candidates <- file.path(home, c("python3", "python"))
+  }
+  candidates <- c(candidates, Sys.which("python3"), "/usr/bin/python3")
+  for (python in unique(candidates[nzchar(candidates) & file.exists(candidates)])) {
+    status <- suppressWarnings(system2(python, c("-c", shQuote("import seqimp")), stdout = FALSE,
+                                       stderr = FALSE))
+    if (!identical(status, 0L)) return(python)
+  }
+  if (identical(Sys.getenv("CI"), "true")) stop("no Python without seqimp found for the install-message test")
+  testthat::skip("no Python without seqimp found")
+}
