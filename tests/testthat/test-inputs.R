@@ -100,3 +100,19 @@ test_that("Python errors arrive as R errors with the core's message and no trace
   err <- tryCatch(perturbation_importance(function(x) stop("no forecast today"), x), error = identity)
   expect_match(conditionMessage(err), "no forecast today")
 })
+
+test_that("R does not copy x: the core gets a view of R's memory and makes the one float32 copy", {
+  skip_if_no_seqimp()
+  skip_if_not(capabilities("profmem"), "R was built without memory profiling (tracemem)")
+  model <- linear_model(c(1, 2))
+  for (x in list(uniform_array(200, 3, 2, c("a", "b")), array(1:1200, c(200, 3, 2)))) {
+    tracemem(x)
+    copies <- utils::capture.output(r <- perturbation_importance(model, x, seed = 1))
+    untracemem(x)
+    expect_false(any(grepl("tracemem", copies)), info = paste(copies, collapse = "\n"))
+    expect_true(all(r$importance > 0))
+  }
+  view <- reticulate::r_to_py(uniform_array(5, 2, 2))
+  expect_false(reticulate::py_to_r(view$flags$owndata))  # what prepare_x hands over is R's memory
+  expect_false(reticulate::py_to_r(view$flags$writeable))
+})
