@@ -234,7 +234,7 @@ class _CompiledForward:
         tf = self._tf
         model_ref = self._model_ref  # no strong reference: the cache must not keep the model alive
 
-        @tf.function(input_signature=[self._spec], jit_compile=jit, reduce_retracing=False)
+        @tf.function(input_signature=[self._spec], jit_compile=jit, reduce_retracing=False, autograph=False)
         def forward(x):
             return model_ref()(x, training=False)
 
@@ -427,7 +427,7 @@ class _CompiledGradient(_CompiledForward):
         model_ref, mode = self._model_ref, self._mode
 
         @tf.function(input_signature=[self._spec, tf.TensorSpec((None,), tf.float32)], jit_compile=jit,
-                     reduce_retracing=False)
+                     reduce_retracing=False, autograph=False)
         def gradient(x, w):
             with tf.GradientTape() as tape:
                 tape.watch(x)
@@ -530,6 +530,7 @@ def dense_kernels(model, *, func="seqimp"):
 # many input features as the fit needs. Seeding, building and fitting use process-wide state, so
 # lofo.py runs them under one lock per process.
 
+import contextlib as _contextlib  # noqa: E402
 import importlib.util as _importlib_util  # noqa: E402
 import json as _json  # noqa: E402
 import os as _os  # noqa: E402
@@ -682,9 +683,11 @@ def rebuild_keras(recipe, n_features, seed):
     shape = tuple(recipe.input_shape[1:-1]) + (int(n_features),)
     with keras.utils.custom_object_scope(recipe.custom_objects):
         try:
-            template = keras.models.model_from_json(recipe.model_json)
+            with _keras_seed_source(seed):
+                template = keras.models.model_from_json(recipe.model_json)
             seed_fit(seed, recipe.flavour)
-            model = keras.models.clone_model(template, input_tensors=keras.Input(shape=shape))
+            with _keras_seed_source(seed):
+                model = keras.models.clone_model(template, input_tensors=keras.Input(shape=shape))
         except Exception as exc:  # noqa: BLE001 - re-raised with what to do instead
             raise ValueError(f"Could not rebuild the model for input shape {(None,) + shape}: "
                              f"{type(exc).__name__}: {exc}. Layers whose configuration fixes the number of "
@@ -692,6 +695,28 @@ def rebuild_keras(recipe, n_features, seed):
                              f"mode='constant'.") from exc
         model.compile_from_config(recipe.compile_config)
     return model
+
+
+# Keras 3 draws the seed of every unseeded initializer and dropout layer from Python's global `random`
+# (keras.src.random.seed_generator.python_random). Other threads of the process draw from it too (a Dask
+# worker's event loop does, between any two lines of a task), which made builds differ from run to run.
+# While a model is built, Keras gets a private generator seeded like the fit; the module attribute is
+# restored at once, so nothing changes for the caller's own models.
+_KERAS_SEED_MODULE = "keras.src.random.seed_generator"
+
+
+@_contextlib.contextmanager
+def _keras_seed_source(seed):
+    module = _sys.modules.get(_KERAS_SEED_MODULE)
+    if module is None or not hasattr(module, "python_random"):
+        yield
+        return
+    saved = module.python_random
+    module.python_random = _random.Random(int(seed))
+    try:
+        yield
+    finally:
+        module.python_random = saved
 
 
 def seed_fit(seed, flavour=None):
@@ -717,7 +742,8 @@ def build_for_fit(source, n_features, seed):
         seed_fit(seed, source.flavour)
         return rebuild_keras(source, n_features, seed)
     seed_fit(seed)
-    model = source(int(n_features))
+    with _keras_seed_source(seed):
+        model = source(int(n_features))
     flavour = keras_flavour(model)
     if flavour is not None and hasattr(model, "layers"):
         if not is_compiled_keras(model):

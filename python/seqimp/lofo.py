@@ -472,7 +472,10 @@ def _setup(func, model_or_builder, X, y, fit_kwargs, metric, cv, mode, groups, f
                     "build(n_features) -> compiled model", model_or_builder, TypeError)
     if n_jobs != 1:
         try:
-            from joblib.externals import cloudpickle
+            try:  # what joblib's workers and Dask use to send functions; older joblib vendored it
+                import cloudpickle
+            except ImportError:
+                from joblib.externals import cloudpickle
 
             cloudpickle.dumps(source)
         except Exception as exc:  # noqa: BLE001

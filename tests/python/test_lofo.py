@@ -204,6 +204,33 @@ def test_tf_keras_compiled_model_constant_mode_on_2d_input():
     _assert_abc(result)
 
 
+def test_builds_ignore_other_draws_from_pythons_global_random():
+    # A Dask worker's event loop draws from `random` while a task runs; Keras 3 takes the seeds of
+    # unseeded initializers from `random`, so without care the same seed built different weights.
+    import random
+
+    import keras
+
+    from seqimp import adapters
+
+    def build_with_a_foreign_draw(n):
+        random.random()
+        return lb.dense_model(n)
+
+    plain = adapters.build_for_fit(lb.dense_builder, 3, seed=7).get_weights()
+    disturbed = adapters.build_for_fit(build_with_a_foreign_draw, 3, seed=7).get_weights()
+    recipe = adapters.keras_recipe(lb.dense_model(3), (1, lb.T, 3))
+    rebuilt = adapters.build_for_fit(recipe, 3, seed=7).get_weights()
+    for a, b, c in zip(plain, disturbed, rebuilt):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+    assert np.any(plain[0] != 0)
+    other = adapters.build_for_fit(lb.dense_builder, 3, seed=8).get_weights()
+    assert not np.array_equal(plain[0], other[0])
+    # Keras is handed back Python's global generator for the caller's own models.
+    assert keras.src.random.seed_generator.python_random is random
+
+
 def test_uncompiled_or_mismatched_keras_models_are_refused(abc):
     import keras
 
