@@ -86,7 +86,7 @@ def _fold_inputs(X, train, test, task, input_ndim):
     return X_train, X_test
 
 
-def _fold_fit_kwargs(fit_kwargs, train, n_samples):
+def _fold_fit_kwargs(fit_kwargs, train):
     kwargs = {}
     for key, value in fit_kwargs.items():
         if key == "sample_weight" and value is not None:
@@ -146,7 +146,7 @@ def _fit_task(source, X, y, task, train, test, fit_kwargs, input_ndim, metric, t
         if not in_caller:
             adapters.limit_tf_threads(_worker_threads(threads))
         X_train, X_test = _fold_inputs(X, train, test, task, input_ndim)
-        kwargs = _fold_fit_kwargs(fit_kwargs, train, X.shape[0])
+        kwargs = _fold_fit_kwargs(fit_kwargs, train)
         n_features = len(task.keep)
         with _FIT_LOCK, _kept_global_rng(in_caller):
             model = adapters.build_for_fit(source, n_features, task.seed)
@@ -524,7 +524,7 @@ class _Retrainer:
 
     def columns(self, active):
         """(kept columns, constant columns) when the labels in ``active`` are the ones the model sees."""
-        inactive = set().union(*[self._label_cols[i] for i in range(len(self._label_cols)) if i not in active])
+        inactive = set().union(*[cols for i, cols in enumerate(self._label_cols) if i not in active])
         if self.s.mode == "drop":
             return tuple(sorted(self._all_cols - inactive)), ()
         return tuple(range(len(self._all_cols))), tuple(sorted(inactive))
@@ -601,6 +601,8 @@ class _Retrainer:
             keep, constant = self.columns(active)
             tasks.append(_Task(active, k, keep, constant, s.fold_seeds[k]))
         n_jobs = s.n_jobs
+        # Each worker process gets its share of the cores for TensorFlow (Dask workers: their own
+        # thread count, see _worker_threads).
         workers = joblib.effective_n_jobs(n_jobs)
         threads = max(1, joblib.cpu_count() // max(1, workers))
         main_pid = os.getpid()
@@ -613,7 +615,7 @@ class _Retrainer:
         with joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=1) as parallel:
             for status, task, value, extra in parallel(calls):
                 if status == "error":
-                    self._raise(task, value, extra, main_pid)
+                    self._raise(task, value, extra)
                 results[(task.active, task.fold)] = value
                 if s.checkpoint is not None:
                     s.checkpoint.append(task, value, extra)
@@ -623,14 +625,15 @@ class _Retrainer:
                     self.bar.update(1)
         return results
 
-    def _raise(self, task, exc, tb, main_pid):
+    def _raise(self, task, exc, tb):
         s = self.s
         where = f"{self.describe(task.active)}, fold {task.fold + 1} of {len(s.folds)}"
         kept = ""
         if s.checkpoint is not None:
             kept = (f" The {len(s.checkpoint.done)} finished fits are kept in {s.checkpoint.path!r}; "
                     f"rerun with the same arguments to resume.")
-        message = f"{s.func}: the fit {where} failed: {type(exc).__name__}: {exc}{kept}"
+        text = str(exc).rstrip(".") or "(no message)"
+        message = f"{s.func}: the fit {where} failed: {type(exc).__name__}: {text}.{kept}"
         if tb is not None:
             message += f"\n\nTraceback of the failed fit (in a worker process):\n{tb}"
         raise FitError(message) from exc
@@ -881,7 +884,8 @@ random_state, progress
                 order.append(j)
                 path.append({"step": len(order), "feature": names[j], "action": "added",
                              "n_active": len(active) + 1, "score": float(scores[pick].mean()),
-                             "candidates": {names[c]: float(scores[i].mean()) for i, c in enumerate(remaining)}})
+                             "candidates": {names[c]: float(scores[i].mean())
+                                            for i, c in enumerate(remaining)}})
                 active, current = candidates[pick], scores[pick]
             rank = np.empty(L, dtype=np.int64)
             rank[order] = np.arange(1, L + 1)
