@@ -729,7 +729,9 @@ def lofo_importance(model_or_builder, X, y, *, fit_kwargs=None, metric="mae", cv
         same call resumes: nothing already done is retrained and the numbers are the same. A file
         written for other data or arguments is refused. An interruption (Ctrl-C, a killed process)
         loses at most the fits that were running. With ``random_state=None`` the seed drawn by the
-        first run is stored in the file and reused.
+        first run is stored in the file and reused. A builder is recognised by its qualified name
+        (a compiled model by its architecture and compile settings): after changing what a builder
+        builds, use a new file.
     random_state : int, Generator, SeedSequence or None, default=None
         Seeds the folds (for an int ``cv``) and every fit (``keras.utils.set_random_seed``). One seed
         per fold is shared by all of that fold's fits, so the numbers do not depend on ``n_jobs``,
