@@ -166,7 +166,7 @@ def _fit_task(source, X, y, task, train, test, fit_kwargs, input_ndim, metric, t
 
 def _null_prediction(y_train, n_test, metric):
     """What a model that sees no input predicts: the training-fold mean (class frequencies for labels)."""
-    classes = y_train.ndim == 1 and metric.name in ("log_loss", "accuracy", "auc") and \
+    classes = y_train.ndim == 1 and metric.needs_classes and \
         np.all(y_train == np.round(y_train)) and y_train.min() >= 0 and y_train.max() > 1
     if classes:
         freq = np.bincount(y_train.astype(np.int64)) / y_train.shape[0]

@@ -9,7 +9,8 @@ import numpy as np
 
 
 # What the columns of ``importances`` are, per method; gradient methods have one per sample of X.
-_COLUMN_NAMES = {"perturbation": "n_repeats", "permutation": "n_repeats", "lofo": "n_folds"}
+_COLUMN_NAMES = {"perturbation": "n_repeats", "permutation": "n_repeats", "lofo": "n_folds",
+                 "stepwise_backward": "n_folds", "stepwise_forward": "n_folds"}
 
 
 @dataclass(frozen=True, eq=False)
