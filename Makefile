@@ -76,8 +76,12 @@ check-r: setup
 notebooks: setup
 	$(PY) tests/python/test_notebooks.py --write
 
+# Every benchmark prints ratios measured in one run (about 10 minutes on 2 cores).
 bench: setup
 	$(PY) bench/bench_perturbation.py
+	$(PY) bench/bench_permutation.py
+	$(PY) bench/bench_gradients.py
+	$(PY) bench/bench_lofo.py
 	Rscript bench/bench_r_overhead.R
 
 clean:
