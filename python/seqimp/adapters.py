@@ -58,8 +58,11 @@ class Predictor:
         row_bytes = int(np.prod(row_shape)) * 4
         return max(1, _CHUNK_BYTES // max(row_bytes, 1))
 
-    def prepare(self, chunk_rows, row_shape):
-        """Called once before a run, with the fixed chunk size and the per-row input shape."""
+    def prepare(self, chunk_rows, data):
+        """Called by the engine once before a run, with the fixed chunk size and the SequenceData.
+
+        Keras adapters check the input shape and compile here; R adapters take the feature names.
+        """
 
     def _call(self, block):
         raise NotImplementedError
@@ -184,7 +187,11 @@ class KerasPredictor(Predictor):
             raise ValueError(f"The model expects input of shape {expected}, but X has shape "
                              f"{tuple(input_shape)}. Pass X with the model's timesteps and features.")
 
-    def prepare(self, chunk_rows, row_shape):
+    def prepare(self, chunk_rows, data):
+        self.check_input_shape(data.input_shape)
+        self._compile(chunk_rows, data.input_shape[1:])
+
+    def _compile(self, chunk_rows, row_shape):
         self._chunk_rows = int(chunk_rows)
         if self._eager:
             return
@@ -192,15 +199,15 @@ class KerasPredictor(Predictor):
         with _CACHE_LOCK:
             per_model = _FORWARD_CACHE.setdefault(self.model, {})
             if key not in per_model:
-                per_model[key] = _compiled_forward(self.model, self._chunk_rows, tuple(row_shape),
-                                                   self.jit_compile)
+                per_model[key] = _CompiledForward(self.model, self._chunk_rows, tuple(row_shape),
+                                                  self.jit_compile)
             self._forward = per_model[key]
 
     def _call(self, block):
         if self._eager:
             return self.model.predict_on_batch(block)
         if self._forward is None or block.shape[0] > self._chunk_rows:
-            self.prepare(block.shape[0], block.shape[1:])
+            self._compile(block.shape[0], block.shape[1:])
         m = block.shape[0]
         if m < self._chunk_rows:
             # Pad to the traced size: one signature, never a retrace.
@@ -250,10 +257,6 @@ class _CompiledForward:
             self._jit = False
             self._fn = self._build(False)
             return self._fn(block)
-
-
-def _compiled_forward(model, chunk_rows, row_shape, jit):
-    return _CompiledForward(model, chunk_rows, row_shape, jit)
 
 
 def as_predictor(model, *, func="seqimp"):
@@ -375,7 +378,7 @@ class KerasGradient(KerasPredictor):
         """Use XLA for recurrent models when the run is long enough to repay its compile time."""
         self.jit_compile = bool(self._recurrent and total_rows >= self.XLA_MIN_ROWS)
 
-    def prepare(self, chunk_rows, row_shape):
+    def _compile(self, chunk_rows, row_shape):
         self._chunk_rows = int(chunk_rows)
         key = (self._chunk_rows, tuple(row_shape), self.jit_compile, self._mode)
         with _CACHE_LOCK:
@@ -389,7 +392,7 @@ class KerasGradient(KerasPredictor):
         if self._weights is None:
             raise RuntimeError("KerasGradient.select() must be called before the gradients are taken.")
         if self._fn is None or block.shape[0] > self._chunk_rows:
-            self.prepare(block.shape[0], block.shape[1:])
+            self._compile(block.shape[0], block.shape[1:])
         m = block.shape[0]
         if m < self._chunk_rows:
             padded = np.zeros((self._chunk_rows,) + block.shape[1:], dtype=np.float32)

@@ -101,11 +101,7 @@ def run(predictor, data, labels, transform, *, n_repeats, root_seed, chunk_rows,
         # A small job gets a power-of-two chunk: a compiled model then traces at most log2 sizes,
         # whatever the data's size, and pads less than 2x.
         chunk_rows = min(chunk_rows, 1 << (total - 1).bit_length())
-    if hasattr(predictor, "check_input_shape"):
-        predictor.check_input_shape(data.input_shape)
-    predictor.prepare(chunk_rows, data.input_shape[1:])
-    if hasattr(predictor, "bind_feature_names"):  # R models see the names as data.frame columns
-        predictor.bind_feature_names(data.feature_names)
+    predictor.prepare(chunk_rows, data)
 
     identity = _Identity(X)
     scores = np.full((len(labels), n_repeats), np.nan)

@@ -69,7 +69,7 @@ class _CheckFirstChunk:
         self._y = y
         self._checked = False
 
-    def __getattr__(self, name):  # prepare, check_input_shape, ...: the wrapped predictor's
+    def __getattr__(self, name):  # prepare, default_chunk_rows, ...: the wrapped predictor's
         return getattr(self._predictor, name)
 
     def __call__(self, block):

@@ -232,10 +232,11 @@ class _RPredictor(Predictor):
     def default_chunk_rows(self, row_shape):
         return max(1, _R_CHUNK_BYTES // (int(np.prod(row_shape)) * 8))
 
-    def bind_feature_names(self, names):
-        """Called by the engine with X's feature names: R sees them as column names or dimnames.
+    def prepare(self, chunk_rows, data):
+        """R sees X's feature names as column names or dimnames.
 
         Names given to :func:`r_model` win, as long as there is one per feature."""
+        names = data.feature_names
         if not (self._fixed_names and len(self.feature_names) == len(names)):
             self.feature_names = [str(n) for n in names]
 
@@ -272,8 +273,8 @@ class RModelPredictor(_RPredictor):
 
     kind = "R model"
 
-    def bind_feature_names(self, names):
-        super().bind_feature_names(names)
+    def prepare(self, chunk_rows, data):
+        super().prepare(chunk_rows, data)
         needed = _call("model_variables", self.model)
         if needed is ri.NULL or isinstance(needed, type(ri.NULL)):
             return

@@ -6,6 +6,7 @@ import pytest
 
 import seqimp
 from seqimp.adapters import _FORWARD_CACHE, as_predictor
+from seqimp.inputs import as_sequence_data
 
 T, F = 6, 3
 W = np.array([1.5, -0.5, 0.0])
@@ -35,7 +36,7 @@ def test_keras_models_predict_like_the_formula(flavour, X):
     model = linear_keras(keras)
     predictor = as_predictor(model)
     assert predictor.kind == ("Keras 3 model" if flavour == "keras" else "tf_keras model")
-    predictor.prepare(128, X.shape[1:])
+    predictor.prepare(128, as_sequence_data(X))
     np.testing.assert_allclose(predictor(X[:100]).ravel(), linear_numpy(X[:100]), rtol=1e-5)
 
 
