@@ -27,6 +27,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
+from common import best_of  # noqa: E402
 
 
 def build_model(T, F):
@@ -113,10 +114,6 @@ def timed(fn):
     t = time.perf_counter()
     out = fn()
     return time.perf_counter() - t, out
-
-
-def best_of(fn, rounds):
-    return min(timed(fn)[0] for _ in range(rounds))
 
 
 def main():

@@ -20,6 +20,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
+from common import best_of  # noqa: E402
 
 
 def build_model(T, F):
@@ -62,15 +63,6 @@ def forward_floor(model, X, n_passes, chunk_rows):
             fn(c).numpy()
 
     return run
-
-
-def best_of(fn, rounds):
-    times = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main():

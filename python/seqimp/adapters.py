@@ -208,15 +208,18 @@ class KerasPredictor(Predictor):
             return self.model.predict_on_batch(block)
         if self._forward is None or block.shape[0] > self._chunk_rows:
             self._compile(block.shape[0], block.shape[1:])
-        m = block.shape[0]
-        if m < self._chunk_rows:
-            # Pad to the traced size: one signature, never a retrace.
-            padded = np.zeros((self._chunk_rows,) + block.shape[1:], dtype=np.float32)
-            padded[:m] = block
-            block = padded
-        out = self._forward(block)
-        out = _as_prediction_array(out, self.kind)
-        return out[:m]
+        out = _as_prediction_array(self._forward(_pad_rows(block, self._chunk_rows)), self.kind)
+        return out[:block.shape[0]]
+
+
+def _pad_rows(block, rows):
+    """``block`` with zero rows appended up to ``rows``: the compiled function keeps one signature and
+    never retraces for a short last chunk."""
+    if block.shape[0] == rows:
+        return block
+    padded = np.zeros((rows,) + block.shape[1:], dtype=np.float32)
+    padded[:block.shape[0]] = block
+    return padded
 
 
 def _keras_backend():
@@ -393,14 +396,9 @@ class KerasGradient(KerasPredictor):
             raise RuntimeError("KerasGradient.select() must be called before the gradients are taken.")
         if self._fn is None or block.shape[0] > self._chunk_rows:
             self._compile(block.shape[0], block.shape[1:])
-        m = block.shape[0]
-        if m < self._chunk_rows:
-            padded = np.zeros((self._chunk_rows,) + block.shape[1:], dtype=np.float32)
-            padded[:m] = block
-            block = padded
-        out = _as_prediction_array(self._fn(np.ascontiguousarray(block, dtype=np.float32), self._weights),
-                                   self.kind)
-        return out[:m]
+        padded = _pad_rows(np.ascontiguousarray(block, dtype=np.float32), self._chunk_rows)
+        out = _as_prediction_array(self._fn(padded, self._weights), self.kind)
+        return out[:block.shape[0]]
 
 
 class _EagerOnce(Predictor):
@@ -750,7 +748,7 @@ def build_for_fit(source, n_features, seed):
     flavour = keras_flavour(model)
     if flavour is not None and hasattr(model, "layers"):
         if not is_compiled_keras(model):
-            raise TypeError(f"The builder returned a Keras model that was not compiled; call "
+            raise TypeError("The builder returned a Keras model that was not compiled; call "
                             f"model.compile(...) inside build(n_features).")
     elif not (hasattr(model, "fit") and callable(model.fit)):
         raise TypeError(f"The builder must return a compiled Keras model (or an object with fit(X, y) and "

@@ -35,6 +35,19 @@ class Label:
         return np.flatnonzero(self.mask.any(axis=0))
 
 
+def feature_index(member, feature_names, where):
+    """A feature given by name or 0-based index -> its index; ``where`` starts the error message."""
+    if isinstance(member, (int, np.integer)) and not isinstance(member, (bool, np.bool_)):
+        if not 0 <= member < len(feature_names):
+            raise ValueError(f"{where} names feature index {member}, but X has features "
+                             f"0..{len(feature_names) - 1}.")
+        return int(member)
+    names = list(feature_names)
+    if str(member) in names:
+        return names.index(str(member))
+    raise ValueError(f"{where} names an unknown feature {member!r}. Known features: {names}.")
+
+
 def resolve_groups(groups, feature_names, func):
     """``{name: [feature names or indices]}`` -> ``{name: sorted feature indices}``."""
     if groups is None:
@@ -44,7 +57,6 @@ def resolve_groups(groups, feature_names, func):
                     TypeError)
     if len(groups) == 0:
         checks.fail("groups", func, "a non-empty dict", groups)
-    index = {name: i for i, name in enumerate(feature_names)}
     resolved = {}
     for group, members in groups.items():
         if isinstance(members, (str, int, np.integer)):
@@ -52,19 +64,8 @@ def resolve_groups(groups, feature_names, func):
         members = list(members)
         if not members:
             raise ValueError(f"The 'groups' parameter of {func} has an empty group {group!r}.")
-        idx = []
-        for m in members:
-            if isinstance(m, (int, np.integer)) and not isinstance(m, bool):
-                if not 0 <= m < len(feature_names):
-                    raise ValueError(f"The 'groups' parameter of {func}: group {group!r} names feature "
-                                     f"index {m}, but X has features 0..{len(feature_names) - 1}.")
-                idx.append(int(m))
-            elif str(m) in index:
-                idx.append(index[str(m)])
-            else:
-                raise ValueError(f"The 'groups' parameter of {func}: group {group!r} names an unknown "
-                                 f"feature {m!r}. Known features: {list(feature_names)}.")
-        resolved[str(group)] = sorted(set(idx))
+        where = f"The 'groups' parameter of {func}: group {group!r}"
+        resolved[str(group)] = sorted({feature_index(m, feature_names, where) for m in members})
     return resolved
 
 

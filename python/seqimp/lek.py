@@ -20,6 +20,7 @@ from . import checks, engine
 from .adapters import as_predictor
 from .gradients import select_output
 from .inputs import SequenceData, as_sequence_data
+from .labels import feature_index
 
 _FUNC = "lek_profile"
 DEFAULT_QUANTILES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
@@ -37,19 +38,7 @@ def _resolve_features(features, names):
         return list(range(len(names)))
     if isinstance(features, (str, numbers.Integral)) and not isinstance(features, bool):
         features = [features]
-    index = {name: i for i, name in enumerate(names)}
-    chosen = []
-    for f in features:
-        if isinstance(f, (numbers.Integral, np.integer)) and not isinstance(f, (bool, np.bool_)):
-            if not 0 <= int(f) < len(names):
-                raise ValueError(f"The 'features' parameter of {_FUNC} names feature index {f}, but X has "
-                                 f"features 0..{len(names) - 1}.")
-            chosen.append(int(f))
-        elif str(f) in index:
-            chosen.append(index[str(f)])
-        else:
-            raise ValueError(f"The 'features' parameter of {_FUNC} names an unknown feature {f!r}. Known "
-                             f"features: {list(names)}.")
+    chosen = [feature_index(f, names, f"The 'features' parameter of {_FUNC}") for f in features]
     if not chosen:
         checks.fail("features", _FUNC, "None or a non-empty list of feature names or indices", features)
     return list(dict.fromkeys(chosen))
