@@ -749,7 +749,7 @@ def build_for_fit(source, n_features, seed):
     if flavour is not None and hasattr(model, "layers"):
         if not is_compiled_keras(model):
             raise TypeError("The builder returned a Keras model that was not compiled; call "
-                            f"model.compile(...) inside build(n_features).")
+                            "model.compile(...) inside build(n_features).")
     elif not (hasattr(model, "fit") and callable(model.fit)):
         raise TypeError(f"The builder must return a compiled Keras model (or an object with fit(X, y) and "
                         f"predict(X)); it returned an object of type {type(model).__name__}.")
