@@ -1,19 +1,23 @@
-# Under CI=true a missing Python core is a failure, never a skip.
+# Every skip goes through here: under CI=true a missing requirement is a failure, never a skip.
+skip_or_fail <- function(message) {
+  if (identical(Sys.getenv("CI"), "true")) stop(message, " (under CI=true this fails instead of skipping)")
+  testthat::skip(message)
+}
+
 skip_if_no_seqimp <- function() {
   if (seqimp_available()) return(invisible(TRUE))
-  if (identical(Sys.getenv("CI"), "true")) {
-    stop("seqimp's Python core is not available under CI=true: ", seqimp:::missing_python_message())
-  }
-  testthat::skip("seqimp's Python core is not available")
+  skip_or_fail(paste("seqimp's Python core is not available:", seqimp:::missing_python_message()))
+}
+
+skip_unless_installed <- function(pkg) {
+  if (requireNamespace(pkg, quietly = TRUE)) return(invisible(TRUE))
+  skip_or_fail(paste0("R package '", pkg, "' is not installed"))
 }
 
 # A Python module ("keras", "tf_keras") for tests that build models from R; a failure under CI=true.
 import_or_skip <- function(module) {
   skip_if_no_seqimp()
-  if (!reticulate::py_module_available(module)) {
-    if (identical(Sys.getenv("CI"), "true")) stop("Python module '", module, "' is missing under CI=true")
-    testthat::skip(paste0("Python module '", module, "' is not available"))
-  }
+  if (!reticulate::py_module_available(module)) skip_or_fail(paste0("Python module '", module, "' is missing"))
   reticulate::import(module)
 }
 
@@ -49,6 +53,5 @@ python_without_seqimp <- function() {
                                        stderr = FALSE))
     if (!identical(status, 0L)) return(python)
   }
-  if (identical(Sys.getenv("CI"), "true")) stop("no Python without seqimp found for the install-message test")
-  testthat::skip("no Python without seqimp found")
+  skip_or_fail("no Python without seqimp found for the install-message test")
 }

@@ -103,7 +103,7 @@ test_that("Python errors arrive as R errors with the core's message and no trace
 
 test_that("R does not copy x: the core gets a view of R's memory and makes the one float32 copy", {
   skip_if_no_seqimp()
-  skip_if_not(capabilities("profmem"), "R was built without memory profiling (tracemem)")
+  if (!capabilities("profmem")) skip_or_fail("R was built without memory profiling (tracemem)")
   model <- linear_model(c(1, 2))
   for (x in list(uniform_array(200, 3, 2, c("a", "b")), array(1:1200, c(200, 3, 2)))) {
     tracemem(x)

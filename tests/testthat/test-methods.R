@@ -57,7 +57,7 @@ test_that("Lek profiles of an R function hold the other input at its quantiles",
   expect_equal(profile$value[1:5], seq(min(x[, , "a"]), max(x[, , "a"]), length.out = 5), tolerance = 1e-6)
   held <- stats::quantile(x[, , "b"], profile$quantile, names = FALSE)
   expect_equal(profile$response, profile$value * held, tolerance = 1e-5)
-  skip_if_not_installed("ggplot2")
+  skip_unless_installed("ggplot2")
   expect_s3_class(ggplot2::autoplot(profile), "ggplot")
 })
 

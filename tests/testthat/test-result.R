@@ -30,7 +30,7 @@ test_that("the result follows the R contract for every granularity", {
 
 test_that("plot() and autoplot() return ggplots: bars for features, a heatmap for cells", {
   skip_if_no_seqimp()
-  skip_if_not_installed("ggplot2")
+  skip_unless_installed("ggplot2")
   x <- uniform_array(100, 3, 2, c("a", "b"))
   model <- linear_model(c(1, 2))
   r <- perturbation_importance(model, x, n_repeats = 2, seed = 1)
