@@ -29,6 +29,32 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from .adapters import Predictor, is_rpy2_object
 
+
+def clean_child_environment():
+    """Undo the R library path that rpy2 puts in front of ``LD_LIBRARY_PATH`` when it starts R.
+
+    rpy2 sets it after the process has started, where it cannot help this process (its own comment
+    says so), but every child Python then inherits it: with Debian's R that path holds Debian's
+    libpython, and a worker started by joblib or Dask loads it instead of its own and fails
+    ("undefined symbol" in ``_ssl``). The embedded R has already loaded its libraries.
+    """
+    import os
+
+    from rpy2.rinterface_lib import openrlib
+
+    added = getattr(openrlib, "LD_LIBRARY_PATH", "") or ""
+    current = os.environ.get("LD_LIBRARY_PATH")
+    if not added or current is None or not current.startswith(added + ":"):
+        return
+    rest = current[len(added) + 1:]
+    if rest:
+        os.environ["LD_LIBRARY_PATH"] = rest
+    else:
+        del os.environ["LD_LIBRARY_PATH"]
+
+
+clean_child_environment()
+
 __all__ = ["from_r", "r_model", "to_r", "RFunctionPredictor", "RModelPredictor"]
 
 # Bytes of R doubles per chunk for R models. Large on purpose: each chunk is one R call, and an R

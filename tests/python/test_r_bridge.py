@@ -384,3 +384,14 @@ def test_to_r_frame_is_identical_to_the_r_packages(tmp_path, r_array):
 def test_an_r_factor_target_is_rejected_naming_y():
     with pytest.raises(TypeError, match=r"^y must hold numbers; got an R factor"):
         seqimp.permutation_importance(lambda x: x[:, 0], np.ones((3, 2)), r('factor(c("a", "b", "a"))'))
+
+
+def test_child_pythons_still_start_after_r_is_loaded():
+    # rpy2 prepends R's library path (with Debian's libpython in it) to LD_LIBRARY_PATH when it starts R;
+    # a child Python (a joblib or Dask worker) then loaded the wrong libpython and failed in _ssl.
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", "import ssl; print('ok')"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.stdout.strip() == "ok", proc.stderr[-2000:]
