@@ -58,10 +58,11 @@ def per_step_loop(model, X, n_steps):
 def gradient_floor(model, X, n_steps, chunk_rows):
     """seqimp's compiled gradient over the prebuilt interpolated rows, fixed chunk size, no engine."""
     from seqimp.adapters import gradient_predictor
+    from seqimp.inputs import as_sequence_data
 
     predictor = gradient_predictor(model)
     predictor.select(np.ones(1, np.float32))
-    predictor.prepare(chunk_rows, X.shape[1:])
+    predictor.prepare(chunk_rows, as_sequence_data(X))
     rows = np.concatenate([np.float32(a) * X for a in np.linspace(0.0, 1.0, n_steps)])
     pad = (-len(rows)) % chunk_rows
     rows = np.concatenate([rows, np.zeros((pad,) + X.shape[1:], np.float32)])

@@ -97,9 +97,10 @@ def known_answer(T, n=4000, repeats=5):
 def forward_floor(model, X, n_passes, chunk_rows):
     """The compiled forward seqimp uses, over n_passes copies of X, inputs prebuilt, same chunk size."""
     from seqimp.adapters import as_predictor
+    from seqimp.inputs import as_sequence_data
 
     predictor = as_predictor(model)
-    predictor.prepare(chunk_rows, X.shape[1:])
+    predictor.prepare(chunk_rows, as_sequence_data(X))
     rows = np.concatenate([X] * n_passes)
     chunks = [rows[i:i + chunk_rows] for i in range(0, len(rows), chunk_rows)]
 

@@ -7,7 +7,8 @@ seconds on shared machines mean little):
 - seqimp: ``perturbation_importance`` (warm: the compiled forward is cached per model, as in a session
   that calls it more than once; the first, cold call is shown too);
 - floor: the model's own compiled forward (tf.function, XLA) over the same number of sequences,
-  with the inputs already built, in the same chunk size: what no perturbation method can beat.
+  with the inputs already built, in the same chunk size, two chunks computing at once as seqimp runs
+  them: what no perturbation method can beat. The one-chunk-at-a-time forward is shown too.
 
 Model: LSTM(64) -> LSTM(32) -> Dense(1); n = 2048, T = 50, F = 8, 2 repeats: 1 + 8 x 2 = 17 passes.
 Usage: python bench/bench_perturbation.py [--n 2048] [--rounds 3]
@@ -46,8 +47,11 @@ def seed_loop(model, X, n_repeats, rng):
     return effects
 
 
-def forward_floor(model, X, n_passes, chunk_rows):
-    """The compiled forward over n_passes copies of X, inputs prebuilt, fixed chunk size."""
+def forward_floor(model, X, n_passes, chunk_rows, in_flight=1):
+    """The compiled forward over n_passes copies of X, inputs prebuilt, fixed chunk size; with
+    ``in_flight=2``, two chunks computing at once, as seqimp runs them."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import tensorflow as tf
 
     spec = tf.TensorSpec((chunk_rows,) + X.shape[1:], tf.float32)
@@ -59,8 +63,12 @@ def forward_floor(model, X, n_passes, chunk_rows):
     fn(chunks[0])  # trace + compile outside the timing
 
     def run():
-        for c in chunks:
-            fn(c).numpy()
+        if in_flight == 1:
+            for c in chunks:
+                fn(c).numpy()
+        else:
+            with ThreadPoolExecutor(in_flight) as pool:
+                list(pool.map(lambda c: fn(c).numpy(), chunks))
 
     return run
 
@@ -87,9 +95,17 @@ def main():
     seqimp.perturbation_importance(model, X, n_repeats=R, random_state=0)
     cold = time.perf_counter() - t
 
-    t_seqimp = best_of(lambda: seqimp.perturbation_importance(model, X, n_repeats=R, random_state=0),
-                       args.rounds)
-    t_floor = best_of(forward_floor(model, X, passes, chunk_rows), args.rounds)
+    # Interleaved rounds: machine drift hits every contender alike; each keeps its best round.
+    contenders = {
+        "seqimp": lambda: seqimp.perturbation_importance(model, X, n_repeats=R, random_state=0),
+        "floor": forward_floor(model, X, passes, chunk_rows),
+        "floor2": forward_floor(model, X, passes, chunk_rows, in_flight=2),
+    }
+    best = dict.fromkeys(contenders, float("inf"))
+    for _ in range(args.rounds):
+        for name, fn in contenders.items():
+            best[name] = min(best[name], best_of(fn, 1))
+    t_seqimp, t_floor, t_floor2 = best["seqimp"], best["floor"], best["floor2"]
     model.predict(X[:64], verbose=0)  # let Keras build its predict function outside the timing
     t_seed = best_of(lambda: seed_loop(model, X, R, np.random.default_rng(0)), max(1, args.rounds - 1))
 
@@ -98,9 +114,11 @@ def main():
     print(f"  seed loop (model.predict per copy) {t_seed:8.2f} s")
     print(f"  seqimp, first call (compiles)      {cold:8.2f} s")
     print(f"  seqimp                             {t_seqimp:8.2f} s")
-    print(f"  compiled forward floor             {t_floor:8.2f} s")
+    print(f"  compiled forward, 1 chunk at a time {t_floor:7.2f} s")
+    print(f"  compiled forward, 2 chunks at once  {t_floor2:7.2f} s  (the floor: what seqimp runs)")
     print(f"  speed-up over the seed loop:       {t_seed / t_seqimp:6.1f}x  (target >= 8x)")
-    print(f"  seqimp / forward floor:            {t_seqimp / t_floor:6.2f}x  (target <= 1.10x)")
+    print(f"  seqimp / forward floor:            {t_seqimp / t_floor2:6.2f}x  (target <= 1.10x)")
+    print(f"  seqimp / one-at-a-time forward:    {t_seqimp / t_floor:6.2f}x")
 
 
 if __name__ == "__main__":

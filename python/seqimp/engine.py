@@ -13,6 +13,8 @@ Randomness never depends on the chunking: each task's seed is derived from ``ran
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,9 +107,15 @@ def run(predictor, data, labels, transform, *, n_repeats, root_seed, chunk_rows,
 
     identity = _Identity(X)
     scores = np.full((len(labels), n_repeats), np.nan)
-    buffer = np.empty((chunk_rows,) + X.shape[1:], dtype=np.float32)
-    pending = {}  # task -> (predictions buffer, state)
-    baseline = None
+    # Chunks in flight at once: compiled TensorFlow predictors run two concurrently (the next chunk is
+    # built and starts while the last one computes); everything else, R above all, runs serially.
+    workers = max(1, int(getattr(predictor, "concurrent_chunks", 1)))
+    # Two more chunks than workers wait built and queued, so a worker that finishes never idles while
+    # the main thread waits for an older chunk; memory stays a few chunks.
+    in_flight = workers + 2 if workers > 1 else 1
+    buffers = [np.empty((chunk_rows,) + X.shape[1:], dtype=np.float32) for _ in range(in_flight)]
+    pending = {}  # task -> [predictions buffer, state]
+    result = {"baseline": None}
 
     def task_parts(k):
         if k == 0:
@@ -115,8 +123,8 @@ def run(predictor, data, labels, transform, *, n_repeats, root_seed, chunk_rows,
         j, r = divmod(k - 1, n_repeats)
         return transform, labels[j], j, r
 
-    for start in range(0, total, chunk_rows):
-        stop = min(start + chunk_rows, total)
+    def build(buffer, start, stop):
+        """Fill ``buffer`` with rows start:stop of the virtual stream; return its task segments."""
         segments = []
         pos = start
         while pos < stop:
@@ -131,7 +139,10 @@ def run(predictor, data, labels, transform, *, n_repeats, root_seed, chunk_rows,
             step.apply(out, i0, i1, label, pending[k][1])
             segments.append((k, i0, i1, pos - start))
             pos += i1 - i0
-        preds = predictor(data.to_model_input(buffer[: stop - start]))
+        return segments
+
+    def consume(preds, segments):
+        """Store a chunk's predictions by task, and score every task it completes (in stream order)."""
         for k, i0, i1, off in segments:
             entry = pending[k]
             if entry[0] is None:
@@ -143,8 +154,37 @@ def run(predictor, data, labels, transform, *, n_repeats, root_seed, chunk_rows,
             if i1 == n:
                 task_preds = pending.pop(k)[0]
                 if k == 0:
-                    baseline = task_preds
+                    result["baseline"] = task_preds
                 else:
                     j, r = divmod(k - 1, n_repeats)
-                    scores[j, r] = score(baseline, task_preds, j, r)
-    return EngineResult(baseline=baseline, scores=scores)
+                    scores[j, r] = score(result["baseline"], task_preds, j, r)
+
+    starts = range(0, total, chunk_rows)
+    if in_flight == 1:
+        for start in starts:
+            stop = min(start + chunk_rows, total)
+            segments = build(buffers[0], start, stop)
+            consume(predictor(data.to_model_input(buffers[0][: stop - start])), segments)
+    else:
+        queue = deque()
+        with ThreadPoolExecutor(workers, thread_name_prefix="seqimp-chunk") as pool:
+            try:
+                for index, start in enumerate(starts):
+                    if len(queue) == in_flight:  # the oldest chunk's buffer is about to be refilled
+                        consume(*_done(queue.popleft()))
+                    stop = min(start + chunk_rows, total)
+                    buffer = buffers[index % in_flight]
+                    segments = build(buffer, start, stop)
+                    queue.append((pool.submit(predictor, data.to_model_input(buffer[: stop - start])),
+                                  segments))
+                while queue:
+                    consume(*_done(queue.popleft()))
+            finally:
+                for future, _ in queue:
+                    future.cancel()
+    return EngineResult(baseline=result["baseline"], scores=scores)
+
+
+def _done(queued):
+    future, segments = queued
+    return future.result(), segments

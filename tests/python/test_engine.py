@@ -45,3 +45,27 @@ def test_a_repeat_does_not_depend_on_how_many_repeats_were_asked_for():
     three = seqimp.perturbation_importance(f, X, n_repeats=3, random_state=9)
     one = seqimp.perturbation_importance(f, X, n_repeats=1, random_state=9)
     np.testing.assert_array_equal(one.importances[:, 0], three.importances[:, 0])
+
+
+def test_chunks_in_flight_give_the_serial_results_even_when_they_finish_out_of_order():
+    import time
+
+    from seqimp.adapters import CallablePredictor
+
+    X = np.random.default_rng(0).random((90, 4, 3))
+    delays = iter(np.random.default_rng(1).uniform(0, 0.01, size=1000))
+
+    def model(x):
+        time.sleep(next(delays))  # chunks submitted together come back in a random order
+        return (x * np.array([1.0, -2.0, 0.0])).sum(axis=(1, 2))
+
+    class TwoInFlight(CallablePredictor):
+        concurrent_chunks = 2
+
+    for noise in ("gaussian", "swap"):
+        serial = seqimp.perturbation_importance(model, X, noise=noise, n_repeats=3, batch_size=16,
+                                                random_state=4)
+        overlapped = seqimp.perturbation_importance(TwoInFlight(model), X, noise=noise, n_repeats=3,
+                                                    batch_size=16, random_state=4)
+        np.testing.assert_array_equal(serial.importances, overlapped.importances)
+        assert overlapped.importances_mean[2] == 0.0
