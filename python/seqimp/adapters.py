@@ -122,20 +122,24 @@ _FORWARD_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _CACHE_LOCK = threading.Lock()
 
 
-def _has_recurrent_layer(model):
+def _walk_layers(model):
+    """Every layer of ``model`` once, nested models and wrapped layers (Bidirectional, RNN cells) too."""
     stack, seen = [model], set()
     while stack:
         layer = stack.pop()
         if id(layer) in seen:
             continue
         seen.add(id(layer))
-        if any(k.__name__ in _RECURRENT for k in type(layer).__mro__):
-            return True
+        yield layer
         stack.extend(getattr(layer, "layers", []) or [])
-        inner = getattr(layer, "layer", None) or getattr(layer, "forward_layer", None)
-        if inner is not None:
-            stack.append(inner)
-    return False
+        for attr in ("layer", "forward_layer", "backward_layer", "cell"):
+            inner = getattr(layer, attr, None)
+            if inner is not None and hasattr(inner, "get_config"):
+                stack.append(inner)
+
+
+def _has_recurrent_layer(model):
+    return any(k.__name__ in _RECURRENT for layer in _walk_layers(model) for k in type(layer).__mro__)
 
 
 def _keras_input_shape(model):
@@ -590,20 +594,8 @@ def _is_keras_class(cls):
 
 def _custom_objects(model, compile_args):
     """The caller's own layer classes, loss and metric functions or classes, by the names configs use."""
-    found = {}
-    stack, seen = [model], set()
-    while stack:
-        layer = stack.pop()
-        if id(layer) in seen:
-            continue
-        seen.add(id(layer))
-        if not _is_keras_class(type(layer)):
-            found[type(layer).__name__] = type(layer)
-        stack.extend(getattr(layer, "layers", []) or [])
-        for attr in ("layer", "forward_layer", "backward_layer", "cell"):
-            inner = getattr(layer, attr, None)
-            if inner is not None and hasattr(inner, "get_config"):
-                stack.append(inner)
+    found = {type(layer).__name__: type(layer) for layer in _walk_layers(model)
+             if not _is_keras_class(type(layer))}
 
     def visit(obj):
         if isinstance(obj, dict):
