@@ -190,13 +190,7 @@ class KerasPredictor(Predictor):
         return f" (the model expects input of shape {shape})" if shape is not None else ""
 
     def check_input_shape(self, input_shape):
-        expected = _keras_input_shape(self.model)
-        if expected is None:
-            return
-        got = (None,) + tuple(input_shape[1:])
-        if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected[1:], got[1:])):
-            raise ValueError(f"The model expects input of shape {expected}, but X has shape "
-                             f"{tuple(input_shape)}. Pass X with the model's timesteps and features.")
+        check_keras_input_shape(self.model, input_shape)
 
     def prepare(self, chunk_rows, data):
         self.check_input_shape(data.input_shape)
@@ -231,6 +225,17 @@ def _pad_rows(block, rows):
     padded = np.zeros((rows,) + block.shape[1:], dtype=np.float32)
     padded[:block.shape[0]] = block
     return padded
+
+
+def check_keras_input_shape(model, input_shape):
+    """Raise a ValueError naming both shapes when X of ``input_shape`` cannot feed ``model``'s input."""
+    expected = _keras_input_shape(model)
+    if expected is None:
+        return
+    got = (None,) + tuple(input_shape[1:])
+    if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected[1:], got[1:])):
+        raise ValueError(f"The model expects input of shape {expected}, but X has shape "
+                         f"{tuple(input_shape)}. Pass X with the model's timesteps and features.")
 
 
 def _keras_backend():
@@ -656,10 +661,7 @@ def keras_recipe(model, input_shape, *, func="seqimp"):
         raise ValueError(f"The 'model_or_builder' parameter of {func} must be a Keras model with a single "
                          f"input of known rank. Got a model with several or unknown inputs; pass a "
                          f"builder build(n_features) -> compiled model instead.")
-    got = (None,) + tuple(input_shape[1:])
-    if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected[1:], got[1:])):
-        raise ValueError(f"The model expects input of shape {expected}, but X has shape {tuple(input_shape)}. "
-                         f"Pass X with the model's timesteps and features.")
+    check_keras_input_shape(model, input_shape)
     keras = _keras_module(flavour)
     compile_config = model.get_compile_config()
     if getattr(model, "optimizer", None) is not None:
