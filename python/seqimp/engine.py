@@ -1,10 +1,11 @@
 """The batched engine: streams perturbed copies of X through a model in fixed-size chunks.
 
-The work is one long virtual array of rows: the unperturbed baseline (task 0), then one copy of X per
-(label, repeat) task. It is cut into chunks of ``chunk_rows`` rows regardless of task boundaries, so
-every forward call but the last has the same size (a compiled model never retraces) and memory is
-bounded by a chunk plus the predictions of the at most few tasks a chunk touches, never by
-labels x repeats.
+The work is one long virtual array of rows (a :class:`_Stream`): the unperturbed baseline (task 0),
+then one copy of X per (label, repeat) task. It is cut into chunks of ``chunk_rows`` rows regardless of
+task boundaries, so every forward call but the last has the same size (a compiled model never
+retraces) and memory is bounded by a chunk plus the predictions of the at most few tasks a chunk
+touches, never by labels x repeats. The stream builds chunks and consumes their predictions; the serial
+and the concurrent runners only decide when.
 
 Randomness never depends on the chunking: each task's seed is derived from ``random_state`` by its
 (label, repeat) key, and a transform draws its random numbers in fixed blocks of rows
@@ -16,6 +17,7 @@ from __future__ import annotations
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -72,7 +74,7 @@ class _Identity(Transform):
 @dataclass
 class EngineResult:
     baseline: np.ndarray  # predictions on the unperturbed X, (n, ...)
-    scores: np.ndarray  # (n_labels, n_repeats)
+    scores: Optional[np.ndarray]  # (n_labels, n_repeats) from ``score``; None when ``collect`` was used
 
 
 def resolve_chunk_rows(predictor, data, batch_size, func):
@@ -83,108 +85,149 @@ def resolve_chunk_rows(predictor, data, batch_size, func):
     return batch_size
 
 
-def predict_all(predictor, data, chunk_rows):
-    """Predictions on the unperturbed X, in chunks."""
+def baseline_predictions(predictor, data, chunk_rows):
+    """Predictions on the unperturbed X, in chunks (task 0 alone)."""
     return run(predictor, data, [], _Identity(data.X), n_repeats=0, root_seed=np.random.SeedSequence(0),
-               chunk_rows=chunk_rows, score=None).baseline
+               chunk_rows=chunk_rows).baseline
 
 
-def run(predictor, data, labels, transform, *, n_repeats, root_seed, chunk_rows, score):
-    """Stream the baseline and every (label, repeat) copy through ``predictor``.
-
-    ``score(baseline_predictions, predictions, label_index, repeat) -> float`` reduces each finished
-    task as soon as its last row comes back, so its predictions are freed at once.
+class _Stream:
+    """The virtual row stream of one run: task 0 is X itself, task 1 + j * n_repeats + r is label j's
+    repeat r. :meth:`build` fills a chunk of it; :meth:`consume` files a chunk's predictions by task and
+    hands every task it completes, in stream order, to ``on_task(baseline, predictions, j, r)``.
     """
-    X = data.X
-    n = X.shape[0]
-    n_tasks = 1 + len(labels) * n_repeats
-    total = n * n_tasks
-    if total < chunk_rows:
-        # A small job gets a power-of-two chunk: a compiled model then traces at most log2 sizes,
-        # whatever the data's size, and pads less than 2x.
-        chunk_rows = min(chunk_rows, 1 << (total - 1).bit_length())
-    predictor.prepare(chunk_rows, data)
 
-    identity = _Identity(X)
-    scores = np.full((len(labels), n_repeats), np.nan)
-    # Chunks in flight at once: compiled TensorFlow predictors run two concurrently (the next chunk is
-    # built and starts while the last one computes); everything else, R above all, runs serially.
-    workers = max(1, int(getattr(predictor, "concurrent_chunks", 1)))
-    # Two more chunks than workers wait built and queued, so a worker that finishes never idles while
-    # the main thread waits for an older chunk; memory stays a few chunks.
-    in_flight = workers + 2 if workers > 1 else 1
-    buffers = [np.empty((chunk_rows,) + X.shape[1:], dtype=np.float32) for _ in range(in_flight)]
-    pending = {}  # task -> [predictions buffer, state]
-    result = {"baseline": None}
+    def __init__(self, data, labels, transform, n_repeats, root_seed, on_task):
+        self.X = data.X
+        self.n = data.n_samples
+        self.labels = labels
+        self.transform = transform
+        self.n_repeats = n_repeats
+        self.root_seed = root_seed
+        self.on_task = on_task
+        self.total_rows = self.n * (1 + len(labels) * n_repeats)
+        self.baseline = None
+        self._identity = _Identity(data.X)
+        self._pending = {}  # task -> [predictions (n, ...) or None, the transform's per-task state]
 
-    def task_parts(k):
+    def chunk_bounds(self, chunk_rows):
+        """(start, stop) of every chunk, in stream order."""
+        for start in range(0, self.total_rows, chunk_rows):
+            yield start, min(start + chunk_rows, self.total_rows)
+
+    def new_buffer(self, chunk_rows):
+        return np.empty((chunk_rows,) + self.X.shape[1:], dtype=np.float32)
+
+    def _task(self, k):
+        """(transform, label, label index, repeat) of task ``k``."""
         if k == 0:
-            return identity, None, -1, -1
-        j, r = divmod(k - 1, n_repeats)
-        return transform, labels[j], j, r
+            return self._identity, None, -1, -1
+        j, r = divmod(k - 1, self.n_repeats)
+        return self.transform, self.labels[j], j, r
 
-    def build(buffer, start, stop):
-        """Fill ``buffer`` with rows start:stop of the virtual stream; return its task segments."""
+    def build(self, buffer, start, stop):
+        """Fill ``buffer`` with rows start:stop of the stream; return its (task, i0, i1, offset) segments."""
         segments = []
         pos = start
         while pos < stop:
-            k, i0 = divmod(pos, n)
-            i1 = min(n, i0 + (stop - pos))
-            step, label, j, r = task_parts(k)
-            if k not in pending:
-                state = step.start(label, task_seed(root_seed, j, r) if k else None)
-                pending[k] = [None, state]
+            k, i0 = divmod(pos, self.n)
+            i1 = min(self.n, i0 + (stop - pos))
+            step, label, j, r = self._task(k)
+            if k not in self._pending:
+                state = step.start(label, task_seed(self.root_seed, j, r) if k else None)
+                self._pending[k] = [None, state]
             out = buffer[pos - start: pos - start + (i1 - i0)]
-            out[...] = X[i0:i1]
-            step.apply(out, i0, i1, label, pending[k][1])
+            out[...] = self.X[i0:i1]
+            step.apply(out, i0, i1, label, self._pending[k][1])
             segments.append((k, i0, i1, pos - start))
             pos += i1 - i0
         return segments
 
-    def consume(preds, segments):
-        """Store a chunk's predictions by task, and score every task it completes (in stream order)."""
-        for k, i0, i1, off in segments:
-            entry = pending[k]
+    def consume(self, predictions, segments):
+        for k, i0, i1, offset in segments:
+            entry = self._pending[k]
             if entry[0] is None:
-                entry[0] = np.empty((n,) + preds.shape[1:], dtype=preds.dtype)
-            elif entry[0].shape[1:] != preds.shape[1:]:
-                raise ValueError(f"The model returned predictions of shape {preds.shape[1:]} per sample "
-                                 f"in one chunk and {entry[0].shape[1:]} in another.")
-            entry[0][i0:i1] = preds[off: off + (i1 - i0)]
-            if i1 == n:
-                task_preds = pending.pop(k)[0]
-                if k == 0:
-                    result["baseline"] = task_preds
-                else:
-                    j, r = divmod(k - 1, n_repeats)
-                    scores[j, r] = score(result["baseline"], task_preds, j, r)
+                entry[0] = np.empty((self.n,) + predictions.shape[1:], dtype=predictions.dtype)
+            elif entry[0].shape[1:] != predictions.shape[1:]:
+                raise ValueError(f"The model returned predictions of shape {predictions.shape[1:]} per "
+                                 f"sample in one chunk and {entry[0].shape[1:]} in another.")
+            entry[0][i0:i1] = predictions[offset: offset + (i1 - i0)]
+            if i1 == self.n:
+                self._finish(k, self._pending.pop(k)[0])
 
-    starts = range(0, total, chunk_rows)
-    if in_flight == 1:
-        for start in starts:
-            stop = min(start + chunk_rows, total)
-            segments = build(buffers[0], start, stop)
-            consume(predictor(data.to_model_input(buffers[0][: stop - start])), segments)
+    def _finish(self, k, task_predictions):
+        if k == 0:
+            self.baseline = task_predictions
+            return
+        j, r = divmod(k - 1, self.n_repeats)
+        self.on_task(self.baseline, task_predictions, j, r)
+
+
+def run(predictor, data, labels, transform, *, n_repeats, root_seed, chunk_rows, score=None, collect=None):
+    """Stream the baseline and every (label, repeat) copy through ``predictor``.
+
+    Each finished task is handed over as soon as its last row comes back, so its predictions are freed
+    at once. Give at most one of:
+
+    - ``score(baseline_predictions, predictions, label_index, repeat) -> float``: reduces the task to
+      the number stored in ``EngineResult.scores[label_index, repeat]``;
+    - ``collect(baseline_predictions, predictions, label_index, repeat)``: keeps per-sample values
+      (gradients, Lek's responses); ``EngineResult.scores`` is then None.
+    """
+    if score is not None and collect is not None:
+        raise TypeError("engine.run takes score= or collect=, not both.")
+    scores = np.full((len(labels), n_repeats), np.nan) if score is not None else None
+
+    def on_task(baseline, predictions, j, r):
+        if scores is not None:
+            scores[j, r] = score(baseline, predictions, j, r)
+        elif collect is not None:
+            collect(baseline, predictions, j, r)
+
+    stream = _Stream(data, labels, transform, n_repeats, root_seed, on_task)
+    if stream.total_rows < chunk_rows:
+        # A small job gets a power-of-two chunk: a compiled model then traces at most log2 sizes,
+        # whatever the data's size, and pads less than 2x.
+        chunk_rows = min(chunk_rows, 1 << (stream.total_rows - 1).bit_length())
+    predictor.prepare(chunk_rows, data)
+    # Chunks in flight at once: compiled TensorFlow predictors run two concurrently (the next chunk is
+    # built and starts while the last one computes); everything else, R above all, runs serially.
+    workers = max(1, int(getattr(predictor, "concurrent_chunks", 1)))
+    if workers == 1:
+        _run_serial(stream, predictor, data, chunk_rows)
     else:
-        queue = deque()
-        with ThreadPoolExecutor(workers, thread_name_prefix="seqimp-chunk") as pool:
-            try:
-                for index, start in enumerate(starts):
-                    if len(queue) == in_flight:  # the oldest chunk's buffer is about to be refilled
-                        consume(*_done(queue.popleft()))
-                    stop = min(start + chunk_rows, total)
-                    buffer = buffers[index % in_flight]
-                    segments = build(buffer, start, stop)
-                    queue.append((pool.submit(predictor, data.to_model_input(buffer[: stop - start])),
-                                  segments))
-                while queue:
-                    consume(*_done(queue.popleft()))
-            finally:
-                for future, _ in queue:
-                    future.cancel()
-    return EngineResult(baseline=result["baseline"], scores=scores)
+        _run_concurrent(stream, predictor, data, chunk_rows, workers)
+    return EngineResult(baseline=stream.baseline, scores=scores)
 
 
-def _done(queued):
-    future, segments = queued
-    return future.result(), segments
+def _run_serial(stream, predictor, data, chunk_rows):
+    buffer = stream.new_buffer(chunk_rows)
+    for start, stop in stream.chunk_bounds(chunk_rows):
+        segments = stream.build(buffer, start, stop)
+        stream.consume(predictor(data.to_model_input(buffer[: stop - start])), segments)
+
+
+def _run_concurrent(stream, predictor, data, chunk_rows, workers):
+    # Two more chunks than workers wait built and queued, so a worker that finishes never idles while
+    # the main thread waits for an older chunk; memory stays a few chunks.
+    in_flight = workers + 2
+    buffers = [stream.new_buffer(chunk_rows) for _ in range(in_flight)]
+    queue = deque()
+    with ThreadPoolExecutor(workers, thread_name_prefix="seqimp-chunk") as pool:
+        try:
+            for index, (start, stop) in enumerate(stream.chunk_bounds(chunk_rows)):
+                if len(queue) == in_flight:  # the oldest chunk's buffer is about to be refilled
+                    _consume_oldest(stream, queue)
+                buffer = buffers[index % in_flight]
+                segments = stream.build(buffer, start, stop)
+                queue.append((pool.submit(predictor, data.to_model_input(buffer[: stop - start])), segments))
+            while queue:
+                _consume_oldest(stream, queue)
+        finally:
+            for future, _ in queue:
+                future.cancel()
+
+
+def _consume_oldest(stream, queue):
+    future, segments = queue.popleft()
+    stream.consume(future.result(), segments)

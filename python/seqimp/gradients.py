@@ -61,21 +61,25 @@ def _is_int(value):
         and float(value).is_integer())
 
 
-def select_output(output, output_shape, func, *, reductions=OUTPUT_REDUCTIONS):
-    """Resolve ``output`` against the per-sample output shape (``None``: check the type only).
-
-    ``None`` explains the only output, or the mean of several; an int indexes the flattened per-sample
-    output (negative counts from the end); a tuple indexes the per-sample output shape, e.g.
-    ``(timestep, class)``; a string names a reduction.
-    """
+def check_output(output, func, *, reductions=OUTPUT_REDUCTIONS):
+    """Check the type of ``output`` before any work is done (its range needs the model's outputs)."""
     expected = (f"None, an int index into the model's per-sample outputs, a tuple index, or one of "
                 f"{{{', '.join(repr(r) for r in reductions)}}}")
     if output is not None and not isinstance(output, (str, tuple, list)) and not _is_int(output):
         checks.fail("output", func, expected, output, TypeError)
     if isinstance(output, str) and output not in reductions:
         checks.fail("output", func, expected, output)
-    if output_shape is None:
-        return None
+    return output
+
+
+def select_output(output, output_shape, func, *, reductions=OUTPUT_REDUCTIONS):
+    """Resolve ``output`` against the per-sample output shape.
+
+    ``None`` explains the only output, or the mean of several; an int indexes the flattened per-sample
+    output (negative counts from the end); a tuple indexes the per-sample output shape, e.g.
+    ``(timestep, class)``; a string names a reduction.
+    """
+    check_output(output, func, reductions=reductions)
     output_shape = tuple(int(d) for d in output_shape)
     k = int(np.prod(output_shape)) if output_shape else 1
 
@@ -122,7 +126,7 @@ def resolve_baseline(baseline, data, func=_FUNC):
             checks.fail("baseline", func, "None (zeros), 'mean', or an array that broadcasts to X's shape",
                         baseline)
         # Per feature over samples and timesteps, the same "mean" as perturbation_importance's.
-        mean = data.X.reshape(-1, data.n_features).mean(axis=0, dtype=np.float64).astype(np.float32)
+        mean = data.feature_mean().astype(np.float32)
         return np.broadcast_to(mean, data.X.shape).copy(), "mean"
     if hasattr(baseline, "to_numpy"):
         baseline = baseline.to_numpy()
@@ -263,7 +267,7 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
     n_steps = checks.check_int(n_steps, "n_steps", _FUNC, low=2)
     noise_scale = checks.check_float(noise_scale, "noise_scale", _FUNC, low=0.0)
     n_samples = checks.check_int(n_samples, "n_samples", _FUNC)
-    select_output(output, None, _FUNC)
+    check_output(output, _FUNC)
     root_seed = checks.check_random_state(random_state, _FUNC)
     if baseline is not None and method != "integrated_gradients":
         raise ValueError(f"The 'baseline' parameter of {_FUNC} is used by method='integrated_gradients' "
@@ -283,7 +287,7 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
     n, P = data.n_samples, data.n_timesteps * data.n_features
     extra = {"output": selection.description}
     if method in ("saliency", "gradient_x_input"):
-        rows = engine.predict_all(predictor, data, chunk_rows)
+        rows = engine.baseline_predictions(predictor, data, chunk_rows)
         gradient = rows[:, :P].reshape(data.X.shape)
         attributions = np.abs(gradient) if method == "saliency" else data.X * gradient
     elif method == "integrated_gradients":
@@ -292,7 +296,7 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
         extra["baseline_predictions"] = s_b
         extra["completeness_gap"] = attributions.reshape(n, -1).sum(axis=1) - (rows[:, P] - s_b)
     else:
-        sigma = noise_scale * np.ptp(data.X.reshape(-1, data.n_features), axis=0).astype(np.float64)
+        sigma = noise_scale * data.feature_range()
         rows, mean_gradient = _smoothgrad(predictor, data, sigma, n_samples, chunk_rows, root_seed)
         attributions = mean_gradient
     extra["predictions"] = rows[:, P].copy()
@@ -324,10 +328,9 @@ def _integrated_gradients(predictor, data, baseline, n_steps, chunk_rows, root_s
         total[...] += steps[j].weight * rows[:, :P]
         if j == 0:
             s_b[:] = rows[:, P]
-        return 0.0
 
     out = engine.run(predictor, data, steps, _Interpolate(data.X, baseline), n_repeats=1,
-                     root_seed=root_seed, chunk_rows=chunk_rows, score=accumulate)
+                     root_seed=root_seed, chunk_rows=chunk_rows, collect=accumulate)
     total += weights[-1] * out.baseline[:, :P]
     difference = data.X.astype(np.float64) - baseline.astype(np.float64)
     attributions = difference * total.reshape(data.X.shape)
@@ -342,11 +345,10 @@ def _smoothgrad(predictor, data, sigma, n_samples, chunk_rows, root_seed):
 
     def accumulate(unperturbed, rows, j, repeat):
         total[...] += rows[:, :P]
-        return 0.0
 
     out = engine.run(predictor, data, [everything] * n_samples,
                      AdditiveNoise(data.X, sigma.astype(np.float32), "gaussian"), n_repeats=1,
-                     root_seed=root_seed, chunk_rows=chunk_rows, score=accumulate)
+                     root_seed=root_seed, chunk_rows=chunk_rows, collect=accumulate)
     return out.baseline, (total / n_samples).reshape(data.X.shape)
 
 

@@ -1,9 +1,11 @@
-"""Input normalisation: the only module that looks at shapes, dtypes and names of the caller's data.
+"""Input normalisation: where the caller's ``X`` and ``y`` become seqimp's own data.
 
 Every public function turns its ``X`` into a :class:`SequenceData` once: a float32, C-order copy of
 shape (n, T, F) and the feature names. 2-D input (n, F) is a sequence of length 1; the model still
-sees the 2-D shape it was given (:meth:`SequenceData.to_model_input`). The caller's array is read,
-never written, so read-only arrays (R's memory seen through reticulate) work.
+sees the 2-D shape it was given (:meth:`SequenceData.to_model_input`). Everything after this works on
+``SequenceData``; arguments that only make sense against it (a gradient baseline, LOFO folds, the model's
+declared input shape) are checked where they are used, against ``SequenceData``'s shapes. The caller's
+array is read, never written, so read-only arrays (R's memory seen through reticulate) work.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from . import checks
+from .adapters import is_rpy2_object
 
 
 @dataclass(frozen=True)
@@ -44,14 +47,25 @@ class SequenceData:
         """The shape the caller gave, which is the shape the model expects."""
         return self.X.shape[:1] + self.X.shape[2:] if self.input_ndim == 2 else self.X.shape
 
+    def feature_values(self):
+        """Every (sample, timestep) value of each feature: a (n * T, F) view of X."""
+        return self.X.reshape(-1, self.n_features)
+
+    def feature_mean(self):
+        """Each feature's mean over samples and timesteps, float64 of shape (F,)."""
+        return self.feature_values().mean(axis=0, dtype=np.float64)
+
+    def feature_std(self):
+        """Each feature's standard deviation over samples and timesteps (ddof=0), float64 of shape (F,)."""
+        return self.feature_values().std(axis=0, dtype=np.float64)
+
+    def feature_range(self):
+        """Each feature's max - min over samples and timesteps, float64 of shape (F,)."""
+        return np.ptp(self.feature_values(), axis=0).astype(np.float64)
+
     def to_model_input(self, block):
         """A (m, T, F) block in the layout the model expects."""
         return block.reshape(block.shape[0], block.shape[2]) if self.input_ndim == 2 else block
-
-
-def _is_rpy2_object(obj):
-    # Checked by module name so that rpy2 is never imported when it is not installed.
-    return type(obj).__module__.startswith("rpy2.")
 
 
 def _from_frame(X):
@@ -79,7 +93,7 @@ def as_sequence_data(X, feature_names=None, *, func="seqimp", name="X") -> Seque
         raise TypeError(f"The '{name}' parameter of {func} is required: pass an array of shape (samples, "
                         f"timesteps, features) or (samples, features). Got None instead.")
     frame_names = None
-    if _is_rpy2_object(X):
+    if is_rpy2_object(X):
         from .r import from_r  # noqa: WPS433  (rpy2 only when the caller already uses it)
 
         X, frame_names = from_r(X, with_names=True, name=name)
@@ -135,7 +149,7 @@ def as_target(y, n_samples, *, func="seqimp", name="y"):
     if y is None:
         raise ValueError(f"The '{name}' parameter of {func} is required: pass the true targets, "
                          f"one row per sample of X ({n_samples}).")
-    if _is_rpy2_object(y):
+    if is_rpy2_object(y):
         from .r import from_r
 
         y, _ = from_r(y, with_names=True, name=name)

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import checks, engine
 from .adapters import as_predictor
-from .gradients import select_output
+from .gradients import check_output, select_output
 from .inputs import SequenceData, as_sequence_data
 from .labels import feature_index
 
@@ -106,12 +106,12 @@ def lek_profile(model, X, *, features=None, quantiles=DEFAULT_QUANTILES, n_point
 
     n_points = checks.check_int(n_points, "n_points", _FUNC, low=2)
     quantiles = _resolve_quantiles(quantiles)
-    select_output(output, None, _FUNC)
+    check_output(output, _FUNC)
     data = as_sequence_data(X, feature_names, func=_FUNC)
     chosen = _resolve_features(features, data.feature_names)
     predictor = as_predictor(model, func=_FUNC)
 
-    per_feature = data.X.reshape(-1, data.n_features)
+    per_feature = data.feature_values()
     levels = np.quantile(per_feature, quantiles, axis=0)  # (n_quantiles, F)
     low, high = per_feature.min(axis=0), per_feature.max(axis=0)
     templates = np.repeat(levels.astype(np.float32)[:, np.newaxis, :], data.n_timesteps, axis=1)
@@ -123,11 +123,10 @@ def lek_profile(model, X, *, features=None, quantiles=DEFAULT_QUANTILES, n_point
 
     def keep(unperturbed, predictions, j, repeat):
         responses[j] = predictions
-        return 0.0
 
     chunk_rows = engine.resolve_chunk_rows(predictor, grid, batch_size, _FUNC)
     engine.run(predictor, grid, tasks, _SetFeature(templates), n_repeats=1,
-               root_seed=np.random.SeedSequence(0), chunk_rows=chunk_rows, score=keep)
+               root_seed=np.random.SeedSequence(0), chunk_rows=chunk_rows, collect=keep)
     selection = select_output(output, responses[0].shape[1:], _FUNC)
     # Tasks run feature by feature, value by value; the frame reads feature, quantile, then value.
     n_f, n_q = len(chosen), len(quantiles)

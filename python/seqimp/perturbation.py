@@ -92,14 +92,13 @@ def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_s
     predictor = as_predictor(model, func=_FUNC)
     chunk_rows = engine.resolve_chunk_rows(predictor, data, batch_size, _FUNC)
 
-    per_feature = data.X.reshape(-1, data.n_features)
     if noise in ("gaussian", "uniform"):
-        feature_scale = scale * (per_feature.std(axis=0, dtype=np.float64) if scale_by_std else 1.0)
+        feature_scale = scale * (data.feature_std() if scale_by_std else 1.0)
         transform = AdditiveNoise(data.X, feature_scale, noise)
     elif noise == "zero":
         transform = Constant(data.X, 0.0)
     elif noise == "mean":
-        transform = Constant(data.X, per_feature.mean(axis=0, dtype=np.float64))
+        transform = Constant(data.X, data.feature_mean())
     else:
         transform = Resample(data.X, "swap")
 
