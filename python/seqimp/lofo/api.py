@@ -1,0 +1,268 @@
+"""The public functions: leave-one-feature-out importance and stepwise selection, both by retraining."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import checks
+from ..result import ImportanceResult
+from .retrain import Retrainer, session
+from .setup import make_setup
+
+DIRECTIONS = ("backward", "forward")
+_LOFO = "lofo_importance"
+_STEPWISE = "stepwise_importance"
+
+
+def lofo_importance(model_or_builder, X, y, *, fit_kwargs=None, metric="mae", cv=5, mode="drop",
+                    groups=None, feature_names=None, n_jobs=1, checkpoint=None, random_state=None,
+                    progress=True):
+    """Leave-one-feature-out importance: how much worse the model gets when retrained without a feature.
+
+    For every fold of ``cv`` the model is trained once with every feature and once without each
+    feature (or group); the importance of a feature on a fold is the validation score without it
+    minus the score with every feature, oriented so that positive means the model needs the feature.
+    Unlike perturbation or permutation, this asks whether a model could do as well without the
+    variable, so two correlated features can each have an importance near 0.
+
+    Parameters
+    ----------
+    model_or_builder : compiled Keras model or callable
+        A compiled Keras 3 or tf_keras model (an R keras model is the same object): it is cloned with
+        fresh weights, rebuilt for the narrower input when a feature is dropped, and compiled with the
+        same optimizer configuration, loss and metrics. Its trained weights are not used. Or a builder
+        ``build(n_features) -> compiled model``, called once per fit; it may also return any object
+        with ``fit(X, y, **fit_kwargs)`` and ``predict(X)``.
+    X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_features)
+    y : array-like of shape (n_samples, ...)
+        Targets, in the shape the model is trained on.
+    fit_kwargs : dict, default=None
+        Passed to ``model.fit``, e.g. ``{"epochs": 20, "batch_size": 32}``. ``verbose`` defaults to 0.
+        ``sample_weight`` (one weight per sample of X) is split with the folds; ``validation_split``
+        is taken from each training fold. ``x``, ``y`` and ``validation_data`` are refused.
+    metric : str, Metric or callable, default="mae"
+        "mae", "mse", "rmse", "r2", "log_loss", "accuracy", "auc", a :class:`seqimp.metrics.Metric`,
+        or ``f(y_true, y_pred) -> float`` taken as a loss (lower is better).
+    cv : int, scikit-learn splitter or iterable of (train, test), default=5
+        An int is ``KFold(cv, shuffle=True)`` seeded from ``random_state``. Any splitter works, e.g.
+        ``TimeSeriesSplit(5)`` to validate on the future only. Splits are over samples.
+    mode : {"drop", "constant"}, default="drop"
+        "drop" removes the feature's column (the model has one input fewer); "constant" keeps the
+        architecture and replaces the feature, in training and validation data, by its training-fold
+        mean over samples and timesteps.
+    groups : dict, default=None
+        ``{name: [feature names or indices]}`` left out together; one row per group. Features in no
+        group are always kept.
+    feature_names : sequence of str, default=None
+    n_jobs : int or None, default=1
+        Fits run in parallel through joblib: -1 uses every core. Inside
+        ``with joblib.parallel_backend("dask"):`` (beside a ``dask.distributed.Client``) the fits run
+        on the Dask cluster; pass ``n_jobs=-1`` there, since ``n_jobs=1`` always runs in this
+        process. Each worker process caps TensorFlow at its share of the cores (a Dask worker: its
+        thread count). The model or builder must be picklable when ``n_jobs != 1``.
+    checkpoint : str or path-like, default=None
+        A file that records every finished (feature, fold) score as soon as it is known. Rerunning the
+        same call resumes: nothing already done is retrained and the numbers are the same. A file
+        written for other data or arguments is refused. An interruption (Ctrl-C, a killed process)
+        loses at most the fits that were running. With ``random_state=None`` the seed drawn by the
+        first run is stored in the file and reused. A builder is recognised by its qualified name
+        (a compiled model by its architecture and compile settings): after changing what a builder
+        builds, use a new file.
+    random_state : int, Generator, SeedSequence or None, default=None
+        Seeds the folds (for an int ``cv``) and every fit (``keras.utils.set_random_seed``). One seed
+        per fold is shared by all of that fold's fits, so the numbers do not depend on ``n_jobs``,
+        the backend, or the order in which fits finish.
+    progress : bool, default=True
+        Show a tqdm progress bar over fits, with an estimate of the time left.
+
+    Returns
+    -------
+    ImportanceResult
+        ``importances`` of shape (n_labels, n_folds); ``baseline_score`` is the mean validation score
+        of the model with every feature. ``extra`` holds ``"scores"`` (n_labels, n_folds), the
+        validation scores without each label, ``"baseline_scores"`` (n_folds,), ``"folds"`` (the
+        (train, test) indices) and ``"n_fitted"`` (fits run by this call; 0 when all came from the
+        checkpoint).
+
+    Raises
+    ------
+    FitError
+        When a fit fails; the message names the feature and the fold, and finished fits stay in the
+        checkpoint.
+
+    Notes
+    -----
+    The cost is (n_labels + 1) x n_folds fits. Numbers are identical across ``n_jobs`` and backends
+    as long as TensorFlow's kernels give the same bits with the worker's thread count (true for the
+    small and medium layers measured; very large matrix products may split work by thread count).
+
+    References
+    ----------
+    .. [1] Olden, Joy and Death (2004), "An accurate comparison of methods for quantifying variable
+       importance in artificial neural networks using simulated data", Ecological Modelling 178.
+    .. [2] The LOFO importance package, https://github.com/aerdem4/lofo-importance
+
+    Examples
+    --------
+    >>> import numpy as np, keras, seqimp                                  # doctest: +SKIP
+    >>> def build(n_features):
+    ...     model = keras.Sequential([keras.Input((10, n_features)), keras.layers.LSTM(8),
+    ...                               keras.layers.Dense(1)])
+    ...     model.compile(optimizer="adam", loss="mse")
+    ...     return model
+    >>> r = seqimp.lofo_importance(build, X, y, fit_kwargs={"epochs": 10}, cv=5,
+    ...                            n_jobs=-1, checkpoint="lofo.jsonl", random_state=0)
+    >>> r.to_frame(sort=True)
+    """
+    setup = make_setup(_LOFO, model_or_builder=model_or_builder, X=X, y=y, fit_kwargs=fit_kwargs,
+                       metric=metric, cv=cv, mode=mode, groups=groups, feature_names=feature_names,
+                       n_jobs=n_jobs, checkpoint=checkpoint, random_state=random_state, progress=progress)
+    everything = tuple(range(len(setup.labels)))
+    actives = [everything] + [tuple(j for j in everything if j != i) for i in everything]
+    total = Retrainer(setup).n_fits(actives)
+    with session(setup, total, actives) as runner:
+        scores = runner.scores(actives)
+    baseline, without = scores[0], scores[1:]
+    importances = setup.metric.worsening(baseline[np.newaxis, :], without)
+    return _result(setup, "lofo", importances, baseline,
+                   {"scores": without, "baseline_scores": baseline, "folds": setup.folds,
+                    "n_fitted": runner.n_fitted})
+
+
+def stepwise_importance(model_or_builder, X, y, *, direction="backward", fit_kwargs=None, metric="mae",
+                        cv=5, mode="drop", groups=None, feature_names=None, n_jobs=1, checkpoint=None,
+                        random_state=None, progress=True):
+    """Stepwise importance: rank features by backward elimination or forward addition, retraining each time.
+
+    ``direction="backward"`` starts from every feature; each step retrains the model without each
+    remaining feature and removes the one whose loss hurts the cross-validated score least. The
+    feature removed last ranks first. ``direction="forward"`` starts from no feature; each step adds
+    the feature that improves the score most. The feature added first ranks first. These are the
+    backward-elimination and forward-addition methods compared by Olden et al. (2004).
+
+    The importance of a feature is its step's change in the validation score along the chosen path
+    (backward: the worsening when it was removed; forward: the improvement when it was added), per
+    fold. A model with no feature predicts the training-fold mean of ``y``, so in both directions the
+    importances sum to the improvement of the full model over that mean. Every argument shared with
+    :func:`lofo_importance` means the same; fits with the same features and fold are the same fit,
+    with the same seed.
+
+    Parameters
+    ----------
+    model_or_builder, X, y, fit_kwargs, metric, cv, mode, groups, feature_names, n_jobs, checkpoint, \
+random_state, progress
+        As in :func:`lofo_importance`.
+    direction : {"backward", "forward"}, default="backward"
+
+    Returns
+    -------
+    ImportanceResult
+        ``importances`` of shape (n_labels, n_folds), in label order. ``extra`` holds ``"rank"``
+        (ndarray of shape (n_labels,), 1 = most important by the path), ``"order"`` (label names in
+        the order they were removed or added), ``"path"`` (one dict per step: ``step``, ``feature``,
+        ``action``, ``n_active``, ``score`` (mean over folds after the step) and ``candidates``
+        (mean score of every candidate tried)), ``"null_scores"`` and ``"n_fitted"``.
+
+    Notes
+    -----
+    The cost is n_labels x (n_labels + 1) / 2 x n_folds fits in either direction; the fits of one
+    step run in parallel. Ties go to the label listed first.
+
+    References
+    ----------
+    .. [1] Olden, Joy and Death (2004), Ecological Modelling 178, 389-397.
+    .. [2] Gevrey, Dimopoulos and Lek (2003), "Review and comparison of methods to study the
+       contribution of variables in artificial neural network models", Ecological Modelling 160.
+    """
+    direction = checks.check_option(direction, "direction", _STEPWISE, DIRECTIONS)
+    setup = make_setup(_STEPWISE, model_or_builder=model_or_builder, X=X, y=y, fit_kwargs=fit_kwargs,
+                       metric=metric, cv=cv, mode=mode, groups=groups, feature_names=feature_names,
+                       n_jobs=n_jobs, checkpoint=checkpoint, random_state=random_state, progress=progress,
+                       extra_fingerprint={"direction": direction})
+    L = len(setup.labels)
+    names = [lb.name for lb in setup.labels]
+    # Every path visits L (L + 1) / 2 + 1 feature sets, the empty one (usually the null model) included.
+    total = L * (L + 1) // 2 * len(setup.folds) + (0 if Retrainer(setup).is_null(()) else len(setup.folds))
+    with session(setup, total) as runner:
+        null = runner.scores([()])[0]
+        full = runner.scores([tuple(range(L))])[0]
+        walk = _DIRECTIONS[direction]
+        contributions, order, path = walk.run(runner, names, null, full, setup.metric.worsening)
+    return _result(setup, f"stepwise_{direction}", contributions, full,
+                   {"rank": walk.ranks(order), "order": [names[j] for j in order], "path": path,
+                    "null_scores": null, "full_scores": full, "folds": setup.folds,
+                    "n_fitted": runner.n_fitted},
+                   direction=direction)
+
+
+def _result(setup, method, importances, baseline, extra, **params):
+    """The ImportanceResult of a retraining run; ``params`` come before the ones both functions share."""
+    return ImportanceResult(
+        method=method, labels=setup.labels, importances=importances, granularity=setup.granularity,
+        metric=setup.metric.name, baseline_score=float(baseline.mean()),
+        feature_names=setup.data.feature_names,
+        params={**params, "mode": setup.mode, "cv": setup.cv_description, "n_folds": len(setup.folds),
+                "fit_kwargs": dict(setup.fit_kwargs)},
+        extra=extra,
+    )
+
+
+@dataclass(frozen=True)
+class _Direction:
+    """What tells backward elimination from forward addition; the walk itself is the same.
+
+    Each step moves one label between the active set and the rest, trying every label that can move,
+    and scores the change it makes as the worsening of the model *without* that label: backward, the
+    loss from removing it; forward, the gain from adding it. Backward removes the label whose loss
+    hurts least, forward adds the one that helps most, so the label moved first ranks last backward
+    and first forward.
+    """
+
+    removes: bool       # the active set starts full and shrinks (else starts empty and grows)
+    action: str         # the path's word for a step
+    choose: object      # np.argmin or np.argmax over the candidates' mean change
+
+    def run(self, runner, names, null, full, worsening):
+        """(contributions of shape (n_labels, n_folds), labels in the order moved, the path's steps).
+
+        ``null`` and ``full`` are the scores of the empty and the full active set, per fold.
+        """
+        L = len(names)
+        active, current = (tuple(range(L)), full) if self.removes else ((), null)
+        contributions = np.zeros((L, len(current)))
+        order, path = [], []
+        while movable := self._movable(active, L):
+            candidates = [tuple(sorted(set(active) ^ {j})) for j in movable]
+            scores = runner.scores(candidates)
+            change = self._worsening_without(worsening, current, scores)
+            pick = int(self.choose(change.mean(axis=1)))
+            j = movable[pick]
+            contributions[j] = change[pick]
+            order.append(j)
+            path.append({"step": len(order), "feature": names[j], "action": self.action,
+                         "n_active": len(candidates[pick]), "score": float(scores[pick].mean()),
+                         "candidates": {names[c]: float(scores[i].mean()) for i, c in enumerate(movable)}})
+            active, current = candidates[pick], scores[pick]
+        return contributions, order, path
+
+    def _movable(self, active, n_labels):
+        """The labels a step may move: the active ones backward, the others forward (ascending)."""
+        return [j for j in range(n_labels) if (j in active) == self.removes]
+
+    def _worsening_without(self, worsening, current, scores):
+        """Per candidate and fold, how much worse the model is without the label the candidate moves."""
+        if self.removes:
+            return worsening(current[np.newaxis, :], scores)
+        return worsening(scores, current[np.newaxis, :])
+
+    def ranks(self, order):
+        """1 = most important: backward removes the most important label last, forward adds it first."""
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order), 0, -1) if self.removes else np.arange(1, len(order) + 1)
+        return rank
+
+
+_DIRECTIONS = {"backward": _Direction(removes=True, action="removed", choose=np.argmin),
+               "forward": _Direction(removes=False, action="added", choose=np.argmax)}

@@ -1,0 +1,107 @@
+"""Folds and seeds: the (train, test) splits of a retraining run, the seeds drawn from its
+``random_state``, and what one fit of one fold is given (its columns of X, its fit arguments).
+
+Seeds are derived once from ``random_state``: one for an int ``cv``'s shuffle, and one per fold,
+shared by every fit of that fold (common random numbers: the full model and the model without a
+feature start from the same draws, so their difference measures the feature and not the luck of the
+initialisation).
+"""
+
+from __future__ import annotations
+
+import copy
+import numbers
+
+import numpy as np
+
+from .. import checks
+
+
+def _sub_seed(root, *key):
+    seq = np.random.SeedSequence(root.entropy, spawn_key=tuple(root.spawn_key) + key)
+    return int(seq.generate_state(1)[0])
+
+
+def fold_seeds(root, n_folds):
+    """One seed per fold, shared by every fit of that fold."""
+    return [_sub_seed(root, 1, k) for k in range(n_folds)]
+
+
+_CV_EXPECTED = ("an int in the range [2, n_samples], a scikit-learn splitter (an object with .split) or "
+                "an iterable of (train, test) index arrays")
+
+
+def make_folds(cv, n_samples, y, root, func):
+    """The (train, test) index pairs, computed once; an int means KFold shuffled with random_state."""
+    from sklearn.model_selection import KFold
+
+    if isinstance(cv, numbers.Real) and not isinstance(cv, (bool, np.bool_)):
+        k = checks.check_int(cv, "cv", func, low=2, high=n_samples)
+        splits = KFold(k, shuffle=True, random_state=_sub_seed(root, 0)).split(np.zeros((n_samples, 1)))
+        description = f"KFold(n_splits={k}, shuffle=True)"
+    elif isinstance(cv, (str, bytes)):
+        checks.fail("cv", func, _CV_EXPECTED, cv, TypeError)
+    elif hasattr(cv, "split") and callable(cv.split):
+        try:
+            splits = list(cv.split(np.zeros((n_samples, 1)), y if y.ndim == 1 else None))
+        except Exception as exc:  # noqa: BLE001
+            raise ValueError(
+                f"The 'cv' parameter of {func} could not split the {n_samples} samples of X: "
+                f"{type(exc).__name__}: {exc}. A splitter that needs sample groups (GroupKFold) can be "
+                f"given as its splits: cv=list(GroupKFold(5).split(np.zeros((n, 1)), groups=g)).") from None
+        description = repr(cv)
+    elif hasattr(cv, "__iter__") and not isinstance(cv, dict):
+        splits = cv
+        description = "given splits"
+    else:
+        checks.fail("cv", func, _CV_EXPECTED, cv, TypeError)
+    folds = []
+    for i, split in enumerate(splits):
+        try:
+            train, test = split
+        except (TypeError, ValueError):
+            raise ValueError(f"The 'cv' parameter of {func} must give (train, test) index pairs; split {i} "
+                             f"is {type(split).__name__}.") from None
+        pair = []
+        for part, idx in (("train", train), ("test", test)):
+            idx = np.asarray(idx)
+            if idx.dtype == bool and idx.shape == (n_samples,):
+                idx = np.flatnonzero(idx)
+            if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer) or \
+                    idx.min() < 0 or idx.max() >= n_samples:
+                raise ValueError(f"The 'cv' parameter of {func} gave an invalid {part} part in split {i}: "
+                                 f"it must be a non-empty array of sample indices in [0, {n_samples - 1}].")
+            pair.append(idx.astype(np.int64))
+        folds.append(tuple(pair))
+    if not folds:
+        checks.fail("cv", func, "a splitter that gives at least one (train, test) split", cv)
+    return folds, description
+
+
+def fold_inputs(X, train, test, task, input_ndim):
+    X_train, X_test = X[train], X[test]  # fancy indexing copies; the caller's X is never written
+    if task.constant:
+        cols = list(task.constant)
+        means = X_train[:, :, cols].mean(axis=(0, 1), dtype=np.float64).astype(np.float32)
+        X_train[:, :, cols] = means
+        X_test[:, :, cols] = means
+    if len(task.keep) != X.shape[2]:
+        X_train = np.ascontiguousarray(X_train[:, :, list(task.keep)])
+        X_test = np.ascontiguousarray(X_test[:, :, list(task.keep)])
+    if input_ndim == 2:
+        X_train, X_test = X_train[:, 0, :], X_test[:, 0, :]
+    return X_train, X_test
+
+
+def fold_fit_kwargs(fit_kwargs, train):
+    kwargs = {}
+    for key, value in fit_kwargs.items():
+        if key == "sample_weight" and value is not None:
+            kwargs[key] = np.asarray(value)[train]
+        else:
+            try:
+                # Stateful arguments (callbacks) must not carry state from one fit into the next.
+                kwargs[key] = copy.deepcopy(value)
+            except Exception:  # noqa: BLE001 - an object that cannot be copied is passed as it is
+                kwargs[key] = value
+    return kwargs

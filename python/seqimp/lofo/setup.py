@@ -1,0 +1,152 @@
+"""The arguments both retraining functions share: checked once at the boundary, then resolved into a
+:class:`Setup` (data, labels, folds, seeds, what to build, the checkpoint) that the retrain loop reads.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import adapters, checks
+from ..inputs import as_sequence_data, as_target
+from ..labels import make_labels
+from ..metrics import get_metric
+from .checkpoint import Checkpoint, fingerprint, stable
+from .folds import fold_seeds, make_folds
+
+MODES = ("drop", "constant")
+
+_REJECTED_FIT_KWARGS = {
+    "x": "X and y are passed by seqimp, fold by fold",
+    "y": "X and y are passed by seqimp, fold by fold",
+    "validation_data": "it would hold every feature and every sample; use 'validation_split', which "
+                       "is taken from each training fold",
+}
+
+
+def _check_fit_kwargs(fit_kwargs, n_samples, func):
+    if fit_kwargs is None:
+        return {}
+    if not hasattr(fit_kwargs, "items"):
+        checks.fail("fit_kwargs", func, "a dict of keyword arguments for model.fit, or None", fit_kwargs,
+                    TypeError)
+    fit_kwargs = dict(fit_kwargs)
+    for key, value in fit_kwargs.items():
+        if not isinstance(key, str):
+            checks.fail("fit_kwargs", func, "a dict with string keys", fit_kwargs, TypeError)
+        if key in _REJECTED_FIT_KWARGS:
+            raise ValueError(f"The 'fit_kwargs' parameter of {func} must not contain {key!r}: "
+                             f"{_REJECTED_FIT_KWARGS[key]}.")
+        if key == "sample_weight" and value is not None and np.shape(value)[:1] != (n_samples,):
+            raise ValueError(f"The 'fit_kwargs' parameter of {func}: 'sample_weight' must have one weight "
+                             f"per sample of X ({n_samples}); got shape {np.shape(value)}.")
+    return fit_kwargs
+
+
+def _check_n_jobs(n_jobs, func):
+    if n_jobs is None:
+        return None
+    if isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, numbers.Real) or \
+            not float(n_jobs).is_integer() or int(n_jobs) == 0:
+        checks.fail("n_jobs", func, "a non-zero int (-1 for every core or worker) or None", n_jobs, TypeError
+                    if not isinstance(n_jobs, numbers.Real) or isinstance(n_jobs, bool) else ValueError)
+    return int(n_jobs)
+
+
+def _check_checkpoint(checkpoint, func):
+    if checkpoint is None:
+        return None
+    if not isinstance(checkpoint, (str, os.PathLike)):
+        checks.fail("checkpoint", func, "a file path (str or os.PathLike) or None", checkpoint, TypeError)
+    path = os.path.abspath(os.fspath(checkpoint))
+    if os.path.isdir(path):
+        checks.fail("checkpoint", func, "a file path, not a folder", os.fspath(checkpoint))
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise ValueError(f"The 'checkpoint' parameter of {func} must be a path in an existing folder. "
+                         f"Got {os.fspath(checkpoint)!r}, but the folder {folder!r} does not exist.")
+    return path
+
+
+def _model_source(model_or_builder, input_shape, func):
+    """(what each fit builds from, what identifies it in a checkpoint's fingerprint)."""
+    if adapters.keras_flavour(model_or_builder) is not None and hasattr(model_or_builder, "layers"):
+        recipe = adapters.keras_recipe(model_or_builder, input_shape, func=func)
+        return recipe, recipe.fingerprint
+    if callable(model_or_builder):
+        return model_or_builder, "builder " + stable(model_or_builder)
+    checks.fail("model_or_builder", func, "a compiled Keras model or a builder function "
+                "build(n_features) -> compiled model", model_or_builder, TypeError)
+
+
+def _check_picklable(source, n_jobs, func):
+    if n_jobs == 1:
+        return
+    try:
+        try:  # what joblib's workers and Dask use to send functions; older joblib vendored it
+            import cloudpickle
+        except ImportError:
+            from joblib.externals import cloudpickle
+
+        cloudpickle.dumps(source)
+    except Exception as exc:  # noqa: BLE001
+        raise TypeError(f"The 'model_or_builder' parameter of {func} must be picklable to run with "
+                        f"n_jobs={n_jobs} (worker processes or a Dask cluster): {type(exc).__name__}: "
+                        f"{exc}. Define the builder at module level, or use n_jobs=1.") from None
+
+
+@dataclass
+class Setup:
+    """One call's arguments, checked and resolved."""
+
+    func: str                 # the public function, for messages
+    data: object              # SequenceData
+    y: np.ndarray
+    labels: list              # the features or groups left out
+    granularity: str
+    metric: object
+    mode: str
+    folds: list               # (train, test) index pairs
+    cv_description: str
+    fold_seeds: list          # one seed per fold
+    source: object            # a builder, or the recipe of a compiled Keras model
+    fit_kwargs: dict
+    n_jobs: object
+    progress: bool
+    root: object              # the SeedSequence every seed comes from
+    kind: str                 # "feature" or "group", for messages
+    checkpoint: object = None
+
+
+def make_setup(func, *, model_or_builder, X, y, fit_kwargs, metric, cv, mode, groups, feature_names,
+               n_jobs, checkpoint, random_state, progress, extra_fingerprint=None):
+    """Check the arguments of ``func`` and resolve them; the checks run in a fixed order, so that of
+    several bad arguments the same one is always reported."""
+    mode = checks.check_option(mode, "mode", func, MODES)
+    progress = checks.check_bool(progress, "progress", func)
+    n_jobs = _check_n_jobs(n_jobs, func)
+    path = _check_checkpoint(checkpoint, func)
+    metric = get_metric(metric, func)
+    data = as_sequence_data(X, feature_names, func=func)
+    y = as_target(y, data.n_samples, func=func)
+    fit_kwargs = _check_fit_kwargs(fit_kwargs, data.n_samples, func)
+    granularity, labels = make_labels(data, "feature", groups, func)
+
+    stored = Checkpoint.stored_seed(path) if random_state is None and path is not None else None
+    # A run that drew its own seed resumes with that seed.
+    root = stored if stored is not None else checks.check_random_state(random_state, func)
+    folds, cv_description = make_folds(cv, data.n_samples, y, root, func)
+    source, model_id = _model_source(model_or_builder, data.input_shape, func)
+    _check_picklable(source, n_jobs, func)
+
+    setup = Setup(func=func, data=data, y=y, labels=labels, granularity=granularity, metric=metric, mode=mode,
+                  folds=folds, cv_description=cv_description, fold_seeds=fold_seeds(root, len(folds)),
+                  source=source, fit_kwargs=fit_kwargs, n_jobs=n_jobs, progress=progress, root=root,
+                  kind="feature" if groups is None else "group")
+    if path is not None:
+        run = {**fingerprint(setup, model_id), **(extra_fingerprint or {})}
+        setup.checkpoint = Checkpoint(path, func, run, [lb.name for lb in labels], len(folds))
+    return setup
