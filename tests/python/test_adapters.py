@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import seqimp
-from seqimp.adapters import _FORWARD_CACHE, as_predictor
+from seqimp.adapters import as_predictor
+from seqimp.adapters.keras_forward import _FORWARD_CACHE
 from seqimp.inputs import as_sequence_data
 
 T, F = 6, 3
@@ -35,7 +36,7 @@ def test_keras_models_predict_like_the_formula(flavour, X):
     keras = pytest.importorskip(flavour)
     model = linear_keras(keras)
     predictor = as_predictor(model)
-    assert predictor.kind == ("Keras 3 model" if flavour == "keras" else "tf_keras model")
+    assert predictor.description == ("Keras 3 model" if flavour == "keras" else "tf_keras model")
     predictor.prepare(128, as_sequence_data(X))
     np.testing.assert_allclose(predictor(X[:100]).ravel(), linear_numpy(X[:100]), rtol=1e-5)
 

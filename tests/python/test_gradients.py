@@ -294,7 +294,7 @@ def test_xla_path_for_long_runs_gives_the_same_attributions(lstm, X, monkeypatch
     monkeypatch.setattr(KerasGradient, "XLA_MIN_ROWS", 1)
     compiled = seqimp.gradient_importance(lstm, X[:10], method="integrated_gradients", n_steps=4)
     np.testing.assert_allclose(compiled.attributions, plain.attributions, rtol=1e-4, atol=1e-6)
-    from seqimp.adapters import _GRADIENT_CACHE
+    from seqimp.adapters.keras_gradient import _GRADIENT_CACHE
 
     xla = [fn for key, fn in _GRADIENT_CACHE[lstm].items() if key[2]]
     assert xla and all(fn._jit for fn in xla)  # compiled with XLA, not fallen back
@@ -328,9 +328,9 @@ def test_bad_parameters_are_named(X, kwargs, error, match):
 
 
 def test_other_keras_backends_are_named(linear, X, monkeypatch):
-    import seqimp.adapters
+    import seqimp.adapters.keras_gradient
 
-    monkeypatch.setattr(seqimp.adapters, "_keras_backend", lambda: "jax")
+    monkeypatch.setattr(seqimp.adapters.keras_gradient, "keras_backend", lambda: "jax")
     with pytest.raises(ValueError, match=r"Keras 3 with the TensorFlow backend, or tf_keras.*'jax' backend.*"
                                          r"KERAS_BACKEND=tensorflow"):
         seqimp.gradient_importance(linear[0], X)
