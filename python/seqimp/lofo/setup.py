@@ -73,7 +73,7 @@ def _check_checkpoint(checkpoint, func):
 
 def _model_source(model_or_builder, input_shape, func):
     """(what each fit builds from, what identifies it in a checkpoint's fingerprint)."""
-    if adapters.keras_flavour(model_or_builder) is not None and hasattr(model_or_builder, "layers"):
+    if adapters.keras_model_flavour(model_or_builder) is not None:
         recipe = adapters.keras_recipe(model_or_builder, input_shape, func=func)
         return recipe, recipe.fingerprint
     if callable(model_or_builder):
