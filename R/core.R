@@ -1,5 +1,5 @@
-# Calling the Python core: one place that turns Python exceptions into clean R errors, and a few
-# Python helpers evaluated once per session.
+# Calling the Python core: one place that turns Python exceptions into clean R errors, the core's
+# submodules, and the R code shared with the core's rpy2 bridge.
 
 # A classed R error: tryCatch(..., seqimp_error = ) catches every error seqimp raises; `python_type`
 # keeps the Python exception's name ("ValueError") where the error came from the core.
@@ -48,61 +48,33 @@ as_seqimp_error <- function(e) {
 
 .state <- new.env(parent = emptyenv())
 
-# A submodule of the core, e.g. core_module("metrics") for seqimp.metrics.
-core_module <- function(name) {
-  key <- paste0("module_", name)
+# A submodule of the core, e.g. core_module("metrics") for seqimp.metrics; with convert = FALSE its
+# functions return Python objects, which the caller converts (or passes on) itself.
+core_module <- function(name, convert = TRUE) {
+  key <- paste0("module_", name, if (convert) "" else "_py")
   if (is.null(.state[[key]])) {
     seqimp_py$`__name__`  # the delayed import, with its "how to install" error, comes first
-    .state[[key]] <- reticulate::import(paste0("seqimp.", name))
+    .state[[key]] <- reticulate::import(paste0("seqimp.", name), convert = convert)
   }
   .state[[key]]
 }
 
-# Small Python functions the R side needs, defined once in their own namespace (never __main__;
-# py_run_string(local = TRUE) keeps names out of it but gives functions __main__'s globals, hence
-# the import inside).
-py_helpers <- function() {
-  if (is.null(.state$helpers)) {
-    .state$helpers <- reticulate::py_run_string(local = TRUE, convert = FALSE, code = "
-def result_parts(r):
-    import numpy as _np
-    labels = r.labels
-    return {
-        'names': [str(l.name) for l in labels],
-        'feature': ['(all)' if l.feature is None else str(l.feature) for l in labels],
-        'timestep': _np.array([-1 if l.timestep is None else int(l.timestep) for l in labels],
-                              dtype=_np.int32).reshape(-1),
-        'importances': _np.asarray(r.importances, dtype=_np.float64),
-        'mean': _np.asarray(r.importances_mean, dtype=_np.float64).reshape(-1),
-        'std': _np.asarray(r.importances_std, dtype=_np.float64).reshape(-1),
-        'method': None if r.method is None else str(r.method),
-        'metric': None if r.metric is None else str(r.metric),
-        'granularity': str(r.granularity),
-        'baseline_score': None if r.baseline_score is None else float(r.baseline_score),
-        'attributions': r.attributions,
-    }
+# The core's helpers for this package (seqimp._reticulate): result_parts, lek_profile_parts, named.
+py_helpers <- function() core_module("_reticulate", convert = FALSE)
 
-def lek_profile_parts(*args, **kwargs):
-    import numpy as _np
-    from seqimp.lek import lek_profile
-    frame = lek_profile(*args, **kwargs)
-    return {
-        'feature': [str(f) for f in frame['feature']],
-        'quantile': _np.asarray(frame['quantile'], dtype=_np.float64),
-        'value': _np.asarray(frame['value'], dtype=_np.float64),
-        'response': _np.asarray(frame['response'], dtype=_np.float64),
-        'output': frame.attrs.get('output'),
-    }
-
-def named(f, name):
-    # An R function wrapped by reticulate has no useful __name__; results show this one.
-    def fn(*args):
-        return f(*args)
-    fn.__name__ = fn.__qualname__ = str(name)
-    return fn
-")
+# The R code this package shares with the core's rpy2 bridge (calling an R model on a chunk, which
+# data.frame columns are numbers, the seqimp_importance constructor) ships inside the Python package,
+# as seqimp/adapters/r_bridge.R, and the core says where. Sourced once per session into a private
+# environment whose parent is base's namespace, as this package's is, so that S3 methods defined in
+# the user's session are found.
+r_bridge <- function() {
+  if (is.null(.state$bridge)) {
+    path <- reticulate::py_to_r(py_helpers()$R_BRIDGE)
+    bridge <- new.env(parent = asNamespace("base"))
+    sys.source(path, envir = bridge, keep.source = FALSE)
+    .state$bridge <- bridge
   }
-  .state$helpers
+  .state$bridge
 }
 
 r_value <- function(value) {

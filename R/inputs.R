@@ -10,11 +10,10 @@ prepare_x <- function(x, fn, feature_names = NULL, name = "x") {
   core_ready()
   frame_names <- NULL
   if (is.data.frame(x)) {
-    ok <- vapply(x, function(col) (is.numeric(col) || is.logical(col)) && !is.factor(col) &&
-                   is.null(dim(col)), logical(1))
-    if (!all(ok)) {
+    bad <- r_bridge()$non_numeric_columns(x)$name
+    if (length(bad) > 0L) {
       arg_error(name, fn, X_EXPECTED, sprintf("a data.frame with non-numeric columns %s",
-                                              paste(sprintf("'%s'", names(x)[!ok]), collapse = ", ")))
+                                              paste(sprintf("'%s'", bad), collapse = ", ")))
     }
     frame_names <- names(x)
     # A data.frame is a list of columns; the core needs one block, so this is the one copy R makes.
@@ -87,47 +86,36 @@ default_names <- function(names, n_features) {
 }
 
 # A Keras model (a Python object) passes through; an R function f(x), or a fitted R model with a
-# predict() method, is wrapped so that Python calls it once per chunk of perturbed copies.
+# predict() method (S3 or S4), is wrapped so that Python calls it once per chunk of perturbed copies.
+# How it is called is the R code shared with the core's rpy2 bridge (r_bridge()).
 prepare_model <- function(model, fn, names, n_features, name = "model") {
   if (inherits(model, "python.builtin.object")) return(model)
+  names <- default_names(names, n_features)
+  bridge <- r_bridge()
   if (is.function(model)) {
-    return(py_named(r_predictor(model, default_names(names, n_features)), "R function"))
+    return(py_named(r_predictor(bridge$call_function, model, names), "R function"))
   }
-  if (has_predict_method(model)) {
-    return(py_named(r_predictor(function(x) {
-      newdata <- if (length(dim(x)) == 2L) as.data.frame(x) else x
-      stats::predict(model, newdata = newdata)
-    }, default_names(names, n_features)), "R model"))
+  if (bridge$has_predict(model)) {
+    problem <- bridge$missing_variables_message(model, names, "x")
+    if (!is.null(problem)) stop(seqimp_condition(problem))
+    return(py_named(r_predictor(bridge$call_predict, model, names), "R model"))
   }
   arg_error(name, fn, paste("a keras model (a Python object, e.g. from keras or reticulate),",
                             "an R function(x) returning predictions, or a fitted R model with a",
                             "predict() method"), describe(model))
 }
 
-has_predict_method <- function(model) {
-  if (!is.object(model)) return(FALSE)
-  any(vapply(class(model), function(k) {
-    !is.null(utils::getS3method("predict", k, optional = TRUE))
-  }, logical(1)))
-}
-
-# The chunk arrives from NumPy as an R array (m, T, F) or matrix (m, F) of doubles; the function
-# sees the feature names as its last dimnames, and its answer goes back as an R array, so that a
-# one-row chunk still returns an array rather than a Python scalar.
-r_predictor <- function(f, names) {
-  force(f)
+# The chunk arrives from NumPy as an R array (m, T, F) or matrix (m, F) of doubles, and `call` (the
+# bridge's call_function or call_predict) gives it to the model with the feature names as its last
+# dimnames; the answer goes back as an R array, so that a one-row chunk still returns an array rather
+# than a Python scalar.
+r_predictor <- function(call, model, names) {
+  force(call)
+  force(model)
   force(names)
   reticulate::r_to_py(convert = TRUE, function(x) {
-    d <- dim(x)
-    if (length(d) >= 2L) dimnames(x) <- c(rep(list(NULL), length(d) - 1L), list(names))
-    out <- f(x)
-    if (is.data.frame(out)) out <- as.matrix(out)
-    if (is.factor(out) || !(is.numeric(out) || is.logical(out))) {
-      stop(sprintf("the model returned %s, not numbers", paste(class(out), collapse = "/")),
-           call. = FALSE)
-    }
-    if (is.null(dim(out))) dim(out) <- length(out)
-    out
+    out <- call(model, x, dim(x), names)
+    array(out$values, dim = out$dim)
   })
 }
 

@@ -40,8 +40,8 @@ lek_profile <- function(model, x, features = NULL, quantiles = c(0, 0.2, 0.4, 0.
     batch_size = as_count(batch_size, "batch_size", fn, null_ok = TRUE)
   )
   parts <- call_core(function() {
-    seqimp_py$`__name__`  # the delayed import, with its "how to install" error, comes first
-    reticulate::py_to_r(do.call(py_helpers()[["lek_profile_parts"]], args))
+    frame <- do.call(core_module("lek", convert = FALSE)$lek_profile, args)  # a pandas DataFrame
+    reticulate::py_to_r(py_helpers()$lek_profile_parts(frame))
   })
   out <- data.frame(feature = as.character(unlist(parts$feature)), quantile = as.vector(parts$quantile),
                     value = as.vector(parts$value), response = as.vector(parts$response),

@@ -48,10 +48,12 @@ permutation_importance <- function(model, x, y, metric = "mae", n_repeats = 5L,
   as_seqimp_importance(call_core(function() do.call(seqimp_py$permutation_importance, args)))
 }
 
-# R writes counts as doubles (500); the core reads a float as a fraction, so whole numbers above 1
-# become integers. 1 stays a fraction: every row.
+# The core decides what max_samples means (a count, or a fraction in (0, 1]; a whole number above 1 is
+# a count, since R writes counts as doubles), so it gets the value as given: an R integer arrives as
+# a Python int. R checks only what the core cannot see (NA, non-numbers, length). 1L alone is sent as
+# 1.0, every row, as it always was in R; issue 13 decides whether R's 1L means one row, as Python's 1.
 as_max_samples <- function(value, fn) {
-  if (is.null(value)) return(NULL)
-  value <- as_number(value, "max_samples", fn)
-  if (is.integer(value) || (value > 1 && value == round(value))) as.integer(value) else value
+  if (is.null(as_number(value, "max_samples", fn, null_ok = TRUE))) return(NULL)
+  value <- as.vector(value)
+  if (identical(value, 1L)) 1 else value
 }

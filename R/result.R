@@ -9,56 +9,19 @@
 #'   (integer, 1-based; only when granularity is not \code{"feature"}), \code{importance} (mean over
 #'   repeats) and \code{std} (standard deviation over repeats, ddof = 0). Attributes:
 #'   \code{importances} (matrix labels x repeats, or labels x folds for LOFO, with the label names as
-#'   rownames), \code{method}, \code{metric}, \code{granularity} and \code{baseline_score}
-#'   (\code{NA} where the method has none). Gradient methods add \code{attributions}, an array
-#'   (samples, timesteps, features).
+#'   rownames), \code{importances_columns} (what its columns are: \code{"repeats"}, \code{"folds"}
+#'   or \code{"samples"}), \code{method}, \code{metric}, \code{granularity} and
+#'   \code{baseline_score} (\code{NA} where the method has none). Gradient methods add
+#'   \code{attributions}, an array (samples, timesteps, features).
 #' @export
 as_seqimp_importance <- function(result) {
   if (!inherits(result, "python.builtin.object") ||
         !reticulate::py_has_attr(result, "importances")) {
     arg_error("result", "as_seqimp_importance", "a Python seqimp.ImportanceResult", describe(result))
   }
-  parts <- reticulate::py_to_r(py_helpers()[["result_parts"]](result))
-  label_names <- as.character(unlist(parts$names))
-  importances <- parts$importances
-  if (!is.matrix(importances)) {
-    importances <- matrix(importances, nrow = length(label_names))
-  }
-  rownames(importances) <- label_names
-  timestep <- if (parts$granularity != "feature") as.integer(parts$timestep) + 1L else NULL
-  out <- new_importance(
-    feature = as.character(unlist(parts$feature)),
-    timestep = timestep,
-    importance = as.double(parts$mean),
-    std = as.double(parts$std),
-    importances = importances,
-    method = text_or_na(parts$method),
-    metric = text_or_na(parts$metric),
-    granularity = parts$granularity,
-    baseline_score = if (is.null(parts$baseline_score)) NA_real_ else as.double(parts$baseline_score)
-  )
-  if (!is.null(parts$attributions)) {
-    attr(out, "attributions") <- r_value(parts$attributions)
-  }
-  out
-}
-
-text_or_na <- function(value) if (is.null(value)) NA_character_ else as.character(value)
-
-# The one constructor; seqimp.r.to_r (rpy2) builds the same frame in the same way.
-new_importance <- function(feature, timestep, importance, std, importances, method, metric,
-                           granularity, baseline_score) {
-  out <- data.frame(feature = feature, stringsAsFactors = FALSE)
-  if (!is.null(timestep)) out$timestep <- timestep
-  out$importance <- importance
-  out$std <- std
-  attr(out, "importances") <- importances
-  attr(out, "method") <- method
-  attr(out, "metric") <- metric
-  attr(out, "granularity") <- granularity
-  attr(out, "baseline_score") <- baseline_score
-  class(out) <- c("seqimp_importance", "data.frame")
-  out
+  # The core takes the result apart, and the constructor shared with seqimp.r.to_r (rpy2) builds it.
+  parts <- reticulate::py_to_r(py_helpers()$result_parts(result))
+  do.call(r_bridge()$new_importance, parts)
 }
 
 #' Print a seqimp_importance result
@@ -75,8 +38,7 @@ print.seqimp_importance <- function(x, n = 20L, sort = FALSE, digits = 4L, ...) 
   baseline <- attr(x, "baseline_score")
   cat(sprintf("<seqimp_importance> %s importance, metric %s, granularity %s\n",
               attr(x, "method"), attr(x, "metric"), attr(x, "granularity")))
-  columns <- if (grepl("^(lofo|stepwise)", attr(x, "method"))) "folds" else
-    if (!is.null(attr(x, "attributions"))) "samples" else "repeats"
+  columns <- attr(x, "importances_columns") %||% "columns"  # the core names them
   cat(sprintf("%d labels x %d %s", nrow(x), NCOL(importances), columns))
   if (!is.null(baseline) && !is.na(baseline)) cat(sprintf(", baseline score %s", format(baseline, digits = digits)))
   cat("\n")
@@ -92,7 +54,8 @@ print.seqimp_importance <- function(x, n = 20L, sort = FALSE, digits = 4L, ...) 
 as.data.frame.seqimp_importance <- function(x, ...) {
   out <- x
   class(out) <- "data.frame"
-  for (a in c("importances", "method", "metric", "granularity", "baseline_score", "attributions")) {
+  for (a in c("importances", "importances_columns", "method", "metric", "granularity", "baseline_score",
+              "attributions")) {
     attr(out, a) <- NULL
   }
   out

@@ -8,9 +8,10 @@ from typing import Any, Optional
 import numpy as np
 
 
-# What the columns of ``importances`` are, per method; gradient methods have one per sample of X.
-_COLUMN_NAMES = {"perturbation": "n_repeats", "permutation": "n_repeats", "lofo": "n_folds",
-                 "stepwise_backward": "n_folds", "stepwise_forward": "n_folds"}
+# What the columns of ``importances`` are, per method. Gradient methods have one per sample of X (and
+# attributions); Olden's and Garson's one column counts as one repeat.
+_COLUMN_NAMES = {"perturbation": "repeats", "permutation": "repeats", "lofo": "folds",
+                 "stepwise_backward": "folds", "stepwise_forward": "folds"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,6 +60,14 @@ class ImportanceResult:
         return self.importances.std(axis=1)
 
     @property
+    def importances_columns(self):
+        """str: what the columns of ``importances`` are: "repeats", "folds" (LOFO and stepwise) or
+        "samples" (gradient methods). Shown by ``repr`` and by the R package's ``print``."""
+        if self.method in _COLUMN_NAMES:
+            return _COLUMN_NAMES[self.method]
+        return "samples" if self.attributions is not None else "repeats"
+
+    @property
     def label_names(self):
         return [label.name for label in self.labels]
 
@@ -93,10 +102,9 @@ class ImportanceResult:
         return to_r(self)
 
     def __repr__(self):
-        columns = _COLUMN_NAMES.get(self.method, "n_samples")
         head = (f"ImportanceResult(method={self.method!r}, granularity={self.granularity!r}, "
                 f"metric={self.metric!r}, n_labels={len(self.labels)}, "
-                f"{columns}={self.importances.shape[1]}")
+                f"n_{self.importances_columns}={self.importances.shape[1]}")
         if self.baseline_score is not None:
             head += f", baseline_score={self.baseline_score:.6g}"
         head += ")"

@@ -19,7 +19,7 @@ except ImportError:  # pragma: no cover
         raise
     pytest.skip("rpy2 is not installed", allow_module_level=True)
 
-from seqimp.r import from_r, r_model, to_r  # noqa: E402
+from seqimp.r import RModelPredictor, from_r, r_model, to_r  # noqa: E402
 
 needs_permutation = pytest.mark.skipif(not hasattr(seqimp, "permutation_importance"),
                                        reason="seqimp.permutation_importance is not written yet")
@@ -224,6 +224,39 @@ def test_r_model_errors_name_the_problem(lm_case):
         seqimp.perturbation_importance(classifier, np.ones((4, 2)))
 
 
+def test_r_s4_model_with_a_predict_method_is_called_through_its_s4_generic():
+    r("""suppressMessages({
+        setClass("SeqimpTestLinear", representation(w = "numeric"), where = globalenv())
+        setMethod("predict", "SeqimpTestLinear", where = globalenv(),
+                  function(object, newdata, ...) as.matrix(newdata) %*% object@w)
+    })""")
+    try:
+        model = r('new("SeqimpTestLinear", w = c(2, 0, -1))')
+        predictor = r_model(model)
+        assert isinstance(predictor, RModelPredictor) and predictor.description == "R model"
+        X = np.random.default_rng(0).uniform(size=(200, 3))
+        result = seqimp.perturbation_importance(model, X, noise="zero", feature_names=["a", "b", "c"])
+        np.testing.assert_allclose(result.importances_mean, [2, 0, 1] * np.sqrt(np.mean(X ** 2, axis=0)),
+                                   rtol=1e-6)
+        with pytest.raises(TypeError, match="predict\\(\\) method.*SeqimpTestPlain"):
+            r_model(r('setClass("SeqimpTestPlain", representation(v = "numeric"), where = globalenv())(v = 1)'))
+    finally:
+        r("""removeMethod("predict", "SeqimpTestLinear", where = globalenv())
+             removeClass("SeqimpTestLinear", where = globalenv())
+             removeClass("SeqimpTestPlain", where = globalenv())
+             if (exists("predict", envir = globalenv(), inherits = FALSE)) rm("predict", envir = globalenv())""")
+
+
+def test_the_r_code_is_one_file_shared_with_the_r_package_and_the_old_names_still_import():
+    from seqimp import _reticulate
+    from seqimp.adapters import r_models
+    from seqimp.r import RFunctionPredictor as OldFunction, clean_child_environment  # noqa: F401
+
+    assert os.path.samefile(r_models.R_BRIDGE, _reticulate.R_BRIDGE)
+    assert OldFunction is r_models.RFunctionPredictor and r_model is r_models.r_model
+    assert OldFunction.description == "R function"
+
+
 # -- to_r -----------------------------------------------------------------------------------------
 
 _DESCRIBE = """function(d) list(
@@ -231,7 +264,8 @@ _DESCRIBE = """function(d) list(
     is_df = is.data.frame(d), nrow = nrow(d),
     imp_dim = dim(attr(d, "importances")), imp_rownames = rownames(attr(d, "importances")),
     method = attr(d, "method"), metric = attr(d, "metric"), granularity = attr(d, "granularity"),
-    baseline_type = typeof(attr(d, "baseline_score")), baseline_na = is.na(attr(d, "baseline_score")))"""
+    baseline_type = typeof(attr(d, "baseline_score")), baseline_na = is.na(attr(d, "baseline_score")),
+    columns = attr(d, "importances_columns"))"""
 
 
 def describe(frame):
@@ -255,6 +289,7 @@ def test_to_r_feature_granularity_matches_the_r_contract(r_array):
     assert d["imp_dim"] == [3, 3] and d["imp_rownames"] == ["temp", "load", "noise"]
     assert d["method"] == ["perturbation"] and d["metric"] == ["rms"] and d["granularity"] == ["feature"]
     assert d["baseline_type"] == ["double"] and d["baseline_na"] == [True]
+    assert d["columns"] == ["repeats"] == [result.importances_columns]
     assert column(frame, "feature") == ["temp", "load", "noise"]
     np.testing.assert_array_equal(column(frame, "importance"), result.importances_mean)
     np.testing.assert_array_equal(column(frame, "std"), result.importances_std)
@@ -337,7 +372,14 @@ def test_to_r_carries_attributions_as_an_r_array(r_array):
 
     result = seqimp.perturbation_importance(linear_sequence_model, r_array, random_state=0)
     attributions = np.arange(60 * 7 * 3, dtype=np.float64).reshape(60, 7, 3)
-    frame = dataclasses.replace(result, attributions=attributions).to_r()
+    with_attributions = dataclasses.replace(result, attributions=attributions)
+    frame = with_attributions.to_r()
+    assert with_attributions.importances_columns == "repeats"  # by method: perturbation has repeats
+    gradient_like = dataclasses.replace(with_attributions, method="saliency")
+    assert gradient_like.importances_columns == "samples" and "n_samples=" in repr(gradient_like)
+    assert describe(gradient_like.to_r())["columns"] == ["samples"]
+    assert dataclasses.replace(result, method="lofo").importances_columns == "folds"
+    assert dataclasses.replace(result, method="olden").importances_columns == "repeats"
     get = r("function(d, i, t, f) attr(d, 'attributions')[i, t, f]")
     assert r_num(get, frame, 60, 7, 3) == attributions[59, 6, 2]
     assert r_num(get, frame, 2, 5, 1) == attributions[1, 4, 0]

@@ -19,6 +19,8 @@ test_that("LOFO with an R builder: leaving a feature out costs w_j^2 Var(x_j)", 
   r <- lofo_importance(build, d$x, d$y, metric = "mse", cv = 3, seed = 1)
   expect_identical(r$feature, c("u", "v", "w"))
   expect_identical(dim(attr(r, "importances")), c(3L, 3L))  # labels x folds
+  expect_identical(attr(r, "importances_columns"), "folds")  # named by the core
+  expect_output(print(r), "3 labels x 3 folds, baseline score")
   expect_equal(r$importance[1:2], c(4 * var(d$x[, "u"]), var(d$x[, "v"])), tolerance = 0.05)
   expect_lt(abs(r$importance[3]), 1e-9)
   expect_lt(attr(r, "baseline_score"), 1e-9)

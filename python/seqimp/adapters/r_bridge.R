@@ -1,0 +1,149 @@
+# The R half of seqimp's bridge to R, written once for both ways in: the seqimp R package (reticulate)
+# sources this file on first use, and seqimp.adapters.r_models (rpy2) evaluates it in rpy2's embedded
+# R. Each keeps it in a private environment whose parent is base's namespace, as a package's is, so
+# that S3 methods defined in the user's session are found and the user's globals never shadow base R.
+# Base R only (stats, utils, methods): nothing here calls Python or loads reticulate.
+
+# -- data: which R values are numbers, and as doubles with their feature names ----------------------
+
+value_kind <- function(x) {
+  if (is.data.frame(x)) "data.frame"
+  else if (is.function(x)) "function"
+  else if (is.factor(x)) "factor"
+  else if (is.numeric(x) || is.logical(x)) "numeric"
+  else "other"
+}
+
+# R's NA_real_ is a signalling NaN; casting it to float32 in NumPy warns. A quiet NaN does not.
+quiet_na <- function(x) {
+  if (anyNA(x)) x[is.na(x)] <- NaN
+  x
+}
+
+# Numbers as doubles with dims and dimnames kept (NA_integer_ becomes NA_real_, i.e. NaN), plus the
+# names of the last axis. A 1-D array is a vector.
+as_doubles <- function(x) {
+  if (!is.double(x)) storage.mode(x) <- "double"
+  x <- quiet_na(x)
+  d <- dim(x)
+  if (length(d) < 2L) {
+    return(list(values = as.vector(x), names = NULL))
+  }
+  dn <- dimnames(x)
+  list(values = x, names = if (is.null(dn)) NULL else dn[[length(d)]])
+}
+
+# A data.frame column seqimp reads as numbers: a numeric or logical vector (not a factor, not a
+# matrix column).
+is_number_column <- function(col) {
+  (is.numeric(col) || is.logical(col)) && !is.factor(col) && is.null(dim(col))
+}
+
+# The columns of a data.frame that are not numbers: their names and (first) classes.
+non_numeric_columns <- function(x) {
+  bad <- !vapply(x, is_number_column, logical(1))
+  list(name = names(x)[bad],
+       class = unname(vapply(x[bad], function(col) class(col)[1L], character(1))))
+}
+
+frame_as_matrix <- function(x) {
+  m <- quiet_na(matrix(as.double(unlist(x, use.names = FALSE)), nrow = nrow(x), ncol = ncol(x)))
+  list(values = m, names = names(x))
+}
+
+# -- models: which objects are models, and one call of a model on one chunk ---------------------------
+
+# The S4 generic predict() where a method is set for the class of `x` (not only the default that
+# every S4 generic derived from stats::predict has); NULL otherwise. stats::predict itself never
+# dispatches S4 methods.
+s4_predict <- function(x) {
+  if (!isS4(x)) return(NULL)
+  generic <- methods::getGeneric("predict", mustFind = FALSE, where = globalenv())
+  if (is.null(generic)) return(NULL)
+  method <- methods::selectMethod("predict", class(x), optional = TRUE, fdef = generic)
+  if (is.null(method) || all(method@defined == "ANY")) NULL else generic
+}
+
+has_predict <- function(x) {
+  if (!is.object(x)) return(FALSE)
+  s3 <- any(vapply(class(x), function(k) !is.null(utils::getS3method("predict", k, optional = TRUE)),
+                   logical(1)))
+  s3 || !is.null(s4_predict(x))
+}
+
+# The variables a fitted model reads, where it has terms; NULL where it does not say.
+model_variables <- function(model) {
+  tt <- tryCatch(stats::delete.response(stats::terms(model)), error = function(e) NULL)
+  if (is.null(tt)) NULL else all.vars(tt)
+}
+
+# The error for a fitted model that reads variables x does not have (by name); NULL when x has them
+# all or the model does not say which it reads. `x_name` is the argument's name ("X" or "x").
+missing_variables_message <- function(model, names, x_name) {
+  missing <- setdiff(model_variables(model), names)
+  if (length(missing) == 0L) return(NULL)
+  listed <- function(v) sprintf("[%s]", paste(sprintf("'%s'", v), collapse = ", "))
+  sprintf(paste0("The R model uses the variables %s, which %s does not have; %s's features are %s. ",
+                 "Pass %s with the model's variables as column names (or feature_names=)."),
+          listed(missing), x_name, x_name, listed(names), x_name)
+}
+
+# A chunk (values in R's order) as the array or matrix a model sees: the feature names as the last
+# dimnames.
+shape <- function(v, dims, names) {
+  dim(v) <- dims
+  dimnames(v) <- c(rep(list(NULL), length(dims) - 1L), list(names))
+  v
+}
+
+# What a model returned, checked and flattened: list(values = doubles in R's order, dim = its dims).
+as_prediction <- function(p) {
+  if (is.data.frame(p)) p <- as.matrix(p)
+  if (is.factor(p) || !(is.numeric(p) || is.logical(p))) {
+    stop(sprintf(paste0("the R model returned %s, not numbers; ask predict() for numbers ",
+                        "(for classifiers, e.g. type = \"prob\" or type = \"response\")"),
+                 paste(class(p), collapse = "/")), call. = FALSE)
+  }
+  if (!is.double(p)) storage.mode(p) <- "double"
+  d <- dim(p)
+  p <- as.vector(p)
+  list(values = p, dim = if (is.null(d)) length(p) else d)
+}
+
+# An R function f(x): x is the chunk as an array (n, T, F) or matrix (n, F).
+call_function <- function(f, v, dims, names) as_prediction(f(shape(v, dims, names)))
+
+# A fitted model: predict(model, newdata = , ...), newdata a data.frame for 2-D chunks (the feature
+# names are its column names) and the array itself for 3-D ones; S4 predict methods too.
+call_predict <- function(model, v, dims, names, ...) {
+  x <- shape(v, dims, names)
+  newdata <- if (length(dims) == 2L) as.data.frame(x) else x
+  predict <- s4_predict(model)
+  if (is.null(predict)) predict <- stats::predict
+  as_prediction(predict(model, newdata = newdata, ...))
+}
+
+# -- results: the seqimp_importance data.frame ---------------------------------------------------------
+
+# The one constructor of a seqimp_importance data.frame, from the parts of a Python ImportanceResult
+# (seqimp._reticulate.result_parts): timesteps come 0-based (-1 for none), and None comes as NULL.
+new_importance <- function(names, feature, timestep, importances, mean, std, method, metric,
+                           granularity, baseline_score, columns, attributions = NULL) {
+  text <- function(value) if (is.null(value)) NA_character_ else as.character(value)
+  names <- as.character(unlist(names))
+  out <- data.frame(feature = as.character(unlist(feature)), stringsAsFactors = FALSE)
+  if (granularity != "feature") out$timestep <- as.integer(timestep) + 1L
+  out$importance <- as.double(mean)
+  out$std <- as.double(std)
+  if (!is.matrix(importances)) importances <- matrix(importances, nrow = length(names))
+  rownames(importances) <- names
+  attr(out, "importances") <- importances
+  attr(out, "importances_columns") <- text(columns)
+  attr(out, "method") <- text(method)
+  attr(out, "metric") <- text(metric)
+  attr(out, "granularity") <- as.character(granularity)
+  attr(out, "baseline_score") <- if (is.null(baseline_score)) NA_real_ else as.double(baseline_score)
+  if (!is.null(attributions)) attr(out, "attributions") <- attributions
+  class(out) <- c("seqimp_importance", "data.frame")
+  out
+}

@@ -1,0 +1,213 @@
+"""R functions and fitted R models through rpy2, and the R side they share with the R package.
+
+Importing this module imports rpy2 and starts its embedded R; :func:`~seqimp.adapters.as_predictor`
+imports it only when it is handed an rpy2 object. How an R model is called on a chunk is R code in
+``r_bridge.R`` beside this file, the same file the seqimp R package sources (through reticulate), so
+both ways in shape chunks, call ``predict`` and check predictions alike. It is evaluated once into a
+private environment, never the user's globalenv, and every R call runs under rpy2's local converter
+(``localconverter``), never a global ``activate()``. Nothing here loads reticulate inside the embedded
+R: with reticulate 1.28 that can abort the process at exit.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+try:
+    import rpy2.rinterface as ri
+    import rpy2.robjects as ro
+    from rpy2.robjects.conversion import localconverter
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError("seqimp's R bridge needs rpy2 (pip install 'seqimp[r]'); with R older than 4.5 use "
+                      f"'rpy2<3.6'. Importing rpy2 failed: {exc}") from exc
+
+from .protocol import Predictor, is_rpy2_object
+
+# The R code shared with the R package.
+R_BRIDGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "r_bridge.R")
+
+# Bytes of R doubles per chunk for R models. Large on purpose: each chunk is one R call, and an R
+# model's per-call overhead (building a data.frame, S3 dispatch) dwarfs its per-row cost.
+_R_CHUNK_BYTES = 128 * 2**20
+
+# A private environment for the shared file, whose parent is base's namespace (as a package's is).
+_LOAD_BRIDGE = """function(path) {
+  bridge <- new.env(parent = asNamespace("base"))
+  sys.source(path, envir = bridge, keep.source = FALSE)
+  bridge
+}"""
+
+
+def clean_child_environment():
+    """Undo the R library path that rpy2 puts in front of ``LD_LIBRARY_PATH`` when it starts R.
+
+    rpy2 sets it after the process has started, where it cannot help this process (its own comment
+    says so), but every child Python then inherits it: with Debian's R that path holds Debian's
+    libpython, and a worker started by joblib or Dask loads it instead of its own and fails
+    ("undefined symbol" in ``_ssl``). The embedded R has already loaded its libraries.
+    """
+    from rpy2.rinterface_lib import openrlib
+
+    added = getattr(openrlib, "LD_LIBRARY_PATH", "") or ""
+    current = os.environ.get("LD_LIBRARY_PATH")
+    if not added or current is None or not current.startswith(added + ":"):
+        return
+    rest = current[len(added) + 1:]
+    if rest:
+        os.environ["LD_LIBRARY_PATH"] = rest
+    else:
+        del os.environ["LD_LIBRARY_PATH"]
+
+
+clean_child_environment()
+
+_bridge = None
+
+
+def call_bridge(name, *args, **kwargs):
+    """Calls the function ``name`` of the shared R code (loaded on first use)."""
+    global _bridge
+    with localconverter(ro.default_converter):
+        if _bridge is None:
+            _bridge = ro.r(_LOAD_BRIDGE)(R_BRIDGE)
+        return _bridge[name](*args, **kwargs)
+
+
+def is_r_null(value):
+    return value is None or value is ri.NULL or isinstance(value, type(ri.NULL))
+
+
+def r_string(value):
+    return str(value[0])
+
+
+def r_classes(obj):
+    with localconverter(ro.default_converter):
+        return [str(k) for k in ro.baseenv["class"](obj)]
+
+
+def r_item(r_list, name):
+    with localconverter(ro.default_converter):
+        return r_list.rx2(name)
+
+
+def r_view(values):
+    """A read-only NumPy view of an R double vector or array (R's own memory, Fortran order)."""
+    array = np.asarray(values.memoryview())
+    array.setflags(write=False)
+    return array
+
+
+def to_r_doubles(array):
+    """An R double vector holding ``array`` in Fortran (R) order: one copy, in R's memory."""
+    flat = np.array(array, dtype=np.float64, order="F", copy=True).ravel(order="K")
+    return ri.FloatSexpVector.from_memoryview(memoryview(flat))
+
+
+def r_array(array):
+    """``array`` as an R double array of the same shape, without dimnames."""
+    array = np.asarray(array)
+    return call_bridge("shape", to_r_doubles(array), ro.IntVector(array.shape), ri.NULL)
+
+
+class _RPredictor(Predictor):
+    """An R model: one R call per chunk, with chunks far larger than for Keras."""
+
+    def __init__(self, model, feature_names=None, predict_args=None):
+        super().__init__(model)
+        self._fixed_names = feature_names is not None
+        self.feature_names = None if feature_names is None else [str(n) for n in feature_names]
+        self.predict_args = dict(predict_args or {})
+
+    def default_chunk_rows(self, row_shape):
+        return max(1, _R_CHUNK_BYTES // (int(np.prod(row_shape)) * 8))
+
+    def prepare(self, chunk_rows, data):
+        """R sees X's feature names as column names or dimnames.
+
+        Names given to :func:`r_model` win, as long as there is one per feature."""
+        names = data.feature_names
+        if not (self._fixed_names and len(self.feature_names) == len(names)):
+            self.feature_names = [str(n) for n in names]
+
+    def _names_for(self, n_features):
+        if self.feature_names is not None and len(self.feature_names) == n_features:
+            return ro.StrVector(self.feature_names)
+        return ro.StrVector([f"x{i + 1}" for i in range(n_features)])
+
+    def _r_call(self, block):
+        raise NotImplementedError
+
+    def _call(self, block):
+        out = self._r_call(block)
+        values = np.array(r_view(r_item(out, "values")))  # a copy: R may collect its memory after this
+        dims = tuple(int(d) for d in r_item(out, "dim"))
+        return values.reshape(dims, order="F")
+
+
+class RFunctionPredictor(_RPredictor):
+    """An R function ``f(x)``: ``x`` is an R array of dims (n, T, F) or a matrix (n, F), with the
+    feature names as the last dimnames; ``f`` returns numbers, one row (or element) per sample."""
+
+    description = "R function"
+
+    def _r_call(self, block):
+        return call_bridge("call_function", self.model, to_r_doubles(block), ro.IntVector(block.shape),
+                           self._names_for(block.shape[-1]))
+
+
+class RModelPredictor(_RPredictor):
+    """A fitted R model, called as ``predict(model, newdata = data.frame(...), ...)`` for 2-D data (the
+    feature names are the column names) and ``predict(model, newdata = <R array (n, T, F)>, ...)`` for
+    3-D data; S4 ``predict`` methods too."""
+
+    description = "R model"
+
+    def prepare(self, chunk_rows, data):
+        super().prepare(chunk_rows, data)
+        problem = call_bridge("missing_variables_message", self.model, ro.StrVector(self.feature_names),
+                              "X")
+        if not is_r_null(problem):
+            raise ValueError(r_string(problem))
+
+    def _r_call(self, block):
+        return call_bridge("call_predict", self.model, to_r_doubles(block), ro.IntVector(block.shape),
+                           self._names_for(block.shape[-1]), **self.predict_args)
+
+
+def r_model(obj, *, feature_names=None, func="seqimp", **predict_args):
+    """Wrap an R function or a fitted R model as a seqimp model.
+
+    Parameters
+    ----------
+    obj : rpy2 R function or fitted R model
+        A function ``f(x)`` taking an R array (n, T, F) or matrix (n, F) and returning numbers, one per
+        sample (or one row per sample); or any R object with a ``predict`` method, S3 or S4 (``lm``,
+        ``glm``, ``randomForest``, ...), which is called with ``newdata = data.frame(...)`` for 2-D data.
+    feature_names : sequence of str, default=None
+        Column names the model is given. By default, X's feature names (from a data.frame's columns,
+        an R array's dimnames, or ``feature_names=`` of the importance function).
+    **predict_args
+        Extra arguments to ``predict`` for fitted models, e.g. ``type="response"`` for a ``glm``.
+
+    Returns
+    -------
+    Predictor
+        Pass it as ``model`` to any importance function. R models given directly as ``model`` are
+        wrapped by this function with no extra arguments.
+    """
+    if not is_rpy2_object(obj):
+        raise TypeError(f"The 'model' parameter of {func} must be an rpy2 R function or fitted R model "
+                        f"for r_model. Got an object of type {type(obj).__name__} instead.")
+    kind = r_string(call_bridge("value_kind", obj))
+    if kind == "function":
+        if predict_args:
+            raise TypeError(f"predict arguments {sorted(predict_args)} apply to fitted R models; an R "
+                            f"function is called as f(x). Got an R function.")
+        return RFunctionPredictor(obj, feature_names)
+    if bool(call_bridge("has_predict", obj)[0]):
+        return RModelPredictor(obj, feature_names, predict_args)
+    raise TypeError(f"The 'model' parameter of {func} must be an R function or a fitted R model with a "
+                    f"predict() method. Got an R object of class {r_classes(obj)} instead.")
