@@ -6,9 +6,57 @@ Every message follows one pattern, scikit-learn's:
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import numbers
 
 import numpy as np
+
+# Where a call comes from: 0 for Python, 1 for R, whose users count samples, timesteps and outputs
+# from 1. Messages that cite a position use :func:`shown_index`; the R package sets it per call.
+_INDEX_BASE = contextvars.ContextVar("seqimp_index_base", default=0)
+
+# Beyond these a job is refused before anything is allocated: the importances matrix (labels x repeats,
+# float64) would pass 800 MB, or the forward passes would take days on any machine.
+MAX_TASKS = 10**8
+MAX_FORWARD_ROWS = 10**12
+
+
+def shown_index(index):
+    """A 0-based position as the caller counts it (1-based when the call came from R)."""
+    return int(index) + _INDEX_BASE.get()
+
+
+@contextlib.contextmanager
+def index_base(base):
+    """Positions in messages raised inside the block count from ``base`` (0 or 1)."""
+    token = _INDEX_BASE.set(int(base))
+    try:
+        yield
+    finally:
+        _INDEX_BASE.reset(token)
+
+
+def check_job_size(func, n_samples, n_tasks, what):
+    """Refuse a job of ``n_tasks`` copies of X (``n_samples`` rows each) beyond the sane bounds, before
+    anything is allocated; ``what`` says what the copies are ("3 labels x 1000000000 repeats")."""
+    rows = int(n_samples) * (1 + int(n_tasks))
+    if n_tasks <= MAX_TASKS and rows <= MAX_FORWARD_ROWS:
+        return
+    raise ValueError(f"{func} was asked for {what} = {int(n_tasks):,} perturbed copies of X "
+                     f"({int(n_samples):,} samples each): {rows:.3g} rows through the model and "
+                     f"{8 * int(n_tasks) / 2**30:.3g} GiB of importances. seqimp refuses jobs over "
+                     f"{MAX_TASKS:.0e} copies or {MAX_FORWARD_ROWS:.0e} rows; ask for fewer repeats, "
+                     f"steps or labels, or pass a subset of the rows.")
+
+
+def check_finite_score(value, what):
+    """``value`` as a float, or an error naming ``what`` (a metric or an effect) when it is NaN or inf."""
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{what} returned {value}; seqimp never reports a non-finite importance. "
+                         f"Check the model's predictions and y (for 'r2', y must not be constant).")
+    return value
 
 
 def _got(value):

@@ -22,6 +22,7 @@ from typing import Optional
 import numpy as np
 
 from . import checks
+from .progress import open_progress
 
 # Rows per random block. Fixed: it is part of what a seed means, so changing it changes results.
 RANDOM_BLOCK_ROWS = 256
@@ -85,10 +86,22 @@ def resolve_chunk_rows(predictor, data, batch_size, func):
     return batch_size
 
 
-def baseline_predictions(predictor, data, chunk_rows):
+def baseline_predictions(predictor, data, chunk_rows, *, progress=False, func="seqimp"):
     """Predictions on the unperturbed X, in chunks (task 0 alone)."""
     return run(predictor, data, [], _Identity(data.X), n_repeats=0, root_seed=np.random.SeedSequence(0),
-               chunk_rows=chunk_rows).baseline
+               chunk_rows=chunk_rows, progress=progress, func=func).baseline
+
+
+def describe_label(label):
+    """When a (label, repeat) task ran, in words for an error message: "when feature 'x2' was perturbed
+    at timestep 3"."""
+    feature = getattr(label, "feature", None)
+    timestep = getattr(label, "timestep", None)
+    if timestep is None:
+        return f"when {feature!r} was perturbed"
+    if feature is None:
+        return f"when timestep {checks.shown_index(timestep)} was perturbed"
+    return f"when feature {feature!r} was perturbed at timestep {checks.shown_index(timestep)}"
 
 
 class _Stream:
@@ -97,7 +110,10 @@ class _Stream:
     hands every task it completes, in stream order, to ``on_task(baseline, predictions, j, r)``.
     """
 
-    def __init__(self, data, labels, transform, n_repeats, root_seed, on_task):
+    def __init__(self, data, labels, transform, n_repeats, root_seed, on_task, *, model_description="model",
+                 describe_task=describe_label):
+        self.model_description = model_description
+        self.describe_task = describe_task
         self.X = data.X
         self.n = data.n_samples
         self.labels = labels
@@ -144,6 +160,7 @@ class _Stream:
         return segments
 
     def consume(self, predictions, segments):
+        self._check_finite(predictions, segments)
         for k, i0, i1, offset in segments:
             entry = self._pending[k]
             if entry[0] is None:
@@ -155,6 +172,26 @@ class _Stream:
             if i1 == self.n:
                 self._finish(k, self._pending.pop(k)[0])
 
+    def _check_finite(self, predictions, segments):
+        """A NaN or inf prediction is an error naming the model, the sample and the task, never a NaN
+        importance."""
+        finite = np.isfinite(predictions.reshape(len(predictions), -1))
+        if finite.all():
+            return
+        row = int(np.flatnonzero(~finite.all(axis=1))[0])
+        value = predictions.reshape(len(predictions), -1)[row][~finite[row]][0]
+        k, i0, _, offset = next(seg for seg in segments if seg[3] <= row < seg[3] + seg[2] - seg[1])
+        if k == 0:
+            when = "on the unperturbed X (the baseline)"
+        else:
+            j, r = divmod(k - 1, self.n_repeats)
+            when = self.describe_task(self.labels[j])
+            if self.n_repeats > 1:
+                when += f" (repeat {checks.shown_index(r)})"
+        raise ValueError(f"The model ({self.model_description}) returned {value} for sample "
+                         f"{checks.shown_index(i0 + row - offset)} {when}. seqimp never turns non-finite "
+                         f"predictions into importances; check the model and X.")
+
     def _finish(self, k, task_predictions):
         if k == 0:
             self.baseline = task_predictions
@@ -163,7 +200,8 @@ class _Stream:
         self.on_task(self.baseline, task_predictions, j, r)
 
 
-def run(predictor, data, labels, transform, *, n_repeats, root_seed, chunk_rows, score=None, collect=None):
+def run(predictor, data, labels, transform, *, n_repeats, root_seed, chunk_rows, score=None, collect=None,
+        progress=False, describe_task=describe_label, func="seqimp"):
     """Stream the baseline and every (label, repeat) copy through ``predictor``.
 
     Each finished task is handed over as soon as its last row comes back, so its predictions are freed
@@ -173,9 +211,14 @@ def run(predictor, data, labels, transform, *, n_repeats, root_seed, chunk_rows,
       the number stored in ``EngineResult.scores[label_index, repeat]``;
     - ``collect(baseline_predictions, predictions, label_index, repeat)``: keeps per-sample values
       (gradients, Lek's responses); ``EngineResult.scores`` is then None.
+
+    ``progress`` is the public argument (see :mod:`seqimp.progress`); ``describe_task(label)`` says in
+    words when a task ran, for the error a non-finite prediction raises; ``func`` names the caller.
     """
     if score is not None and collect is not None:
         raise TypeError("engine.run takes score= or collect=, not both.")
+    checks.check_job_size(func, data.n_samples, len(labels) * n_repeats,
+                          f"{len(labels)} labels x {n_repeats} repeats")
     scores = np.full((len(labels), n_repeats), np.nan) if score is not None else None
 
     def on_task(baseline, predictions, j, r):
@@ -184,7 +227,8 @@ def run(predictor, data, labels, transform, *, n_repeats, root_seed, chunk_rows,
         elif collect is not None:
             collect(baseline, predictions, j, r)
 
-    stream = _Stream(data, labels, transform, n_repeats, root_seed, on_task)
+    stream = _Stream(data, labels, transform, n_repeats, root_seed, on_task, describe_task=describe_task,
+                     model_description=getattr(predictor, "description", "model"))
     if stream.total_rows < chunk_rows:
         # A small job gets a power-of-two chunk: a compiled model then traces at most log2 sizes,
         # whatever the data's size, and pads less than 2x.
@@ -193,21 +237,26 @@ def run(predictor, data, labels, transform, *, n_repeats, root_seed, chunk_rows,
     # Chunks in flight at once: compiled TensorFlow predictors run two concurrently (the next chunk is
     # built and starts while the last one computes); everything else, R above all, runs serially.
     workers = max(1, int(getattr(predictor, "concurrent_chunks", 1)))
-    if workers == 1:
-        _run_serial(stream, predictor, data, chunk_rows)
-    else:
-        _run_concurrent(stream, predictor, data, chunk_rows, workers)
+    bar = open_progress(progress, stream.total_rows, func)
+    try:
+        if workers == 1:
+            _run_serial(stream, predictor, data, chunk_rows, bar)
+        else:
+            _run_concurrent(stream, predictor, data, chunk_rows, workers, bar)
+    finally:
+        bar.close()
     return EngineResult(baseline=stream.baseline, scores=scores)
 
 
-def _run_serial(stream, predictor, data, chunk_rows):
+def _run_serial(stream, predictor, data, chunk_rows, bar):
     buffer = stream.new_buffer(chunk_rows)
     for start, stop in stream.chunk_bounds(chunk_rows):
         segments = stream.build(buffer, start, stop)
         stream.consume(predictor(data.to_model_input(buffer[: stop - start])), segments)
+        bar.update(stop - start)
 
 
-def _run_concurrent(stream, predictor, data, chunk_rows, workers):
+def _run_concurrent(stream, predictor, data, chunk_rows, workers, bar):
     # Two more chunks than workers wait built and queued, so a worker that finishes never idles while
     # the main thread waits for an older chunk; memory stays a few chunks.
     in_flight = workers + 2
@@ -217,17 +266,18 @@ def _run_concurrent(stream, predictor, data, chunk_rows, workers):
         try:
             for index, (start, stop) in enumerate(stream.chunk_bounds(chunk_rows)):
                 if len(queue) == in_flight:  # the oldest chunk's buffer is about to be refilled
-                    _consume_oldest(stream, queue)
+                    _consume_oldest(stream, queue, bar)
                 buffer = buffers[index % in_flight]
                 segments = stream.build(buffer, start, stop)
                 queue.append((pool.submit(predictor, data.to_model_input(buffer[: stop - start])), segments))
             while queue:
-                _consume_oldest(stream, queue)
+                _consume_oldest(stream, queue, bar)
         finally:
             for future, _ in queue:
                 future.cancel()
 
 
-def _consume_oldest(stream, queue):
+def _consume_oldest(stream, queue, bar):
     future, segments = queue.popleft()
     stream.consume(future.result(), segments)
+    bar.update(sum(i1 - i0 for _, i0, i1, _ in segments))

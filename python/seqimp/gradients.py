@@ -21,6 +21,7 @@ import numpy as np
 from . import adapters, checks, engine
 from .inputs import as_sequence_data
 from .labels import Label, make_labels
+from .progress import check_progress
 from .result import ImportanceResult
 from .transforms import AdditiveNoise
 
@@ -189,7 +190,7 @@ def label_importances(attributions, labels, additive):
 
 def gradient_importance(model, X, *, method="saliency", granularity="feature", groups=None, baseline=None,
                         n_steps=50, noise_scale=0.1, n_samples=20, output=None, feature_names=None,
-                        batch_size=None, random_state=None):
+                        batch_size=None, random_state=None, progress=None):
     """Importance from the gradients of the model's output with respect to its input.
 
     Parameters
@@ -235,6 +236,10 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
         Rows per gradient call (the engine's fixed chunk size). Results do not depend on it.
     random_state : int, Generator, SeedSequence or None, default=None
         SmoothGrad's noise.
+    progress : None, bool or callable, default=None
+        A progress bar over the rows streamed through the model. None shows a tqdm bar in interactive
+        sessions (a terminal or a notebook) once the run has taken a few seconds; True always, False
+        never; a callable ``progress(done, total)`` is called after every chunk instead.
 
     Returns
     -------
@@ -269,6 +274,7 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
     n_samples = checks.check_int(n_samples, "n_samples", _FUNC)
     check_output(output, _FUNC)
     root_seed = checks.check_random_state(random_state, _FUNC)
+    progress = check_progress(progress, _FUNC)
     if baseline is not None and method != "integrated_gradients":
         raise ValueError(f"The 'baseline' parameter of {_FUNC} is used by method='integrated_gradients' "
                          f"only. Got a baseline with method={method!r}; drop it, or use integrated "
@@ -282,22 +288,24 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
     predictor.select(selection.weights, selection.mode)
     chunk_rows = engine.resolve_chunk_rows(predictor, data, batch_size, _FUNC)
     passes = {"integrated_gradients": n_steps, "smoothgrad": n_samples + 1}.get(method, 1)
+    checks.check_job_size(_FUNC, data.n_samples, passes - 1, f"{passes} gradient passes")
     predictor.plan(data.n_samples * passes)
+    run_options = {"chunk_rows": chunk_rows, "root_seed": root_seed, "progress": progress, "func": _FUNC}
 
     n, P = data.n_samples, data.n_timesteps * data.n_features
     extra = {"output": selection.description}
     if method in ("saliency", "gradient_x_input"):
-        rows = engine.baseline_predictions(predictor, data, chunk_rows)
+        rows = engine.baseline_predictions(predictor, data, chunk_rows, progress=progress, func=_FUNC)
         gradient = rows[:, :P].reshape(data.X.shape)
         attributions = np.abs(gradient) if method == "saliency" else data.X * gradient
     elif method == "integrated_gradients":
         b, baseline_text = base
-        rows, attributions, s_b = _integrated_gradients(predictor, data, b, n_steps, chunk_rows, root_seed)
+        rows, attributions, s_b = _integrated_gradients(predictor, data, b, n_steps, run_options)
         extra["baseline_predictions"] = s_b
         extra["completeness_gap"] = attributions.reshape(n, -1).sum(axis=1) - (rows[:, P] - s_b)
     else:
         sigma = noise_scale * data.feature_range()
-        rows, mean_gradient = _smoothgrad(predictor, data, sigma, n_samples, chunk_rows, root_seed)
+        rows, mean_gradient = _smoothgrad(predictor, data, sigma, n_samples, run_options)
         attributions = mean_gradient
     extra["predictions"] = rows[:, P].copy()
     _warn_if_constant(selection, extra["predictions"])
@@ -315,7 +323,7 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
                             feature_names=data.feature_names, params=params, extra=extra)
 
 
-def _integrated_gradients(predictor, data, baseline, n_steps, chunk_rows, root_seed):
+def _integrated_gradients(predictor, data, baseline, n_steps, run_options):
     """Trapezoidal integrated gradients. alpha = 1 is X itself, the engine's unperturbed task 0, so the
     run costs exactly ``n_steps`` passes and yields s(x) and s(b) on the way."""
     n, P = data.n_samples, data.n_timesteps * data.n_features
@@ -329,15 +337,16 @@ def _integrated_gradients(predictor, data, baseline, n_steps, chunk_rows, root_s
         if j == 0:
             s_b[:] = rows[:, P]
 
-    out = engine.run(predictor, data, steps, _Interpolate(data.X, baseline), n_repeats=1,
-                     root_seed=root_seed, chunk_rows=chunk_rows, collect=accumulate)
+    out = engine.run(predictor, data, steps, _Interpolate(data.X, baseline), n_repeats=1, collect=accumulate,
+                     describe_task=lambda step: f"at alpha={step.alpha:.4g} on the integrated-gradients path",
+                     **run_options)
     total += weights[-1] * out.baseline[:, :P]
     difference = data.X.astype(np.float64) - baseline.astype(np.float64)
     attributions = difference * total.reshape(data.X.shape)
     return out.baseline, attributions, s_b
 
 
-def _smoothgrad(predictor, data, sigma, n_samples, chunk_rows, root_seed):
+def _smoothgrad(predictor, data, sigma, n_samples, run_options):
     """Mean gradient over noisy copies; copy k's noise is seeded by (random_state, k) alone."""
     n, P = data.n_samples, data.n_timesteps * data.n_features
     everything = Label("all", None, None, np.ones(data.X.shape[1:], dtype=bool))
@@ -348,7 +357,8 @@ def _smoothgrad(predictor, data, sigma, n_samples, chunk_rows, root_seed):
 
     out = engine.run(predictor, data, [everything] * n_samples,
                      AdditiveNoise(data.X, sigma.astype(np.float32), "gaussian"), n_repeats=1,
-                     root_seed=root_seed, chunk_rows=chunk_rows, collect=accumulate)
+                     collect=accumulate, describe_task=lambda label: "on a SmoothGrad noisy copy",
+                     **run_options)
     return out.baseline, (total / n_samples).reshape(data.X.shape)
 
 

@@ -69,6 +69,19 @@ def resolve_groups(groups, feature_names, func):
     return resolved
 
 
+# Each label holds a (T, F) boolean mask; beyond this many bytes of masks a call is refused up front.
+MAX_MASK_BYTES = 2**31
+
+
+def _check_mask_memory(granularity, n_labels, T, F, func):
+    if n_labels * T * F <= MAX_MASK_BYTES:
+        return
+    raise ValueError(f"The 'granularity' parameter of {func} is {granularity!r}, which on X with {T} "
+                     f"timesteps and {F} features makes {n_labels:,} labels, whose masks need "
+                     f"{n_labels * T * F / 2**30:.3g} GiB (the limit is {MAX_MASK_BYTES / 2**30:.0f} GiB). "
+                     f"Use a coarser granularity, groups, or fewer timesteps.")
+
+
 def make_labels(data, granularity, groups, func):
     """The labels for one call, in result order (cells are timestep-major: t0/f0, t0/f1, ...)."""
     granularity = checks.check_option(granularity, "granularity", func, GRANULARITIES)
@@ -78,6 +91,8 @@ def make_labels(data, granularity, groups, func):
         columns = {name: [j] for j, name in enumerate(data.feature_names)}
     else:
         columns = groups
+    n_labels = {"feature": len(columns), "timestep": T, "cell": T * len(columns)}[granularity]
+    _check_mask_memory(granularity, n_labels, T, F, func)
     labels = []
     if granularity == "feature":
         for name, idx in columns.items():

@@ -126,7 +126,9 @@ def lek_profile(model, X, *, features=None, quantiles=DEFAULT_QUANTILES, n_point
 
     chunk_rows = engine.resolve_chunk_rows(predictor, grid, batch_size, _FUNC)
     engine.run(predictor, grid, tasks, _SetFeature(templates), n_repeats=1,
-               root_seed=np.random.SeedSequence(0), chunk_rows=chunk_rows, collect=keep)
+               root_seed=np.random.SeedSequence(0), chunk_rows=chunk_rows, collect=keep,
+               describe_task=lambda task: f"when {data.feature_names[task[0]]!r} was set to {task[1]:.6g}",
+               func=_FUNC)
     selection = select_output(output, responses[0].shape[1:], _FUNC)
     # Tasks run feature by feature, value by value; the frame reads feature, quantile, then value.
     n_f, n_q = len(chosen), len(quantiles)

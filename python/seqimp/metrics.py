@@ -79,7 +79,7 @@ class Metric:
         except (TypeError, ValueError):
             raise TypeError(f"The metric {self.name!r} must return one number; got {type(value).__name__} "
                             f"of shape {np.shape(value)}.") from None
-        return value
+        return checks.check_finite_score(value, f"The metric {self.name!r}")
 
     def worsening(self, baseline_score, score):
         """How much worse ``score`` is than ``baseline_score``; positive means worse."""
@@ -109,7 +109,10 @@ def _rmse(y_true, y_pred):
 def _r2(y_true, y_pred):
     from sklearn.metrics import r2_score
 
-    return r2_score(*_flat(y_true, y_pred))
+    # force_finite=False: R² of a constant y is undefined (NaN), which the caller then refuses, rather
+    # than scikit-learn's stand-in 0.0 or 1.0, which would make every importance a plausible 0.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return r2_score(*_flat(y_true, y_pred), force_finite=False)
 
 
 def _is_multiclass(y_true, y_pred):

@@ -11,6 +11,7 @@ from .adapters import as_predictor
 from .inputs import SequenceData, as_sequence_data, as_target
 from .labels import make_labels
 from .metrics import check_target, get_metric
+from .progress import check_progress
 from .result import ImportanceResult
 from .transforms import Resample
 
@@ -83,7 +84,8 @@ class _CheckFirstChunk:
 
 
 def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularity="feature", groups=None,
-                           feature_names=None, max_samples=None, batch_size=None, random_state=None):
+                           feature_names=None, max_samples=None, batch_size=None, random_state=None,
+                           progress=None):
     """Permutation importance for sequence models: the metric's loss when a variable is shuffled.
 
     For every label (a feature, a timestep, a cell or a group) and every repeat, the label's values
@@ -130,6 +132,10 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
     random_state : int, Generator, RandomState, SeedSequence or None, default=None
         Seeds the permutations and the subsample. Each (label, repeat) gets its own seed derived
         from it, so results are identical for any ``batch_size``.
+    progress : None, bool or callable, default=None
+        A progress bar over the rows streamed through the model. None shows a tqdm bar in interactive
+        sessions (a terminal or a notebook) once the run has taken a few seconds; True always, False
+        never; a callable ``progress(done, total)`` is called after every chunk instead.
 
     Returns
     -------
@@ -166,6 +172,7 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
     metric = get_metric(metric, _FUNC)
     n_repeats = checks.check_int(n_repeats, "n_repeats", _FUNC)
     root_seed = checks.check_random_state(random_state, _FUNC)
+    progress = check_progress(progress, _FUNC)
     data = as_sequence_data(X, feature_names, func=_FUNC)
     y = as_target(y, data.n_samples, func=_FUNC)
     count = _n_rows(max_samples, data.n_samples)
@@ -183,7 +190,8 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
         return metric.worsening(baseline["score"], metric(y, predictions))
 
     out = engine.run(_CheckFirstChunk(predictor, metric, y), data, labels, Resample(data.X, "permutation"),
-                     n_repeats=n_repeats, root_seed=root_seed, chunk_rows=chunk_rows, score=score)
+                     n_repeats=n_repeats, root_seed=root_seed, chunk_rows=chunk_rows, score=score,
+                     progress=progress, func=_FUNC)
     return ImportanceResult(
         method="permutation", labels=labels, importances=out.scores, granularity=granularity,
         metric=metric.name, baseline_score=baseline["score"], feature_names=data.feature_names,

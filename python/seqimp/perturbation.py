@@ -6,6 +6,7 @@ import numpy as np
 
 from . import checks, engine
 from .adapters import as_predictor
+from .progress import check_progress
 from .inputs import as_sequence_data
 from .labels import make_labels
 from .result import ImportanceResult
@@ -29,14 +30,14 @@ def _effect_function(effect):
         except (TypeError, ValueError):
             raise TypeError(f"The 'effect' callable of {_FUNC} must return one number; got "
                             f"{type(value).__name__} {np.shape(value)}.") from None
-        return value
+        return checks.check_finite_score(value, f"The 'effect' callable of {_FUNC}")
 
     return custom
 
 
 def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_std=False, effect="rms",
                             n_repeats=1, granularity="feature", groups=None, feature_names=None,
-                            batch_size=None, random_state=None):
+                            batch_size=None, random_state=None, progress=None):
     """Importance as the change in predictions when each variable is perturbed.
 
     For every label (a feature, a timestep, a cell or a group), a copy of ``X`` has that label's
@@ -67,6 +68,10 @@ def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_s
     batch_size : int, default=None
         Rows per forward call. Results do not depend on it.
     random_state : int, Generator, SeedSequence or None, default=None
+    progress : None, bool or callable, default=None
+        A progress bar over the rows streamed through the model. None shows a tqdm bar in interactive
+        sessions (a terminal or a notebook) once the run has taken a few seconds; True always, False
+        never; a callable ``progress(done, total)`` is called after every chunk instead.
 
     Returns
     -------
@@ -87,6 +92,7 @@ def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_s
     effect_fn = _effect_function(checks.check_option(effect, "effect", _FUNC, EFFECTS, allow_callable=True))
     n_repeats = checks.check_int(n_repeats, "n_repeats", _FUNC)
     root_seed = checks.check_random_state(random_state, _FUNC)
+    progress = check_progress(progress, _FUNC)
     data = as_sequence_data(X, feature_names, func=_FUNC)
     granularity, labels = make_labels(data, granularity, groups, _FUNC)
     predictor = as_predictor(model, func=_FUNC)
@@ -103,7 +109,8 @@ def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_s
         transform = Resample(data.X, "swap")
 
     out = engine.run(predictor, data, labels, transform, n_repeats=n_repeats, root_seed=root_seed,
-                     chunk_rows=chunk_rows, score=lambda base, preds, j, r: effect_fn(base, preds))
+                     chunk_rows=chunk_rows, score=lambda base, preds, j, r: effect_fn(base, preds),
+                     progress=progress, func=_FUNC)
     return ImportanceResult(
         method="perturbation", labels=labels, importances=out.scores, granularity=granularity,
         metric=effect if isinstance(effect, str) else getattr(effect, "__name__", "custom"),
