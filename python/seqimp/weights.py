@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from . import adapters
+from .checks import check_bool
 from .gradients import select_output
 from .inputs import _feature_names
 from .labels import make_labels
@@ -65,25 +66,48 @@ def olden_contributions(kernels, output_weights):
 
 
 def garson_shares(kernels, output_weights):
-    """Garson's relative importance per input unit; sums to 1.
+    """Garson's relative importance per input unit for at most one hidden layer, as published; sums to 1.
 
-    One hidden layer (Goh 1995's form, as in NeuralNetTools)::
+    With input-to-hidden weights ``w`` (inputs x hidden) and ``v_j`` the hidden unit's absolute weight
+    to the explained output (``|W2| @ |output_weights|``)::
 
-        Q_i = sum_j (|w_ij| / sum_r |w_rj|) |v_jo|  /  sum_i sum_j (|w_ij| / sum_r |w_rj|) |v_jo|
+        c_ji = |w_ij| |v_j| / sum_r |w_rj| |v_j|        Q_i = sum_j c_ji / sum_i sum_j c_ji
 
-    Each hidden unit's absolute output weight is shared among the inputs in proportion to their
-    absolute weights into it. Deeper networks repeat the sharing layer by layer: Q is proportional to
-    ``S1 @ S2 @ ... @ S(L-1) @ |WL| w``, where ``Sl`` is ``|Wl|`` with each column divided by its sum
-    (a unit with no incoming weight passes nothing on). With no hidden layer Q is ``|w|`` normalised.
+    so ``v_j`` cancels wherever it is not 0 (Goh 1995; NeuralNetTools' ``garson.default``,
+    R/NeuralNetTools_gar.R in fawda123/NeuralNetTools, computes exactly this). A hidden unit with no
+    weight to the output or none from the inputs contributes nothing, where NeuralNetTools returns NaN.
+    With no hidden layer the output unit plays the hidden unit's part: Q is ``|w|`` normalised.
+    """
+    if len(kernels) > 2:
+        raise ValueError(f"garson_shares takes at most one hidden layer; got {len(kernels) - 1}.")
+    weights = np.abs(np.asarray(output_weights, dtype=np.float64))
+    if len(kernels) == 1:
+        contributions = np.abs(kernels[0]).T * weights[:, None]
+    else:
+        v = np.abs(kernels[1]) @ weights
+        contributions = np.abs(kernels[0]).T * v[:, None]  # (hidden, inputs)
+    return _normalised(_normalised(contributions, axis=1).sum(axis=0))
+
+
+def garson_layerwise_shares(kernels, output_weights):
+    """seqimp's layer-wise extension of Garson's sharing to any depth; sums to 1 (``layerwise=True``).
+
+    Each unit's absolute weight to the output is shared among the units below it in proportion to their
+    absolute weights into it, layer by layer: Q is proportional to ``S1 @ S2 @ ... @ S(L-1) @ |WL| w``,
+    where ``Sl`` is ``|Wl|`` with each column divided by its sum (a unit with no incoming weight passes
+    nothing on). Unlike :func:`garson_shares` the hidden units are weighted by ``|v_j|``, so even with one
+    hidden layer this is not the published number.
     """
     share = np.abs(kernels[-1]) @ np.abs(np.asarray(output_weights, dtype=np.float64))
     for kernel in reversed(kernels[:-1]):
-        magnitude = np.abs(kernel)
-        column = magnitude.sum(axis=0, keepdims=True)
-        normalised = np.divide(magnitude, column, out=np.zeros_like(magnitude), where=column > 0)
-        share = normalised @ share
-    total = share.sum()
-    return share / total if total > 0 else share
+        share = _normalised(np.abs(kernel), axis=0) @ share
+    return _normalised(share)
+
+
+def _normalised(values, axis=None):
+    """``values`` divided by their sum along ``axis``; a sum of 0 leaves zeros (nothing to share)."""
+    total = values.sum(axis=axis, keepdims=axis is not None)
+    return np.divide(values, total, out=np.zeros_like(values), where=total > 0)
 
 
 def _result(method, per_unit, labels, granularity, names, metric, params):
@@ -143,22 +167,30 @@ def olden_importance(model, *, output=None, granularity="feature", groups=None, 
                    {"output": selection.description, "n_dense_layers": len(kernels)})
 
 
-def garson_importance(model, *, output=None, granularity="feature", groups=None, feature_names=None):
+def garson_importance(model, *, output=None, granularity="feature", groups=None, feature_names=None,
+                      layerwise=False):
     """Garson's relative importance of a Keras network of Dense layers; the importances sum to 1.
 
-    For one hidden layer, each hidden unit's absolute weight to the output is shared among the inputs in
-    proportion to their absolute weights into that unit, and the shares are summed and normalised
-    (Garson 1991, in Goh 1995's form, as NeuralNetTools computes it). Deeper networks repeat the sharing
-    layer by layer (see :func:`garson_shares`); with one hidden layer that is exactly Garson's formula.
-    Unsigned, and known to rank inputs less reliably than Olden's method (Olden et al. 2004).
+    For one hidden layer, as published (Garson 1991 in Goh 1995's form) and as NeuralNetTools computes
+    it: each hidden unit's absolute input weights are normalised over the inputs and summed over the
+    hidden units, and the sums are normalised (see :func:`garson_shares`). The hidden-to-output weights
+    cancel, so they matter only where one is 0. Unsigned, and known to rank inputs less reliably than
+    Olden's method (Olden et al. 2004). Networks with more than one hidden layer are refused unless
+    ``layerwise=True``.
 
     Parameters
     ----------
     model, granularity, groups, feature_names
         As :func:`olden_importance`.
     output : None, int or {"sum", "mean"}, default=None
-        The last Dense layer's unit explained. "sum"/"mean" (and None with several units) share the
-        hidden units' total absolute weight to all outputs.
+        The last Dense layer's unit explained. "sum"/"mean" (and None with several units) use the hidden
+        units' total absolute weight to all outputs. NeuralNetTools takes one output only.
+    layerwise : bool, default=False
+        Use seqimp's layer-wise extension (:func:`garson_layerwise_shares`), which also takes networks
+        with several hidden layers: each unit's absolute weight to the output is shared among the units
+        below it in proportion to their absolute weights into it, layer by layer. It weights hidden
+        units by their output weight, so even for one hidden layer it is not the published number
+        (it is what garson_importance returned before it followed the published method).
 
     Returns
     -------
@@ -170,10 +202,21 @@ def garson_importance(model, *, output=None, granularity="feature", groups=None,
     Garson (1991). Interpreting neural-network connection weights. AI Expert 6(4), 46-51.
     Goh (1995). Back-propagation neural networks for modeling complex systems. Artificial Intelligence
     in Engineering 9, 143-151.
+    Beck (2018). NeuralNetTools: Visualization and Analysis Tools for Neural Networks. Journal of
+    Statistical Software 85(11), 1-20.
     """
     func = "garson_importance"
+    layerwise = check_bool(layerwise, "layerwise", func)
     kernels, selection, granularity, labels, names = _network(model, output, granularity, groups,
                                                               feature_names, func)
-    per_unit = garson_shares(kernels, selection.weights)
+    if len(kernels) > 2 and not layerwise:
+        raise ValueError(
+            f"{func} computes Garson's method as published, which is defined for one hidden layer; this "
+            f"model has {len(kernels) - 1} hidden Dense layers. NeuralNetTools refuses such networks too. "
+            f"Pass layerwise=True for seqimp's layer-wise extension, or use olden_importance, whose "
+            f"connection weights are defined for any depth.")
+    shares = garson_layerwise_shares if layerwise else garson_shares
+    per_unit = shares(kernels, selection.weights)
     return _result("garson", per_unit, labels, granularity, names, "relative importance (sums to 1)",
-                   {"output": selection.description, "n_dense_layers": len(kernels)})
+                   {"output": selection.description, "n_dense_layers": len(kernels),
+                    "layerwise": layerwise})

@@ -23,16 +23,36 @@ def _kernels(model):
             if isinstance(layer, keras.layers.Dense)]
 
 
-def _garson_one_hidden(w, v):
-    """Garson's formula written out: w (inputs x hidden), v (hidden,) for the explained output."""
+def _garson_neuralnettools(w, v):
+    """NeuralNetTools' garson.default written out with loops: w (inputs x hidden), v (hidden,) the weights
+    to the explained output. sum_in[j, i] = |w_ij| |v_j|, each hidden unit's row normalised over the
+    inputs, summed over the hidden units, then normalised to sum to 1."""
     n_in, n_hidden = w.shape
-    c = np.zeros((n_in, n_hidden))
+    totals = [0.0] * n_in
     for j in range(n_hidden):
-        column = sum(abs(w[r, j]) for r in range(n_in))
+        row = [abs(w[i, j]) * abs(v[j]) for i in range(n_in)]
+        row_sum = sum(row)
         for i in range(n_in):
-            c[i, j] = abs(w[i, j]) / column * abs(v[j])
-    q = np.array([sum(c[i, j] for j in range(n_hidden)) for i in range(n_in)])
+            totals[i] += row[i] / row_sum
+    return np.array(totals) / sum(totals)
+
+
+def _garson_v_weighted(w, v):
+    """seqimp's layer-wise extension for one hidden layer: unit j's |v_j| shared by |w_ij| / sum_r |w_rj|."""
+    n_in, n_hidden = w.shape
+    q = np.zeros(n_in)
+    for i in range(n_in):
+        for j in range(n_hidden):
+            q[i] += abs(w[i, j]) / sum(abs(w[r, j]) for r in range(n_in)) * abs(v[j])
     return q / q.sum()
+
+
+def _mlp_with(w, v):
+    """A Keras inputs-hidden-1 network with kernels w and v (biases 0.3, which Garson ignores)."""
+    model = keras.Sequential([keras.Input((w.shape[0],)), keras.layers.Dense(w.shape[1], activation="tanh"),
+                              keras.layers.Dense(1)])
+    model.set_weights([w, np.full(w.shape[1], 0.3), np.reshape(v, (-1, 1)), np.array([0.3])])
+    return model
 
 
 def test_olden_is_w1_times_w2_for_one_hidden_layer():
@@ -58,19 +78,64 @@ def test_olden_sums_the_product_of_weights_over_every_path_of_a_deeper_network()
     np.testing.assert_allclose(seqimp.olden_importance(model).importances_mean, expected, rtol=1e-10)
 
 
-def test_garson_matches_its_formula_and_sums_to_one():
+def test_garson_of_a_5_6_1_network_equals_neuralnettools():
+    model = _mlp(5, [6], seed=11)
+    w, v = _kernels(model)
+    r = seqimp.garson_importance(model)
+    np.testing.assert_allclose(r.importances_mean, _garson_neuralnettools(w, v[:, 0]), rtol=1e-12)
+    assert r.importances_mean.sum() == pytest.approx(1.0)
+    # The hidden-to-output weights cancel: scaling them, or flipping their signs, changes nothing...
+    rescaled = _mlp_with(w, v[:, 0] * np.array([10.0, -0.1, 1.0, 3.0, -1.0, 0.5]))
+    np.testing.assert_allclose(seqimp.garson_importance(rescaled).importances_mean, r.importances_mean,
+                               rtol=1e-12)
+    # ...which the |v|-weighted sharing seqimp computed before does not satisfy on this network.
+    assert np.abs(_garson_v_weighted(w, v[:, 0]) - r.importances_mean).max() > 0.01
+
+
+def test_garson_on_fixed_weights_matches_the_numbers_neuralnettools_prints():
+    # NeuralNetTools' own example, garson(c(13.12, 1.49, 0.16, -0.11, -0.19, -0.16, 0.56, -0.52, 0.81),
+    # c(2, 2, 1)) (nnet order: each hidden unit's bias then its input weights; then the output's),
+    # prints 0.722943722943723 0.277056277056277; by hand: (1.49/1.65 + 0.19/0.35) / 2 and the rest.
+    w = np.array([[1.49, -0.19], [0.16, -0.16]])
+    model = _mlp_with(w, np.array([-0.52, 0.81]))
+    expected = np.array([1.49 / 1.65 + 0.19 / 0.35, 0.16 / 1.65 + 0.16 / 0.35]) / 2
+    np.testing.assert_allclose(expected, [0.722943722943723, 0.277056277056277], rtol=1e-14)
+    # Keras keeps the weights in float32: equal to float32 round-off.
+    np.testing.assert_allclose(seqimp.garson_importance(model).importances_mean, expected, rtol=1e-6)
+    # A 3-4-1 network with output weights of unequal sizes; NeuralNetTools prints these three numbers.
+    w = np.array([[1.0, 0.25, -0.4, 2.0], [-0.5, 0.75, 0.1, -0.3], [0.2, -1.5, 0.9, 0.6]])
+    model = _mlp_with(w, np.array([1.2, -0.05, 0.5, -2.5]))
+    np.testing.assert_allclose(seqimp.garson_importance(model).importances_mean,
+                               [0.415901188061432, 0.192248623587366, 0.391850188351203], rtol=1e-6)
+
+
+def test_garson_with_several_outputs_and_a_unit_cut_from_the_output():
     model = _mlp(4, [6], n_out=3, seed=1)
     w, v = _kernels(model)
     for output in (0, 2):
         r = seqimp.garson_importance(model, output=output)
-        np.testing.assert_allclose(r.importances_mean, _garson_one_hidden(w, v[:, output]), rtol=1e-10)
-        assert r.importances_mean.sum() == pytest.approx(1.0)
-    # Several outputs: each hidden unit's total absolute weight to them is shared.
-    np.testing.assert_allclose(seqimp.garson_importance(model).importances_mean,
-                               _garson_one_hidden(w, np.abs(v).sum(axis=1)), rtol=1e-10)
+        np.testing.assert_allclose(r.importances_mean, _garson_neuralnettools(w, v[:, output]), rtol=1e-12)
+    np.testing.assert_allclose(seqimp.garson_importance(model, output="sum").importances_mean,
+                               _garson_neuralnettools(w, np.abs(v).sum(axis=1)), rtol=1e-12)
+    # A hidden unit with no weight to the output passes nothing on (NeuralNetTools would give NaN).
+    v0 = v[:, 0].copy()
+    v0[2] = 0.0
+    cut = _mlp_with(w, v0)
+    kept = [0, 1, 3, 4, 5]
+    np.testing.assert_allclose(seqimp.garson_importance(cut).importances_mean,
+                               _garson_neuralnettools(w[:, kept], v0[kept]), rtol=1e-12)
 
 
-def test_garson_of_a_deeper_network_shares_layer_by_layer():
+def test_garson_refuses_a_deeper_network_unless_layerwise():
+    model = _mlp(3, [4, 2], seed=2)
+    with pytest.raises(ValueError, match=r"garson_importance computes Garson's method as published.*"
+                                         r"2 hidden Dense layers.*NeuralNetTools refuses.*layerwise=True"):
+        seqimp.garson_importance(model)
+    with pytest.raises(TypeError, match=r"'layerwise' parameter of garson_importance must be a bool"):
+        seqimp.garson_importance(model, layerwise="yes")
+
+
+def test_garson_layerwise_shares_layer_by_layer():
     model = _mlp(3, [4, 2], seed=2)
     w1, w2, w3 = _kernels(model)
     # Share of hidden-2 unit k's |weight to the output| given to hidden-1 unit j, then to input i.
@@ -80,7 +145,14 @@ def test_garson_of_a_deeper_network_shares_layer_by_layer():
             for k in range(2):
                 q[i] += (abs(w1[i, j]) / np.abs(w1[:, j]).sum()) * (abs(w2[j, k]) / np.abs(w2[:, k]).sum()) \
                     * abs(w3[k, 0])
-    np.testing.assert_allclose(seqimp.garson_importance(model).importances_mean, q / q.sum(), rtol=1e-10)
+    r = seqimp.garson_importance(model, layerwise=True)
+    np.testing.assert_allclose(r.importances_mean, q / q.sum(), rtol=1e-10)
+    assert r.params["layerwise"] is True
+    # With one hidden layer the extension weights each hidden unit by |v_j|: not the published number.
+    shallow = _mlp(5, [6], seed=11)
+    w, v = _kernels(shallow)
+    np.testing.assert_allclose(seqimp.garson_importance(shallow, layerwise=True).importances_mean,
+                               _garson_v_weighted(w, v[:, 0]), rtol=1e-12)
 
 
 def test_no_hidden_layer_is_the_weights_themselves():

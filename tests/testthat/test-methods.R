@@ -37,9 +37,20 @@ test_that("Olden's and Garson's importance follow their formulas, with 1-based o
   olden <- olden_importance(mlp, output = 2, feature_names = c("p", "q", "r", "s"))
   expect_identical(olden$feature, c("p", "q", "r", "s"))
   expect_equal(olden$importance, as.vector(W1 %*% W2[, 2]), tolerance = 1e-6)
-  share <- sweep(abs(W1), 2, colSums(abs(W1)), "/") %*% abs(W2[, 2])
+  # NeuralNetTools' garson.default: |w_ij| |v_j| per hidden unit (row j), rows normalised, columns summed.
+  sum_in <- t(abs(W1)) * abs(W2[, 2])
+  sum_in <- colSums(sum_in / rowSums(sum_in))
   garson <- garson_importance(mlp, output = 2)
-  expect_equal(garson$importance, as.vector(share / sum(share)), tolerance = 1e-6)
+  expect_equal(garson$importance, sum_in / sum(sum_in), tolerance = 1e-6)
+  # layerwise = TRUE: each hidden unit's |v_j| shared by its inputs' |w_ij|.
+  share <- sweep(abs(W1), 2, colSums(abs(W1)), "/") %*% abs(W2[, 2])
+  layerwise <- garson_importance(mlp, output = 2, layerwise = TRUE)
+  expect_equal(layerwise$importance, as.vector(share / sum(share)), tolerance = 1e-6)
+  deep <- keras$Sequential(list(keras$Input(shape = list(4L)), keras$layers$Dense(3L), keras$layers$Dense(3L),
+                                keras$layers$Dense(1L)))
+  expect_error(garson_importance(deep), "2 hidden Dense layers.*layerwise ?= ?(True|TRUE)")
+  expect_equal(sum(garson_importance(deep, layerwise = TRUE)$importance), 1, tolerance = 1e-6)
+  expect_error(garson_importance(mlp, layerwise = NA), "'layerwise' argument")
   expect_identical(garson$feature, paste0("x", 1:4))
   grouped <- garson_importance(mlp, output = 2, groups = list(first = 1:2, last = c(3, 4)))
   expect_equal(grouped$importance, c(sum(garson$importance[1:2]), sum(garson$importance[3:4])),
