@@ -4,24 +4,43 @@ Plain Python: it imports neither rpy2 nor anything that would, so reticulate's P
 second R. :func:`result_parts` is also what :func:`seqimp.r.to_r` (rpy2) builds its data.frame from,
 so both ways into R make the same ``seqimp_importance`` frame with the same R constructor
 (``new_importance`` in :data:`R_BRIDGE`).
+
+Every core call from the R package goes through :func:`call_from_r`: inside it positions in messages
+count from 1 (:func:`seqimp.checks.index_base`) and argument errors use R's words (argument, NULL,
+integer, ``c("a", "b")``), and an exception comes back as a plain outcome that R turns into an R error,
+with no Python class prefix, traceback or trailing newline. Python callers never see any of this.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import math
+import numbers
 import os
+import re
 
 import numpy as np
+
+from . import checks
+from .adapters.protocol import Predictor
 
 # The R code both R bridges share (how an R model is called, the result's constructor); the R package
 # sources it from here on first use.
 R_BRIDGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "adapters", "r_bridge.R")
+
+# Bytes of R doubles per chunk for R models, as the rpy2 side (seqimp.adapters.r_models, which cannot
+# be imported here: it starts rpy2's R) uses: each chunk is one R call, and an R model's per-call
+# overhead (building a data.frame, S3 dispatch) dwarfs its per-row cost.
+R_CHUNK_BYTES = 128 * 2**20
 
 
 def result_parts(result):
     """An :class:`~seqimp.ImportanceResult` as plain parts, the arguments of R's ``new_importance``.
 
     Timesteps are 0-based, -1 for a label without one; ``columns`` says what the columns of
-    ``importances`` are ("repeats", "folds" or "samples").
+    ``importances`` are ("repeats", "folds" or "samples"); ``feature_names`` name the last axis of
+    ``attributions``.
     """
     labels = result.labels
     return {
@@ -38,6 +57,7 @@ def result_parts(result):
         "baseline_score": None if result.baseline_score is None else float(result.baseline_score),
         "columns": result.importances_columns,
         "attributions": result.attributions,
+        "feature_names": [str(name) for name in (result.feature_names or ())],
     }
 
 
@@ -59,3 +79,173 @@ def named(f, name):
 
     fn.__name__ = fn.__qualname__ = str(name)
     return fn
+
+
+# -- R models ----------------------------------------------------------------------------------------
+
+class _RCallFailed(Exception):
+    """The R function or model raised an R error; its message is the R message."""
+
+
+class RPredictor(Predictor):
+    """An R function or fitted R model handed in by the R package: ``call`` is the R closure that calls
+    it on one chunk (the R array in, an R array of predictions out). Chunks are sized for R, and errors
+    name the model as R users know it ("R function", "R model") and quote the R error as it is."""
+
+    def __init__(self, call, description):
+        super().__init__(call)
+        self.description = str(description)
+
+    def default_chunk_rows(self, row_shape):
+        return max(1, R_CHUNK_BYTES // (int(np.prod(row_shape)) * 8))
+
+    def _call(self, block):
+        try:
+            return self.model(block)
+        except Exception as exc:  # noqa: BLE001 - an R error, re-raised below in R's words
+            raise _RCallFailed(str(exc).strip()) from None
+
+    def __call__(self, block):
+        try:
+            return super().__call__(block)
+        except ValueError as exc:
+            if not isinstance(exc.__cause__, _RCallFailed):
+                raise
+            dims = ", ".join(str(d) for d in block.shape)
+            raise ValueError(f"The {self.description} failed on a chunk of dims c({dims}): "
+                             f"{exc.__cause__}") from None
+
+
+def r_predictor(call, description):
+    """The :class:`RPredictor` the R package passes as ``model``."""
+    return RPredictor(call, description)
+
+
+# -- calls from R ------------------------------------------------------------------------------------
+
+class Outcome:
+    """What :func:`call_from_r` returns: ``value``, or the exception's ``error_type`` and
+    ``error_message`` (already in R's words)."""
+
+    def __init__(self, value=None, error_type=None, error_message=None):
+        self.value, self.error_type, self.error_message = value, error_type, error_message
+
+
+@contextlib.contextmanager
+def r_context():
+    """Inside the block, positions in messages count from 1 and argument errors use R's words."""
+    with checks.index_base(1), checks.wording(r_fail_message):
+        yield
+
+
+def call_from_r(fun, *args, **kwargs):
+    """``fun(*args, **kwargs)`` as the R package calls the core, in :func:`r_context`. Returns an
+    :class:`Outcome`; an exception becomes its type's name and its message in R's words (no prefix, no
+    traceback, no trailing newline) for R to raise as an R error."""
+    with r_context():
+        try:
+            return Outcome(value=fun(*args, **kwargs))
+        except Exception as exc:  # noqa: BLE001 - every core error becomes an R error
+            return Outcome(error_type=type(exc).__name__, error_message=r_message(str(exc)))
+
+
+# Arguments the R package names differently from the core.
+R_ARGUMENT_NAMES = {"X": "x", "random_state": "seed", "model_or_builder": "model"}
+
+_QUOTED_LIST = re.compile(r"[\[{]('[^'\n]*'(?:, '[^'\n]*')*)[\]}]")
+_QUOTED_WORD = re.compile(r"(?<![\w'])'([^'\s]*)'")
+# Python's words for types and values in an "expected" phrase, and R's.
+_R_WORDS = [
+    (re.compile(r"\ba callable (?:\w+ )?\(([^)]*)\) -> float\b"), r"an R function(\1) returning a number"),
+    (re.compile(r"\ban int\b"), "an integer"), (re.compile(r"\bints\b"), "integers"),
+    (re.compile(r"\bint\b"), "integer"), (re.compile(r"\ba float\b"), "a number"),
+    (re.compile(r"\bfloats\b"), "numbers"), (re.compile(r"\bfloat\b"), "number"),
+    (re.compile(r"\ba bool\b"), "TRUE or FALSE"), (re.compile(r"\bNone\b"), "NULL"),
+    (re.compile(r"\bTrue\b"), "TRUE"), (re.compile(r"\bFalse\b"), "FALSE"),
+    (re.compile(r"\ba callable\b"), "an R function"), (re.compile(r"\bcallable\b"), "function"),
+    (re.compile(r"\ba tuple\b"), "a vector"), (re.compile(r"\ba dict\b"), "a named list"),
+    (re.compile(r"\bseqimp\.metrics\.Metric\b"), "seqimp_metric()"),
+    (re.compile(r"(?<![\w.])(-?)inf\b"), r"\1Inf"), (re.compile(r"\b(\d+)\.0\b"), r"\1"),
+    (re.compile(r"(?<![\w'])X(?![\w'])"), "x"),
+]
+
+
+def _r_vector(items):
+    return "c(" + ", ".join(items) + ")"
+
+
+def _r_string(text):
+    return json.dumps(str(text), ensure_ascii=False)
+
+
+def _r_lists(text):
+    """Python's lists and sets of quoted strings as R's: {'a', 'b'} -> c("a", "b")."""
+    return _QUOTED_LIST.sub(lambda m: _r_vector(_r_string(s) for s in re.findall(r"'([^'\n]*)'", m.group(1))),
+                            text)
+
+
+def _r_quoted(text):
+    """Python's quoted strings and lists of them as R's: {'a', 'b'} -> c("a", "b"), 'a' -> "a"."""
+    return _QUOTED_WORD.sub(lambda m: _r_string(m.group(1)), _r_lists(text))
+
+
+def r_words(text):
+    """An "expected ..." phrase of the core in R's words: integer, number, NULL, TRUE, c("a", "b")."""
+    text = _r_quoted(text)
+    for pattern, replacement in _R_WORDS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def r_value(value):
+    """A value as R would print it in a message: NULL, TRUE, "text", 2.5, c(1, 2)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, (bool, np.bool_)):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, str):
+        return _r_string(value)
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        v = float(value)
+        if math.isnan(v):
+            return "NaN"
+        if math.isinf(v):
+            return "Inf" if v > 0 else "-Inf"
+        return f"{v:.15g}"
+    if isinstance(value, (list, tuple)) and 0 < len(value) <= 10 and all(
+            v is None or isinstance(v, (str, numbers.Number)) for v in value):
+        return _r_vector(r_value(v) for v in value)
+    if isinstance(value, dict):
+        return "a named list"
+    if isinstance(value, (list, tuple)):
+        return f"a list of length {len(value)}"
+    if isinstance(value, np.ndarray):
+        return f"an array with dims c({', '.join(str(d) for d in value.shape)})"
+    if callable(value):
+        return "a function"
+    return f"an object of Python type {type(value).__name__}"
+
+
+def r_fail_message(name, func, expected, value):
+    """:func:`seqimp.checks.fail`'s message in R's words, naming the R argument."""
+    name = R_ARGUMENT_NAMES.get(name, name)
+    return f"The '{name}' argument of {func} must be {r_words(expected)}. Got {r_value(value)} instead."
+
+
+_PARAMETER = re.compile(r"The '(\w+)' parameter of")
+_NON_FINITE = re.compile(r"\breturned (-?)(nan|inf)\b")
+
+
+def r_message(text):
+    """Any core message as R users read it: arguments by their R names, NaN and Inf, x for X, lists of
+    quoted names as c(...). Only those phrases are touched, so an R error quoted inside keeps its words."""
+    text = _PARAMETER.sub(lambda m: f"The '{R_ARGUMENT_NAMES.get(m.group(1), m.group(1))}' argument of",
+                          text.strip())
+    text = _NON_FINITE.sub(lambda m: f"returned {m.group(1)}{dict(nan='NaN', inf='Inf')[m.group(2)]}", text)
+    if text.startswith("X "):  # "X must be finite ...": the argument is x in R
+        text = "x" + text[1:]
+    text = text.replace("the unperturbed X", "the unperturbed x")
+    text = text.replace("the model and X.", "the model and x.")
+    return _r_lists(text)

@@ -15,6 +15,9 @@ import numpy as np
 # Where a call comes from: 0 for Python, 1 for R, whose users count samples, timesteps and outputs
 # from 1. Messages that cite a position use :func:`shown_index`; the R package sets it per call.
 _INDEX_BASE = contextvars.ContextVar("seqimp_index_base", default=0)
+# How :func:`fail` words its message: None for this module's pattern, or a function(name, func, expected,
+# value) -> str; the R package sets one per call that uses R's words (seqimp._reticulate).
+_WORDING = contextvars.ContextVar("seqimp_wording", default=None)
 
 # Beyond these a job is refused before anything is allocated: the importances matrix (labels x repeats,
 # float64) would pass 800 MB, or the forward passes would take days on any machine.
@@ -35,6 +38,16 @@ def index_base(base):
         yield
     finally:
         _INDEX_BASE.reset(token)
+
+
+@contextlib.contextmanager
+def wording(message):
+    """Inside the block, :func:`fail` builds its message with ``message(name, func, expected, value)``."""
+    token = _WORDING.set(message)
+    try:
+        yield
+    finally:
+        _WORDING.reset(token)
 
 
 def check_job_size(func, n_samples, n_tasks, what):
@@ -69,6 +82,9 @@ def _got(value):
 
 def fail(name, func, expected, value, exc=ValueError):
     """Raise ``exc`` with the project's one message pattern."""
+    message = _WORDING.get()
+    if message is not None:
+        raise exc(message(name, func, expected, value))
     raise exc(f"The '{name}' parameter of {func} must be {expected}. Got {_got(value)} instead.")
 
 

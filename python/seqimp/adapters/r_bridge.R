@@ -78,11 +78,17 @@ model_variables <- function(model) {
 }
 
 # The error for a fitted model that reads variables x does not have (by name); NULL when x has them
-# all or the model does not say which it reads. `x_name` is the argument's name ("X" or "x").
-missing_variables_message <- function(model, names, x_name) {
+# all or the model does not say which it reads. `x_name` is the argument's name ("X" or "x"); names are
+# listed as Python writes a list (['a', 'b']) for rpy2's Python callers, and as R does (c("a", "b"))
+# for the R package's.
+missing_variables_message <- function(model, names, x_name, r_style = FALSE) {
   missing <- setdiff(model_variables(model), names)
   if (length(missing) == 0L) return(NULL)
-  listed <- function(v) sprintf("[%s]", paste(sprintf("'%s'", v), collapse = ", "))
+  listed <- if (r_style) {
+    function(v) sprintf("c(%s)", paste(sprintf("\"%s\"", v), collapse = ", "))
+  } else {
+    function(v) sprintf("[%s]", paste(sprintf("'%s'", v), collapse = ", "))
+  }
   sprintf(paste0("The R model uses the variables %s, which %s does not have; %s's features are %s. ",
                  "Pass %s with the model's variables as column names (or feature_names=)."),
           listed(missing), x_name, x_name, listed(names), x_name)
@@ -97,12 +103,17 @@ shape <- function(v, dims, names) {
 }
 
 # What a model returned, checked and flattened: list(values = doubles in R's order, dim = its dims).
-as_prediction <- function(p) {
+# `kind` says what returned it: "function" (an R function f(x)) or "model" (predict() of a fitted model).
+as_prediction <- function(p, kind = "model") {
   if (is.data.frame(p)) p <- as.matrix(p)
   if (is.factor(p) || !(is.numeric(p) || is.logical(p))) {
-    stop(sprintf(paste0("the R model returned %s, not numbers; ask predict() for numbers ",
-                        "(for classifiers, e.g. type = \"prob\" or type = \"response\")"),
-                 paste(class(p), collapse = "/")), call. = FALSE)
+    advice <- if (kind == "function") {
+      "make it return numbers, one (or one row) per sample (for a classifier, its class probabilities)"
+    } else {
+      "ask predict() for numbers (for classifiers, e.g. type = \"prob\" or type = \"response\")"
+    }
+    stop(sprintf("the R %s returned %s, not numbers; %s", kind, paste(class(p), collapse = "/"), advice),
+         call. = FALSE)
   }
   if (!is.double(p)) storage.mode(p) <- "double"
   d <- dim(p)
@@ -111,7 +122,7 @@ as_prediction <- function(p) {
 }
 
 # An R function f(x): x is the chunk as an array (n, T, F) or matrix (n, F).
-call_function <- function(f, v, dims, names) as_prediction(f(shape(v, dims, names)))
+call_function <- function(f, v, dims, names) as_prediction(f(shape(v, dims, names)), "function")
 
 # A fitted model: predict(model, newdata = , ...), newdata a data.frame for 2-D chunks (the feature
 # names are its column names) and the array itself for 3-D ones; S4 predict methods too.
@@ -120,19 +131,23 @@ call_predict <- function(model, v, dims, names, ...) {
   newdata <- if (length(dims) == 2L) as.data.frame(x) else x
   predict <- s4_predict(model)
   if (is.null(predict)) predict <- stats::predict
-  as_prediction(predict(model, newdata = newdata, ...))
+  as_prediction(predict(model, newdata = newdata, ...), "model")
 }
 
 # -- results: the seqimp_importance data.frame ---------------------------------------------------------
 
 # The one constructor of a seqimp_importance data.frame, from the parts of a Python ImportanceResult
-# (seqimp._reticulate.result_parts): timesteps come 0-based (-1 for none), and None comes as NULL.
+# (seqimp._reticulate.result_parts): timesteps come 0-based (-1 for none), and None comes as NULL. In R
+# every position counts from 1: the timestep column, the labels ("x1@t1", "t1") and the attributions'
+# timestep names.
 new_importance <- function(names, feature, timestep, importances, mean, std, method, metric,
-                           granularity, baseline_score, columns, attributions = NULL) {
+                           granularity, baseline_score, columns, attributions = NULL,
+                           feature_names = NULL) {
   text <- function(value) if (is.null(value)) NA_character_ else as.character(value)
-  names <- as.character(unlist(names))
+  timestep <- as.integer(timestep)
+  names <- one_based_labels(as.character(unlist(names)), timestep)
   out <- data.frame(feature = as.character(unlist(feature)), stringsAsFactors = FALSE)
-  if (granularity != "feature") out$timestep <- as.integer(timestep) + 1L
+  if (granularity != "feature") out$timestep <- timestep + 1L
   out$importance <- as.double(mean)
   out$std <- as.double(std)
   if (!is.matrix(importances)) importances <- matrix(importances, nrow = length(names))
@@ -143,7 +158,29 @@ new_importance <- function(names, feature, timestep, importances, mean, std, met
   attr(out, "metric") <- text(metric)
   attr(out, "granularity") <- as.character(granularity)
   attr(out, "baseline_score") <- if (is.null(baseline_score)) NA_real_ else as.double(baseline_score)
-  if (!is.null(attributions)) attr(out, "attributions") <- attributions
+  if (!is.null(attributions)) {
+    attr(out, "attributions") <- named_attributions(attributions, as.character(unlist(feature_names)))
+  }
   class(out) <- c("seqimp_importance", "data.frame")
   out
+}
+
+# The core names a label at timestep t (0-based) "<name>@t<t>" or "t<t>"; R's count from 1.
+one_based_labels <- function(names, timestep) {
+  at <- which(timestep >= 0L & endsWith(names, paste0("t", timestep)))
+  names[at] <- paste0(substr(names[at], 1L, nchar(names[at]) - nchar(timestep[at])), timestep[at] + 1L)
+  names
+}
+
+# Attributions of x's dims with dimnames: samples (unnamed), timesteps "t1", "t2", ... and the feature
+# names, for (n, T, F) and (n, F) arrays whose last axis has one name per feature.
+named_attributions <- function(attributions, feature_names) {
+  d <- dim(attributions)
+  if (!length(d) %in% c(2L, 3L) || length(feature_names) != d[length(d)]) return(attributions)
+  dimnames(attributions) <- if (length(d) == 3L) {
+    list(sample = NULL, timestep = paste0("t", seq_len(d[2L])), feature = feature_names)
+  } else {
+    list(sample = NULL, feature = feature_names)
+  }
+  attributions
 }
