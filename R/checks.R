@@ -10,8 +10,10 @@ arg_error <- function(name, fn, expected, got) {
 
 describe <- function(value) {
   if (is.null(value)) return("NULL")
-  if (is.atomic(value) && length(value) == 1L && is.null(dim(value))) {
-    return(if (is.character(value)) sprintf("\"%s\"", value) else format(value))
+  if (is.atomic(value) && !is.object(value) && is.null(dim(value)) && length(value) >= 1L &&
+        length(value) <= 6L) {
+    shown <- if (is.character(value)) sprintf("\"%s\"", value) else format(value, trim = TRUE)
+    return(if (length(value) == 1L) shown else sprintf("c(%s)", paste(shown, collapse = ", ")))
   }
   d <- dim(value)
   shape <- if (is.null(d)) sprintf("length %d", length(value)) else
@@ -19,12 +21,13 @@ describe <- function(value) {
   sprintf("an object of class %s with %s", paste(class(value), collapse = "/"), shape)
 }
 
-# A whole number as an R integer (5 and 5L both work; 2.5, NA and "5" do not).
-as_count <- function(value, name, fn, null_ok = FALSE) {
+# A whole number as an R integer (5 and 5L both work; 2.5, NA and "5" do not), at least `low` if given.
+as_count <- function(value, name, fn, null_ok = FALSE, low = NULL) {
   if (is.null(value) && null_ok) return(NULL)
-  expected <- paste0("a whole number", if (null_ok) " or NULL" else "")
+  expected <- paste0(if (is.null(low)) "a whole number" else sprintf("a whole number of at least %d", low),
+                     if (null_ok) " or NULL" else "")
   if (!is.numeric(value) || length(value) != 1L || is.na(value) || !is.finite(value) ||
-        value != round(value) || abs(value) > .Machine$integer.max) {
+        value != round(value) || abs(value) > .Machine$integer.max || (!is.null(low) && value < low)) {
     arg_error(name, fn, expected, describe(value))
   }
   as.integer(value)
@@ -53,8 +56,11 @@ as_string <- function(value, name, fn, null_ok = FALSE) {
   value
 }
 
+# The core's random_state. With seed = NULL it is drawn from R's random number generator, as R's own
+# random functions (and DALEX, vip, iml) work: set.seed(1) before a call makes it reproducible, and
+# calls without set.seed() differ. A given seed leaves R's generator untouched.
 as_seed <- function(seed, fn) {
-  if (is.null(seed)) return(NULL)
+  if (is.null(seed)) return(sample.int(.Machine$integer.max, 1L) - 1L)
   if (!is.numeric(seed) || length(seed) != 1L || is.na(seed) || seed < 0 || seed != round(seed) ||
         seed > .Machine$integer.max) {
     arg_error("seed", fn, "a non-negative whole number or NULL", describe(seed))

@@ -28,22 +28,34 @@ core_ready <- function() {
   invisible(TRUE)
 }
 
-# Runs `fun(...)` (a core function) and re-raises a Python exception as an R error with the same
-# message, without reticulate's prefix or traceback.
-call_core <- function(fun, ...) {
-  reticulate::py_last_error(NULL)
-  tryCatch(fun(...), error = function(e) stop(as_seqimp_error(e)))
+# Calls the core function `fun` (a Python callable) with the arguments in the list `args`, through
+# seqimp._reticulate.call_from_r: positions in the core's messages count from 1 and argument errors use
+# R's words there. A Python exception comes back as an outcome, raised here as a seqimp_error with the
+# core's message: no class prefix ("ValueError: ", "seqimp.lofo.FitError: "), traceback or trailing
+# newline. Returns the Python object the core returned (unconverted).
+call_core <- function(fun, args = list()) {
+  if (!inherits(fun, "python.builtin.object")) {
+    # An R closure calling the core itself: its Python errors arrive through reticulate.
+    reticulate::py_last_error(NULL)
+    return(with(py_helpers()$r_context(), tryCatch(fun(), error = function(e) stop(as_seqimp_error(e)))))
+  }
+  outcome <- do.call(py_helpers()$call_from_r, c(list(fun), args))
+  type <- reticulate::py_to_r(outcome$error_type)
+  if (!is.null(type)) {
+    stop(seqimp_condition(reticulate::py_to_r(outcome$error_message), type))
+  }
+  outcome$value
 }
 
 as_seqimp_error <- function(e) {
   if (inherits(e, "seqimp_error")) return(e)
   message <- conditionMessage(e)
   last <- tryCatch(reticulate::py_last_error(), error = function(err) NULL)
-  if (!is.null(last) && is.character(last$type) &&
-        startsWith(message, paste0(last$type, ":"))) {
-    return(seqimp_condition(last$value, last$type))
+  if (!is.null(last) && is.character(last$value) && grepl(last$value, message, fixed = TRUE)) {
+    value <- reticulate::py_to_r(py_helpers()$r_message(last$value))
+    return(seqimp_condition(value, last$type))
   }
-  seqimp_condition(message)
+  seqimp_condition(trimws(message))
 }
 
 .state <- new.env(parent = emptyenv())

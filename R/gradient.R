@@ -20,20 +20,24 @@
 #'   into its dims (e.g. \code{c(timestep, class)}), or \code{"sum"}, \code{"mean"} or \code{"max"}.
 #'   Default is NULL (the only output, or the mean of all).
 #' @return A \code{seqimp_importance} data.frame whose \code{importances} attribute has one column
-#'   per sample, with an \code{attributions} attribute: an array of \code{x}'s dims.
+#'   per sample, with an \code{attributions} attribute: an array of \code{x}'s dims with dimnames
+#'   \code{sample} (\code{x}'s row names, if any), \code{timestep} (\code{"t1"}, \code{"t2"}, ...)
+#'   and \code{feature} (the feature names).
 #' @examples
-#' \dontrun{
-#' keras <- reticulate::import("keras")
-#' model <- keras$Sequential(list(keras$Input(shape = c(10L, 3L)), keras$layers$LSTM(8L),
-#'                                keras$layers$Dense(1L)))
-#' x <- array(runif(100 * 10 * 3), c(100, 10, 3))
-#' r <- gradient_importance(model, x, method = "integrated_gradients", n_steps = 32)
-#' dim(attr(r, "attributions"))
+#' if (seqimp_available() && reticulate::py_module_available("keras")) {
+#'   keras <- reticulate::import("keras")
+#'   model <- keras$Sequential(list(keras$Input(shape = reticulate::tuple(10L, 3L)),
+#'                                  keras$layers$LSTM(8L), keras$layers$Dense(1L)))
+#'   x <- array(runif(100 * 10 * 3), c(100, 10, 3), dimnames = list(NULL, NULL, c("a", "b", "c")))
+#'   r <- gradient_importance(model, x, method = "integrated_gradients", n_steps = 16)
+#'   r
+#'   dimnames(attr(r, "attributions"))[2:3]
 #' }
 #' @export
 gradient_importance <- function(model, x, method = "saliency", granularity = "feature", groups = NULL,
                                 baseline = NULL, n_steps = 50L, noise_scale = 0.1, n_samples = 20L,
-                                output = NULL, feature_names = NULL, batch_size = NULL, seed = NULL) {
+                                output = NULL, feature_names = NULL, batch_size = NULL, seed = NULL,
+                                progress = NULL) {
   fn <- "gradient_importance"
   if (!inherits(model, "python.builtin.object")) {
     arg_error("model", fn, paste("a keras model (R functions cannot be differentiated; use",
@@ -56,7 +60,18 @@ gradient_importance <- function(model, x, method = "saliency", granularity = "fe
     batch_size = as_count(batch_size, "batch_size", fn, null_ok = TRUE),
     random_state = as_seed(seed, fn)
   )
-  as_seqimp_importance(call_core(function() do.call(seqimp_py$gradient_importance, args)))
+  bar <- prepare_progress(progress, fn)
+  on.exit(bar$close(), add = TRUE)
+  args$progress <- bar$py
+  out <- as_seqimp_importance(call_core(seqimp_py$gradient_importance, args))
+  # The attributions' samples are x's rows: they keep x's row names where it has them.
+  samples <- if (is.array(x)) dimnames(x)[[1L]] else NULL
+  attributions <- attr(out, "attributions")
+  if (!is.null(samples) && is.array(attributions) && dim(attributions)[1L] == length(samples)) {
+    dimnames(attributions)[[1L]] <- samples
+    attr(out, "attributions") <- attributions
+  }
+  out
 }
 
 prepare_baseline <- function(baseline, fn) {

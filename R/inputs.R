@@ -41,6 +41,14 @@ prepare_x <- function(x, fn, feature_names = NULL, name = "x") {
       "The '%s' argument of %s must not contain NA or NaN values. Got %d, the first at %s[%s].",
       name, fn, length(where), name, paste(first, collapse = ", "))))
   }
+  # range() finds an Inf in one pass without allocating; the positions are looked up only then.
+  if (is.double(x) && any(is.infinite(range(x)))) {
+    where <- which(is.infinite(x))
+    first <- arrayInd(where[1L], d)
+    stop(seqimp_condition(sprintf(
+      "The '%s' argument of %s must not contain Inf or -Inf values. Got %d, the first at %s[%s].",
+      name, fn, length(where), name, paste(first, collapse = ", "))))
+  }
   n_features <- d[length(d)]
   names <- if (!is.null(feature_names)) {
     if (!is.character(feature_names) || anyNA(feature_names) || length(feature_names) != n_features) {
@@ -91,14 +99,27 @@ default_names <- function(names, n_features) {
 prepare_model <- function(model, fn, names, n_features, name = "model") {
   if (inherits(model, "python.builtin.object")) return(model)
   names <- default_names(names, n_features)
+  predict_args <- list()
+  if (inherits(model, "seqimp_r_model")) {  # from r_model(): its names and predict() arguments
+    if (!is.null(model$feature_names)) {
+      if (length(model$feature_names) != n_features) {
+        arg_error(name, fn, sprintf("an r_model() with one feature name per feature of x (%d)", n_features),
+                  sprintf("%d feature names", length(model$feature_names)))
+      }
+      names <- model$feature_names
+    }
+    predict_args <- model$predict_args
+    model <- model$model
+  }
   bridge <- r_bridge()
   if (is.function(model)) {
-    return(py_named(r_predictor(bridge$call_function, model, names), "R function"))
+    return(py_helpers()$r_predictor(r_chunk_call(bridge$call_function, model, names), "R function"))
   }
   if (bridge$has_predict(model)) {
-    problem <- bridge$missing_variables_message(model, names, "x")
+    problem <- bridge$missing_variables_message(model, names, "x", r_style = TRUE)
     if (!is.null(problem)) stop(seqimp_condition(problem))
-    return(py_named(r_predictor(bridge$call_predict, model, names), "R model"))
+    return(py_helpers()$r_predictor(r_chunk_call(bridge$call_predict, model, names, predict_args),
+                                    "R model"))
   }
   arg_error(name, fn, paste("a keras model (a Python object, e.g. from keras or reticulate),",
                             "an R function(x) returning predictions, or a fitted R model with a",
@@ -107,14 +128,16 @@ prepare_model <- function(model, fn, names, n_features, name = "model") {
 
 # The chunk arrives from NumPy as an R array (m, T, F) or matrix (m, F) of doubles, and `call` (the
 # bridge's call_function or call_predict) gives it to the model with the feature names as its last
-# dimnames; the answer goes back as an R array, so that a one-row chunk still returns an array rather
-# than a Python scalar.
-r_predictor <- function(call, model, names) {
+# dimnames (and predict()'s extra arguments); the answer goes back as an R array, so that a one-row
+# chunk still returns an array rather than a Python scalar. The core wraps this in an RPredictor
+# (seqimp._reticulate), which sizes chunks for R and names the model "R function" or "R model".
+r_chunk_call <- function(call, model, names, predict_args = list()) {
   force(call)
   force(model)
   force(names)
+  force(predict_args)
   reticulate::r_to_py(convert = TRUE, function(x) {
-    out <- call(model, x, dim(x), names)
+    out <- do.call(call, c(list(model, x, dim(x), names), predict_args))
     array(out$values, dim = out$dim)
   })
 }

@@ -39,10 +39,8 @@ lek_profile <- function(model, x, features = NULL, quantiles = c(0, 0.2, 0.4, 0.
     feature_names = py_names(data$names),
     batch_size = as_count(batch_size, "batch_size", fn, null_ok = TRUE)
   )
-  parts <- call_core(function() {
-    frame <- do.call(core_module("lek", convert = FALSE)$lek_profile, args)  # a pandas DataFrame
-    reticulate::py_to_r(py_helpers()$lek_profile_parts(frame))
-  })
+  frame <- call_core(core_module("lek", convert = FALSE)$lek_profile, args)  # a pandas DataFrame
+  parts <- reticulate::py_to_r(py_helpers()$lek_profile_parts(frame))
   out <- data.frame(feature = as.character(unlist(parts$feature)), quantile = as.vector(parts$quantile),
                     value = as.vector(parts$value), response = as.vector(parts$response),
                     stringsAsFactors = FALSE)
@@ -64,24 +62,54 @@ prepare_features <- function(features, n_features, fn) {
 
 #' Plot Lek profiles with ggplot2
 #'
-#' One panel per varied input, one line per quantile the other inputs are held at.
+#' One panel per varied input, one line per quantile the other inputs are held at. Panels share the
+#' response axis, have their own value axis with a few breaks, wrap long feature names, and sit in
+#' \code{ncol} columns; the quantiles are a legend below the panels. \code{plot_lek_profile()} is the
+#' Python core's name for the same plot.
 #'
-#' @param object,x A \code{seqimp_lek} data.frame from \code{\link{lek_profile}}.
+#' @param object,x,profile A \code{seqimp_lek} data.frame from \code{\link{lek_profile}}.
+#' @param ncol Integer. Panels per row. Default is NULL (up to 3).
+#' @param title Character. The plot's title. Default is \code{"Lek profiles"}.
 #' @param ... Ignored.
-#' @return \code{autoplot()} returns a ggplot; \code{plot()} draws it and returns it invisibly.
+#' @return \code{autoplot()} and \code{plot_lek_profile()} return a ggplot; \code{plot()} draws it
+#'   and returns it invisibly.
+#' @examples
+#' if (seqimp_available() && requireNamespace("ggplot2", quietly = TRUE)) {
+#'   x <- array(runif(100 * 5 * 2), c(100, 5, 2),
+#'              dimnames = list(NULL, NULL, c("temperature", "rainfall")))
+#'   profile <- lek_profile(function(x) rowMeans(x[, , 1] * x[, , 2]), x, n_points = 10)
+#'   p <- plot_lek_profile(profile)
+#' }
 #' @exportS3Method ggplot2::autoplot
-autoplot.seqimp_lek <- function(object, ...) {
+autoplot.seqimp_lek <- function(object, ncol = NULL, title = "Lek profiles", ...) {
   require_ggplot2()
   frame <- as.data.frame(unclass(object), stringsAsFactors = FALSE)
-  frame$feature <- factor(frame$feature, levels = unique(frame$feature))
-  frame$held_at <- factor(frame$quantile)
+  features <- unique(frame$feature)
+  ncol <- as_count(ncol, "ncol", "autoplot.seqimp_lek", null_ok = TRUE, low = 1L) %||%
+    min(3L, length(features))
+  frame$feature <- factor(frame$feature, levels = features)
+  frame$held_at <- factor(sprintf("%g%%", 100 * frame$quantile),
+                          levels = sprintf("%g%%", 100 * sort(unique(frame$quantile))))
   ggplot2::ggplot(frame, ggplot2::aes(x = value, y = response, colour = held_at)) +
     ggplot2::geom_line() +
-    ggplot2::facet_wrap(~feature, scales = "free_x") +
-    ggplot2::labs(colour = "others at quantile", x = "value of the varied input",
+    ggplot2::facet_wrap(~feature, scales = "free_x", ncol = ncol,
+                        labeller = ggplot2::label_wrap_gen(width = 25)) +
+    ggplot2::scale_x_continuous(n.breaks = 4, guide = ggplot2::guide_axis(check.overlap = TRUE)) +
+    ggplot2::labs(colour = "others held at quantile", x = "value of the varied input",
                   y = sprintf("response (%s)", attr(object, "output") %||% "output"),
-                  title = "Lek profiles") +
-    ggplot2::theme_minimal()
+                  title = as_string(title, "title", "autoplot.seqimp_lek")) +
+    ggplot2::theme_minimal() +
+    ggplot2::theme(legend.position = "bottom", panel.spacing = ggplot2::unit(1, "lines"),
+                   strip.text = ggplot2::element_text(face = "bold"))
+}
+
+#' @rdname autoplot.seqimp_lek
+#' @export
+plot_lek_profile <- function(profile, ncol = NULL, title = "Lek profiles") {
+  if (!inherits(profile, "seqimp_lek")) {
+    arg_error("profile", "plot_lek_profile", "a seqimp_lek data.frame from lek_profile()", describe(profile))
+  }
+  autoplot.seqimp_lek(profile, ncol = ncol, title = title)
 }
 
 #' @rdname autoplot.seqimp_lek

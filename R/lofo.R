@@ -27,15 +27,20 @@
 #'   \code{stepwise_importance()} adds the attributes \code{rank} (1 = most important by the path)
 #'   and \code{order} (labels in the order they were removed or added).
 #' @examples
-#' \dontrun{
-#' keras <- reticulate::import("keras")
-#' build <- function(n_features) {
-#'   model <- keras$Sequential(list(keras$Input(shape = c(10L, n_features)),
-#'                                  keras$layers$LSTM(8L), keras$layers$Dense(1L)))
-#'   model$compile(optimizer = "adam", loss = "mse")
-#'   model
-#' }
-#' lofo_importance(build, x, y, fit_kwargs = list(epochs = 10), cv = 3, seed = 1)
+#' if (seqimp_available() && reticulate::py_module_available("keras")) {
+#'   keras <- reticulate::import("keras")
+#'   set.seed(1)
+#'   x <- array(runif(64 * 5 * 2), c(64, 5, 2), dimnames = list(NULL, NULL, c("signal", "noise")))
+#'   y <- rowSums(x[, , "signal"])
+#'   # A small model, trained briefly: 2 folds x (1 + 2 features) = 6 fits.
+#'   build <- function(n_features) {
+#'     model <- keras$Sequential(list(keras$Input(shape = reticulate::tuple(5L, n_features)),
+#'                                    keras$layers$Flatten(), keras$layers$Dense(1L)))
+#'     model$compile(optimizer = keras$optimizers$Adam(learning_rate = 0.1), loss = "mse")
+#'     model
+#'   }
+#'   lofo_importance(build, x, y, fit_kwargs = list(epochs = 20, batch_size = 32), metric = "mse",
+#'                   cv = 2, seed = 1, progress = FALSE)
 #' }
 #' @export
 lofo_importance <- function(model, x, y, fit_kwargs = NULL, metric = "mae", cv = 5L, mode = "drop",
@@ -44,7 +49,7 @@ lofo_importance <- function(model, x, y, fit_kwargs = NULL, metric = "mae", cv =
   args <- retrain_args("lofo_importance", model, x, y, fit_kwargs, metric,
                        arg_label(substitute(metric)), cv, mode, groups, feature_names, n_jobs,
                        checkpoint, seed, progress)
-  as_seqimp_importance(call_core(function() do.call(core_module("lofo")$lofo_importance, args)))
+  as_seqimp_importance(call_core(core_module("lofo")$lofo_importance, args))
 }
 
 #' @rdname lofo_importance
@@ -57,7 +62,7 @@ stepwise_importance <- function(model, x, y, direction = "backward", fit_kwargs 
   args <- retrain_args(fn, model, x, y, fit_kwargs, metric, arg_label(substitute(metric)), cv, mode,
                        groups, feature_names, n_jobs, checkpoint, seed, progress)
   args$direction <- as_string(direction, "direction", fn)
-  result <- call_core(function() do.call(core_module("lofo")$stepwise_importance, args))
+  result <- call_core(core_module("lofo")$stepwise_importance, args)
   out <- as_seqimp_importance(result)
   extra <- result$extra
   attr(out, "rank") <- as.integer(as.vector(r_value(extra[["rank"]])))

@@ -22,6 +22,6 @@ seqimp_metric <- function(fun, greater_is_better = FALSE, name = "custom") {
   greater_is_better <- as_flag(greater_is_better, "greater_is_better", fn)
   name <- as_string(name, "name", fn)
   scorer <- py_named(r_scorer(fun, "metric"), name)
-  call_core(function() core_module("metrics")$Metric(scorer, greater_is_better = greater_is_better,
-                                               name = name))
+  call_core(core_module("metrics")$Metric,
+            list(scorer, greater_is_better = greater_is_better, name = name))
 }

@@ -2,6 +2,11 @@
 # and the user can still choose a Python environment before first use.
 seqimp_py <- NULL
 
+# The R code shared with the core (r_bridge.R, sourced at run time) calls S4 predict() methods through
+# 'methods'; importing from it here declares the dependency where R CMD check looks for it.
+#' @importFrom methods getGeneric selectMethod
+NULL
+
 .onLoad <- function(libname, pkgname) {
   seqimp_py <<- reticulate::import("seqimp", delay_load = list(
     priority = 5,
@@ -25,6 +30,8 @@ missing_python_message <- function(reason = NULL) {
 #' Is the seqimp Python core available?
 #'
 #' @return Logical. TRUE when Python and the 'seqimp' module can be loaded.
+#' @examples
+#' seqimp_available()
 #' @export
 seqimp_available <- function() {
   reticulate::py_available(initialize = TRUE) && reticulate::py_module_available("seqimp")

@@ -14,8 +14,10 @@
 #'   an R \code{function(y_true, y_pred)} returning one number, taken as a loss (lower is better);
 #'   or a \code{\link{seqimp_metric}()}. Default is \code{"mae"}.
 #' @param n_repeats Integer. Independent permutations per variable. Default is 5.
-#' @param max_samples Numeric. Score on a random subset of the rows: a number of rows (an integer,
-#'   or a whole number above 1) or a fraction in (0, 1]. Default is NULL (every row).
+#' @param max_samples Integer or numeric. Score on a random subset of the rows: an integer counts rows
+#'   (\code{1L} is one row, \code{40L} forty), a double in (0, 1] is a fraction of them (\code{1} and
+#'   \code{0.5} are all and half the rows), and a whole double above 1 counts rows too (\code{40}).
+#'   Default is NULL (every row).
 #' @return A \code{seqimp_importance} data.frame with the metric on unperturbed data as its
 #'   \code{baseline_score} attribute.
 #' @examples
@@ -28,7 +30,8 @@
 #' @export
 permutation_importance <- function(model, x, y, metric = "mae", n_repeats = 5L,
                                    granularity = "feature", groups = NULL, feature_names = NULL,
-                                   max_samples = NULL, batch_size = NULL, seed = NULL) {
+                                   max_samples = NULL, batch_size = NULL, seed = NULL,
+                                   progress = NULL) {
   fn <- "permutation_importance"
   data <- prepare_x(x, fn, feature_names)
   n_features <- data$dim[length(data$dim)]
@@ -45,15 +48,17 @@ permutation_importance <- function(model, x, y, metric = "mae", n_repeats = 5L,
     batch_size = as_count(batch_size, "batch_size", fn, null_ok = TRUE),
     random_state = as_seed(seed, fn)
   )
-  as_seqimp_importance(call_core(function() do.call(seqimp_py$permutation_importance, args)))
+  bar <- prepare_progress(progress, fn)
+  on.exit(bar$close(), add = TRUE)
+  args$progress <- bar$py
+  as_seqimp_importance(call_core(seqimp_py$permutation_importance, args))
 }
 
-# The core decides what max_samples means (a count, or a fraction in (0, 1]; a whole number above 1 is
-# a count, since R writes counts as doubles), so it gets the value as given: an R integer arrives as
-# a Python int. R checks only what the core cannot see (NA, non-numbers, length). 1L alone is sent as
-# 1.0, every row, as it always was in R; issue 13 decides whether R's 1L means one row, as Python's 1.
+# The core decides what max_samples means, so it gets the value as given: an R integer arrives as a
+# Python int, a count of rows (1L is one row, as Python's 1), and a double as a Python float, a fraction
+# when in (0, 1] and a count when a whole number above 1 (R writes counts as doubles). R checks only
+# what the core cannot see (NA, non-numbers, length).
 as_max_samples <- function(value, fn) {
   if (is.null(as_number(value, "max_samples", fn, null_ok = TRUE))) return(NULL)
-  value <- as.vector(value)
-  if (identical(value, 1L)) 1 else value
+  as.vector(value)
 }

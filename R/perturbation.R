@@ -32,7 +32,12 @@
 #' @param batch_size Integer. Rows per forward call; results do not depend on it. Default is NULL
 #'   (the core chooses).
 #' @param seed Integer. Random seed; the same seed gives the same numbers as the Python core's
-#'   \code{random_state}. Default is NULL.
+#'   \code{random_state}. Default is NULL: the seed is drawn from R's random number generator, so
+#'   \code{set.seed()} before the call makes it reproducible.
+#' @param progress NULL, logical or function. A progress bar (\code{utils::txtProgressBar}) over the
+#'   rows streamed through the model: NULL shows it in interactive sessions once a run has taken a few
+#'   seconds, TRUE always, FALSE never; an R \code{function(done, total)} is called after every chunk
+#'   instead. Default is NULL.
 #' @return A \code{seqimp_importance} data.frame (see \code{\link{as_seqimp_importance}}) with
 #'   \code{n_repeats} columns in its \code{importances} attribute.
 #' @examples
@@ -45,7 +50,7 @@
 perturbation_importance <- function(model, x, noise = "gaussian", scale = 0.2, scale_by_std = FALSE,
                                     effect = "rms", n_repeats = 1L, granularity = "feature",
                                     groups = NULL, feature_names = NULL, batch_size = NULL,
-                                    seed = NULL) {
+                                    seed = NULL, progress = NULL) {
   fn <- "perturbation_importance"
   data <- prepare_x(x, fn, feature_names)
   n_features <- data$dim[length(data$dim)]
@@ -63,5 +68,8 @@ perturbation_importance <- function(model, x, noise = "gaussian", scale = 0.2, s
     batch_size = as_count(batch_size, "batch_size", fn, null_ok = TRUE),
     random_state = as_seed(seed, fn)
   )
-  as_seqimp_importance(call_core(function() do.call(seqimp_py$perturbation_importance, args)))
+  bar <- prepare_progress(progress, fn)
+  on.exit(bar$close(), add = TRUE)
+  args$progress <- bar$py
+  as_seqimp_importance(call_core(seqimp_py$perturbation_importance, args))
 }

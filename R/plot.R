@@ -1,56 +1,86 @@
 #' Plot a seqimp_importance result with ggplot2
 #'
-#' Granularity \code{"feature"} (and groups): horizontal bars sorted by importance, with error bars
-#' of one standard deviation over repeats (or folds). Granularity \code{"timestep"}: bars in time
-#' order. Granularity \code{"cell"}: a timestep x feature heatmap.
+#' Granularity \code{"feature"} (and groups): horizontal bars, most important on top, with error bars
+#' of one standard deviation over repeats (or folds, or samples). Granularity \code{"timestep"}: bars
+#' in time order. Granularity \code{"cell"}: a timestep x feature heatmap. The title names the method
+#' and what the importance measures ("Permutation importance (MSE increase)"), and timestep axes
+#' have integer breaks.
 #'
 #' @param object,x A \code{seqimp_importance} data.frame.
+#' @param top_n Integer. Show only the \code{top_n} most important labels (by absolute importance,
+#'   so Olden's signed weights count both ways); for granularity \code{"cell"}, the \code{top_n}
+#'   features with the largest total. Default is NULL (all).
+#' @param sort Logical. Order bars (or the heatmap's features) by importance; FALSE keeps the result's
+#'   order. Default is NULL: TRUE, except for granularity \code{"timestep"}, which keeps time order.
 #' @param ... Ignored.
 #' @return \code{autoplot()} returns a ggplot; \code{plot()} draws it and returns it invisibly.
 #' @examples
 #' if (seqimp_available() && requireNamespace("ggplot2", quietly = TRUE)) {
 #'   x <- array(runif(200 * 4 * 3), c(200, 4, 3),
 #'              dimnames = list(NULL, NULL, c("a", "b", "c")))
-#'   r <- perturbation_importance(function(x) x[, , "a"] %*% rep(1, 4), x, n_repeats = 3, seed = 1)
-#'   p <- ggplot2::autoplot(r)
+#'   y <- rowSums(x[, , "a"]) + 0.5 * rowSums(x[, , "b"])
+#'   linear <- function(x) rowSums(x[, , "a"]) + 0.5 * rowSums(x[, , "b"])
+#'   r <- permutation_importance(linear, x, y, metric = "mse", n_repeats = 3, seed = 1)
+#'   p <- ggplot2::autoplot(r, top_n = 2)
+#'   p$labels$title
+#'   cells <- perturbation_importance(linear, x, granularity = "cell", seed = 1)
+#'   heatmap <- ggplot2::autoplot(cells)
 #' }
 #' @exportS3Method ggplot2::autoplot
-autoplot.seqimp_importance <- function(object, ...) {
+autoplot.seqimp_importance <- function(object, top_n = NULL, sort = NULL, ...) {
   require_ggplot2()
+  fn <- "autoplot.seqimp_importance"
   frame <- as.data.frame(object)
   granularity <- attr(object, "granularity")
-  metric <- attr(object, "metric")
-  title <- sprintf("%s importance", attr(object, "method"))
-  value_label <- if (is.na(metric)) "importance" else sprintf("importance (%s)", metric)
+  top_n <- as_count(top_n, "top_n", fn, null_ok = TRUE, low = 1L)
+  sort <- if (is.null(sort)) !identical(granularity, "timestep") else as_flag(sort, "sort", fn)
+  title <- plot_title(object)
+  value_label <- importance_label(object)
   has_spread <- NCOL(attr(object, "importances")) > 1L
+  theme <- ggplot2::theme_minimal()
   if (identical(granularity, "cell")) {
-    features <- unique(frame$feature)
+    totals <- tapply(abs(frame$importance), factor(frame$feature, levels = unique(frame$feature)), sum)
+    features <- names(totals)
+    if (!is.null(top_n)) features <- features[features %in% utils::head(features[order(-totals)], top_n)]
+    if (sort) features <- features[order(-totals[features])]
+    frame <- frame[frame$feature %in% features, , drop = FALSE]
     frame$feature <- factor(frame$feature, levels = rev(features))
     return(ggplot2::ggplot(frame, ggplot2::aes(x = timestep, y = feature, fill = importance)) +
              ggplot2::geom_tile() +
+             ggplot2::scale_x_continuous(breaks = integer_breaks, expand = c(0, 0)) +
              ggplot2::scale_fill_viridis_c(name = value_label) +
              ggplot2::labs(title = title, x = "timestep", y = NULL) +
-             ggplot2::theme_minimal())
+             theme)
+  }
+  if (!is.null(top_n)) {  # the top_n largest, kept in the result's order
+    frame <- frame[base::sort(utils::head(order(-abs(frame$importance)), top_n)), , drop = FALSE]
   }
   if (identical(granularity, "timestep")) {
-    p <- ggplot2::ggplot(frame, ggplot2::aes(x = timestep, y = importance)) +
-      ggplot2::geom_col(fill = "steelblue")
+    if (sort) {
+      frame$step <- stats::reorder(factor(frame$timestep), -frame$importance)
+      p <- ggplot2::ggplot(frame, ggplot2::aes(x = step, y = importance)) +
+        ggplot2::geom_col(fill = "steelblue")
+    } else {
+      p <- ggplot2::ggplot(frame, ggplot2::aes(x = timestep, y = importance)) +
+        ggplot2::geom_col(fill = "steelblue") +
+        ggplot2::scale_x_continuous(breaks = integer_breaks)
+    }
     if (has_spread) {
       p <- p + ggplot2::geom_errorbar(ggplot2::aes(ymin = importance - std, ymax = importance + std),
                                       width = 0.3)
     }
-    return(p + ggplot2::labs(title = title, x = "timestep", y = value_label) +
-             ggplot2::theme_minimal())
+    return(p + ggplot2::labs(title = title, x = "timestep", y = value_label) + theme)
   }
-  frame$feature <- stats::reorder(factor(frame$feature, levels = unique(frame$feature)),
-                                  frame$importance)
+  # Bars top to bottom: the first level is drawn at the bottom, so the most important comes last.
+  levels <- if (sort) frame$feature[order(frame$importance)] else rev(frame$feature)
+  frame$feature <- factor(frame$feature, levels = unique(levels))
   p <- ggplot2::ggplot(frame, ggplot2::aes(x = importance, y = feature)) +
     ggplot2::geom_col(fill = "steelblue")
   if (has_spread) {
     p <- p + ggplot2::geom_errorbar(ggplot2::aes(xmin = importance - std, xmax = importance + std),
                                     width = 0.3)
   }
-  p + ggplot2::labs(title = title, x = value_label, y = NULL) + ggplot2::theme_minimal()
+  p + ggplot2::labs(title = title, x = value_label, y = NULL) + theme
 }
 
 #' @rdname autoplot.seqimp_importance
@@ -67,4 +97,56 @@ require_ggplot2 <- function() {
   }
 }
 
-utils::globalVariables(c("importance", "feature", "timestep", "std"))
+# Breaks at whole numbers only (timesteps): pretty() breaks inside the limits, the fractional ones
+# dropped, so an axis of 3 timesteps reads 1, 2, 3 and never 2.5.
+integer_breaks <- function(limits) {
+  breaks <- pretty(limits)
+  breaks[breaks == round(breaks) & breaks >= limits[1L] & breaks <= limits[2L]]
+}
+
+# Readable method names for titles.
+METHOD_TITLES <- c(
+  perturbation = "Perturbation importance", permutation = "Permutation importance",
+  lofo = "LOFO importance", stepwise_backward = "Stepwise importance (backward elimination)",
+  stepwise_forward = "Stepwise importance (forward addition)", saliency = "Saliency",
+  gradient_x_input = "Gradient x input", integrated_gradients = "Integrated gradients",
+  smoothgrad = "SmoothGrad", olden = "Olden importance", garson = "Garson importance")
+
+# What an importance of each kind of metric or effect measures, in words.
+METRIC_WORDS <- c(mae = "MAE", mse = "MSE", rmse = "RMSE", r2 = "R\u00b2", log_loss = "log loss",
+                  accuracy = "accuracy", auc = "AUC")
+SCORES <- c("r2", "accuracy", "auc")  # greater is better: importance is how much they fall
+
+# "Permutation importance (MSE increase)", "Integrated gradients (mean |integrated gradients|)".
+plot_title <- function(object) {
+  method <- attr(object, "method")
+  name <- if (!is.na(method) && method %in% names(METHOD_TITLES)) METHOD_TITLES[[method]] else
+    sprintf("%s importance", method)
+  sprintf("%s (%s)", name, importance_label(object))
+}
+
+importance_label <- function(object) {
+  method <- attr(object, "method")
+  metric <- attr(object, "metric")
+  if (is.na(metric)) return("importance")
+  if (method %in% c("permutation", "lofo", "stepwise_backward", "stepwise_forward")) {
+    key <- sub("^neg_", "", tolower(metric))
+    key <- c(mean_absolute_error = "mae", mean_squared_error = "mse", root_mean_squared_error = "rmse",
+             r2_score = "r2", roc_auc = "auc", accuracy_score = "accuracy")[key] %|NA|% key
+    if (key %in% names(METRIC_WORDS)) {
+      return(sprintf("%s %s", METRIC_WORDS[[key]], if (key %in% SCORES) "decrease" else "increase"))
+    }
+    return(sprintf("%s worsening", metric))
+  }
+  if (method == "perturbation") {
+    effect <- c(rms = "RMS change of predictions", mae = "mean absolute change of predictions")
+    return(if (metric %in% names(effect)) effect[[metric]] else metric)
+  }
+  if (method == "olden") return("signed connection weight")
+  if (method == "garson") return("relative importance, sums to 1")
+  metric
+}
+
+`%|NA|%` <- function(a, b) if (is.na(a)) b else unname(a)
+
+utils::globalVariables(c("importance", "feature", "timestep", "std", "step"))

@@ -28,12 +28,12 @@
 #'   6(4), 46-51. Goh (1995). Artificial Intelligence in Engineering 9, 143-151. Beck (2018).
 #'   Journal of Statistical Software 85(11), 1-20.
 #' @examples
-#' \dontrun{
-#' keras <- reticulate::import("keras")
-#' mlp <- keras$Sequential(list(keras$Input(shape = list(4L)), keras$layers$Dense(8L, activation = "tanh"),
-#'                              keras$layers$Dense(1L)))
-#' olden_importance(mlp, feature_names = c("a", "b", "c", "d"))
-#' garson_importance(mlp)
+#' if (seqimp_available() && reticulate::py_module_available("keras")) {
+#'   keras <- reticulate::import("keras")
+#'   mlp <- keras$Sequential(list(keras$Input(shape = list(4L)),
+#'                                keras$layers$Dense(8L, activation = "tanh"), keras$layers$Dense(1L)))
+#'   olden_importance(mlp, feature_names = c("a", "b", "c", "d"))
+#'   garson_importance(mlp)
 #' }
 #' @export
 olden_importance <- function(model, output = NULL, granularity = "feature", groups = NULL,
@@ -67,7 +67,7 @@ weight_importance <- function(fn, model, output, granularity, groups, feature_na
     feature_names = py_names(feature_names),
     ...
   )
-  as_seqimp_importance(call_core(function() do.call(seqimp_py[[fn]], args)))
+  as_seqimp_importance(call_core(seqimp_py[[fn]], args))
 }
 
 # The last axis of a Keras model's input shape, or NA where the model does not say.

@@ -73,7 +73,7 @@ test_that("bad input gives an R error that names the argument", {
   expect_error(perturbation_importance(model, x_na), "'x' argument .* NA .*x\\[5, 2, 1\\]")
   expect_error(permutation_importance(model, x, replace(y, 3, NA)), "'y' argument .* NA")
   expect_error(permutation_importance(model, x, y[-1]), "'y' argument .* one value .* \\(20\\)")
-  expect_error(permutation_importance(model, x, y, metric = "nope"), "'metric' parameter.*'nope'")
+  expect_error(permutation_importance(model, x, y, metric = "nope"), "'metric' argument.*Got \"nope\" instead")
   expect_error(perturbation_importance(model, x, n_repeats = 2.5), "'n_repeats' argument .* whole number")
   expect_error(perturbation_importance(model, x, seed = -1), "'seed' argument")
   expect_error(perturbation_importance(model, x, feature_names = "a"), "'feature_names' argument")
@@ -89,12 +89,12 @@ test_that("Python errors arrive as R errors with the core's message and no trace
   err <- tryCatch(perturbation_importance(model, x, n_repeats = 0), error = identity)
   expect_s3_class(err, "seqimp_error")
   expect_identical(conditionMessage(err), paste(
-    "The 'n_repeats' parameter of perturbation_importance must be an int in the range [1, inf).",
+    "The 'n_repeats' argument of perturbation_importance must be an integer in the range [1, Inf).",
     "Got 0 instead."))
   expect_identical(err$python_type, "ValueError")
   expect_null(conditionCall(err))
   err <- tryCatch(perturbation_importance(model, x, noise = "pink"), error = identity)
-  expect_match(conditionMessage(err), "^The 'noise' parameter of perturbation_importance must be one of")
+  expect_match(conditionMessage(err), "^The 'noise' argument of perturbation_importance must be one of c\\(\"gaussian\"")
   expect_no_match(conditionMessage(err), "Traceback|File \"")
   # An error inside the R model comes back through Python with the R message in it.
   err <- tryCatch(perturbation_importance(function(x) stop("no forecast today"), x), error = identity)

@@ -19,12 +19,13 @@ test_that("the result follows the R contract for every granularity", {
   expect_identical(names(cells), c("feature", "timestep", "importance", "std"))
   expect_identical(cells$timestep, rep(1:3, each = 2))  # 1-based, timestep-major
   expect_identical(cells$feature, rep(c("a", "b"), 3))
-  expect_identical(rownames(attr(cells, "importances")), c("a@t0", "b@t0", "a@t1", "b@t1", "a@t2", "b@t2"))
+  expect_identical(rownames(attr(cells, "importances")), c("a@t1", "b@t1", "a@t2", "b@t2", "a@t3", "b@t3"))
   expect_identical(cells$importance[cells$feature == "b"], c(0, 0, 0))
 
   steps <- perturbation_importance(model, x, granularity = "timestep", seed = 1)
   expect_identical(steps$feature, rep("(all)", 3))
   expect_identical(steps$timestep, 1:3)
+  expect_identical(rownames(attr(steps, "importances")), c("t1", "t2", "t3"))
   expect_output(print(steps), "perturbation importance, metric rms, granularity timestep")
 })
 
