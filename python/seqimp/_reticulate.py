@@ -111,9 +111,18 @@ class RPredictor(Predictor):
         except ValueError as exc:
             if not isinstance(exc.__cause__, _RCallFailed):
                 raise
-            dims = ", ".join(str(d) for d in block.shape)
-            raise ValueError(f"The {self.description} failed on a chunk of dims c({dims}): "
+            raise ValueError(f"The {self.description} failed on a chunk of dims {_r_dims(block)}: "
                              f"{exc.__cause__}") from None
+
+
+def _r_dims(block):
+    """A chunk's dims as R writes them: c(60, 3, 2), or list(a = c(60, 3, 2), b = c(60, 4)) for several
+    inputs."""
+    if isinstance(block, dict):
+        return "list(" + ", ".join(f"{k} = {_r_dims(v)}" for k, v in block.items()) + ")"
+    if isinstance(block, (list, tuple)):
+        return "list(" + ", ".join(_r_dims(v) for v in block) + ")"
+    return _r_vector(str(int(d)) for d in np.shape(block))
 
 
 def r_predictor(call, description):
