@@ -140,7 +140,7 @@ test_that("plots: readable titles, integer timestep breaks, top_n and sort", {
   expect_identical(ggplot2::autoplot(pert)$labels$title,
                    "Perturbation importance (RMS change of predictions)")
   expect_error(ggplot2::autoplot(perm, top_n = 0.5), "'top_n' argument")
-  expect_error(ggplot2::autoplot(perm, top_n = 0), "'top_n' argument .* at least 1. Got 0 instead")
+  expect_error(ggplot2::autoplot(perm, top_n = 0), "'top_n' argument .* at least 1 or NULL. Got 0 instead")
 
   integer_breaks <- function(p, axis = "x") {
     built <- ggplot2::ggplot_build(p)
