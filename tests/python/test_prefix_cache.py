@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 from seqimp.adapters.keras_prefix import (
-    DEFAULT_SEGMENTS, PrefixForward, default_segments, prefix_forward, prefix_plan, state_bytes)
+    MAX_SEGMENTS, PrefixForward, default_segments, prefix_forward, prefix_plan, state_bytes)
 
 T, F = 10, 3
 RNN = {"lstm": "LSTM", "gru": "GRU", "simple": "SimpleRNN"}
@@ -215,8 +215,8 @@ def test_state_memory_is_as_documented(kind, head, width):
 
 def test_default_segments_respect_the_budget_and_t():
     plan = prefix_plan(stacked("lstm", "last"))
-    assert default_segments(plan, 16, T) == min(T, DEFAULT_SEGMENTS)
-    assert default_segments(plan, 16, 100) == DEFAULT_SEGMENTS
+    assert default_segments(plan, 16, T) == T
+    assert default_segments(plan, 16, 1000) == MAX_SEGMENTS
     per_segment = 4 * 16 * plan.state_width
     assert default_segments(plan, 16, 100, budget=3 * per_segment) == 3
     assert default_segments(plan, 16, 100, budget=1) == 1
@@ -271,3 +271,11 @@ def test_wrong_shapes_and_segments_are_refused():
         pf.baseline(data(9))
     with pytest.raises(ValueError, match="segment"):
         pf.suffix(data(8), 4, states)
+
+
+def test_plan_none_asks_prefix_plan_and_refuses_what_it_refuses():
+    model = stacked("lstm", "last")
+    assert PrefixForward(model, None, 8, T, F, jit_compile=False).plan.trunk == prefix_plan(model).trunk
+    bidirectional = _functional(keras.layers.Bidirectional(keras.layers.LSTM(4)), keras.layers.Dense(1))
+    with pytest.raises(ValueError, match="plain forward"):
+        PrefixForward(bidirectional, None, 8, T, F)

@@ -32,8 +32,8 @@ Memory for the cached states of one chunk of rows (float32)::
 
 where W is the sum of the recurrent layers' state sizes (2 * units for an LSTM, units for a GRU or a
 SimpleRNN) and U is the last recurrent layer's units when it returns sequences (0 otherwise).
-``n_segments=None`` picks :data:`DEFAULT_SEGMENTS` (16), fewer where T is shorter or the states would
-outgrow :data:`STATE_BUDGET_BYTES`.
+``n_segments=None`` picks as many segments as keep this within :data:`STATE_BUDGET_BYTES` (16 MiB),
+at most T and :data:`MAX_SEGMENTS`, at least 1.
 """
 
 from __future__ import annotations
@@ -45,8 +45,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-STATE_BUDGET_BYTES = 32 * 2**20
-DEFAULT_SEGMENTS = 16
+from .keras_forward import cached_compiled
+from .keras_layers import keras_backend, keras_module
+from .protocol import keras_model_flavour
+
+# n_segments=None: as many segments as fit this many bytes of cached states per chunk, at most T and
+# MAX_SEGMENTS. Measured on LSTM(48, sequences) -> LSTM(24), T = 48, 1024 rows: more segments keep
+# shrinking the work (a copy recomputes (L - 1) / 2 steps before its t0 on average) and cost only memory
+# and a little baseline time (the boundary buffer is copied once per segment); compile time is flat.
+STATE_BUDGET_BYTES = 16 * 2**20
+MAX_SEGMENTS = 64
 
 _RECURRENT = ("LSTM", "GRU", "SimpleRNN")
 # Identity in inference: skipped, never called (some of them want 3-D input).
@@ -57,9 +65,9 @@ _PER_STEP = ("Dense", "TimeDistributed", "Activation", "ReLU", "LeakyReLU", "ELU
              "LayerNormalization", "BatchNormalization")
 _HEAD_ONLY = ("Flatten", "GlobalAveragePooling1D", "GlobalMaxPooling1D")
 
-# model -> {(chunk_rows, T, F, n_segments, jit): PrefixForward}. Weak keys: an entry dies with its model.
+# model -> {(chunk_rows, T, F, n_segments, jit): PrefixForward}. Weak keys: an entry dies with its model
+# (an entry holds the model's layers, never the model).
 _PREFIX_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_CACHE_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -82,25 +90,10 @@ class PrefixPlan:
         return int(sum(sum(sizes) for sizes in self.state_sizes))
 
 
-def _layers_module(flavour):
-    if flavour == "tf_keras":
-        import tf_keras
-
-        return tf_keras.layers
-    import keras
-
-    return keras.layers
-
-
 def _flavour(model):
-    modules = [getattr(k, "__module__", "") or "" for k in type(model).__mro__]
-    if any(m.startswith(("tf_keras", "tensorflow.python.keras")) for m in modules):
-        return "tf_keras"
-    if any(m == "keras" or m.startswith("keras.") for m in modules):
-        import keras
-
-        return "keras" if keras.backend.backend() == "tensorflow" else None
-    return None
+    """'keras' (Keras 3 on TensorFlow) or 'tf_keras' for a Keras model, else None."""
+    flavour = keras_model_flavour(model)
+    return None if flavour == "keras" and keras_backend() != "tensorflow" else flavour
 
 
 def _is(layer, names, layers):
@@ -149,9 +142,8 @@ def _plain_rnn(layer):
 
 
 def _state_sizes(cell):
-    size = cell.state_size
-    sizes = list(size) if isinstance(size, (list, tuple)) or hasattr(size, "__iter__") else [size]
-    return tuple(int(s) for s in sizes)
+    size = cell.state_size  # an int, or a list of ints (an LSTM's [h, c]; tf_keras wraps it)
+    return tuple(int(s) for s in (size if hasattr(size, "__iter__") else [size]))
 
 
 def prefix_plan(model):
@@ -159,9 +151,9 @@ def prefix_plan(model):
     when it cannot be served exactly (the engine then takes the plain path). See the module docstring
     for what qualifies. Never raises for an unsupported model."""
     flavour = _flavour(model)
-    if flavour is None or not hasattr(model, "layers"):
+    if flavour is None:
         return None
-    layers_mod = _layers_module(flavour)
+    layers_mod = keras_module(flavour).layers
     chain = _chain(model)
     if chain is None or not all(_float32(layer) for layer in chain):
         return None
@@ -219,11 +211,11 @@ class PrefixStates:
 
 
 def default_segments(plan, chunk_rows, n_timesteps, budget=STATE_BUDGET_BYTES):
-    """:data:`DEFAULT_SEGMENTS`, or fewer: at most T, and no more than keep one chunk's cached states
-    within ``budget`` bytes (at least 1)."""
+    """As many segments as keep one chunk's cached states within ``budget`` bytes: at least 1, at most
+    T and :data:`MAX_SEGMENTS`."""
     fixed = 4 * chunk_rows * n_timesteps * (plan.units if plan.sequences else 0)
     per_segment = 4 * chunk_rows * max(plan.state_width, 1)
-    return int(np.clip((budget - fixed) // per_segment, 1, min(n_timesteps, DEFAULT_SEGMENTS)))
+    return int(np.clip((budget - fixed) // per_segment, 1, min(n_timesteps, MAX_SEGMENTS)))
 
 
 def state_bytes(plan, chunk_rows, n_timesteps, n_segments):
@@ -240,14 +232,19 @@ class PrefixForward:
     :meth:`baseline` runs an unperturbed chunk and returns its predictions and :class:`PrefixStates`;
     :meth:`suffix` runs a perturbed chunk, equal to that chunk before ``boundaries[segment]``, from
     those states. Chunks of fewer rows are padded to ``chunk_rows`` (one signature, never retraced).
-    Prefer :func:`prefix_forward`, which caches instances per model.
+    ``plan=None`` asks :func:`prefix_plan`; a model it refuses is a ValueError. The instance holds the
+    model's layers, not the model. Prefer :func:`prefix_forward`, which caches instances per model.
     """
 
     def __init__(self, model, plan, chunk_rows, n_timesteps, n_features, n_segments=None, jit_compile=True):
         import tensorflow as tf
 
         self._tf = tf
-        self.plan = plan
+        self.plan = prefix_plan(model) if plan is None else plan
+        if self.plan is None:
+            raise ValueError("This model cannot be served by prefix-state caching (prefix_plan(model) is "
+                             "None): run it through the plain forward.")
+        plan = self.plan
         self.chunk_rows, self.n_timesteps = int(chunk_rows), int(n_timesteps)
         self.n_features = int(n_features)
         if n_segments is None:
@@ -386,7 +383,9 @@ class PrefixForward:
 
     def suffix(self, x_chunk, segment, states):
         """Predictions for a perturbed chunk that equals the baseline's chunk (the one ``states``
-        came from, row for row) before step ``boundaries[segment]``; runs only the steps from there."""
+        came from, row for row) before step ``boundaries[segment]``; runs only the steps from there.
+        Any segment up to ``segment_of(t0)`` (t0: the copy's first changed step) gives the same
+        numbers; ``segment_of(t0)`` does the least work."""
         tf = self._tf
         x, n = self._pad(x_chunk)
         if not 0 <= int(segment) < self.n_segments:
@@ -408,9 +407,5 @@ def prefix_forward(model, chunk_rows, n_timesteps, n_features, n_segments=None, 
     if n_segments is None:
         n_segments = default_segments(plan, chunk_rows, n_timesteps)
     key = (int(chunk_rows), int(n_timesteps), int(n_features), int(n_segments), bool(jit_compile))
-    with _CACHE_LOCK:
-        per_model = _PREFIX_CACHE.setdefault(model, {})
-        if key not in per_model:
-            per_model[key] = PrefixForward(model, plan, chunk_rows, n_timesteps, n_features, n_segments,
-                                           jit_compile)
-        return per_model[key]
+    return cached_compiled(_PREFIX_CACHE, model, key, lambda: PrefixForward(
+        model, plan, chunk_rows, n_timesteps, n_features, n_segments, jit_compile))
