@@ -54,22 +54,32 @@ class Transform:
     """How one perturbed copy is built. The engine owns the loop; a transform owns one step.
 
     ``start`` is called once per task and returns small per-task state (never an X-sized array).
-    ``apply`` overwrites ``out`` (a float32 copy of ``X[i0:i1]``, shape (m, T, F)) in place.
+    ``apply`` overwrites ``outs`` in place: one float32 copy of ``block.X[i0:i1]`` per block of the
+    data, each of shape (m, T_i, F_i). ``touched(label)`` says which cells ``apply`` may write, as
+    (block index, (T_i, F_i) mask) pairs; under a mask the engine then puts every padded one of them
+    back as it was, so no transform ever changes a padded cell.
     """
 
-    def __init__(self, X):
-        self.X = X
+    def __init__(self, data):
+        self.data = data
+        self.blocks = data.blocks
 
     def start(self, label, seed):
         return seed
 
-    def apply(self, out, i0, i1, label, state):
+    def apply(self, outs, i0, i1, label, state):
         raise NotImplementedError
+
+    def touched(self, label):
+        return label.parts
 
 
 class _Identity(Transform):
-    def apply(self, out, i0, i1, label, state):
+    def apply(self, outs, i0, i1, label, state):
         pass
+
+    def touched(self, label):
+        return ()
 
 
 @dataclass
@@ -82,13 +92,13 @@ def resolve_chunk_rows(predictor, data, batch_size, func):
     """Rows per forward call: ``batch_size`` if given, else the adapter's choice."""
     batch_size = checks.check_int(batch_size, "batch_size", func, low=1, allow_none=True)
     if batch_size is None:
-        batch_size = predictor.default_chunk_rows(data.X.shape[1:])
+        batch_size = predictor.default_chunk_rows(data.row_shape)
     return batch_size
 
 
 def baseline_predictions(predictor, data, chunk_rows, *, progress=False, func="seqimp"):
     """Predictions on the unperturbed X, in chunks (task 0 alone)."""
-    return run(predictor, data, [], _Identity(data.X), n_repeats=0, root_seed=np.random.SeedSequence(0),
+    return run(predictor, data, [], _Identity(data), n_repeats=0, root_seed=np.random.SeedSequence(0),
                chunk_rows=chunk_rows, progress=progress, func=func).baseline
 
 
@@ -114,7 +124,9 @@ class _Stream:
                  describe_task=describe_label):
         self.model_description = model_description
         self.describe_task = describe_task
-        self.X = data.X
+        self.blocks = data.blocks
+        # Blocks with padding, whose padded cells the engine restores after every transform.
+        self.padded = [(b, block) for b, block in enumerate(data.blocks) if block.mask is not None]
         self.n = data.n_samples
         self.labels = labels
         self.transform = transform
@@ -123,7 +135,7 @@ class _Stream:
         self.on_task = on_task
         self.total_rows = self.n * (1 + len(labels) * n_repeats)
         self.baseline = None
-        self._identity = _Identity(data.X)
+        self._identity = _Identity(data)
         self._pending = {}  # task -> [predictions (n, ...) or None, the transform's per-task state]
 
     def chunk_bounds(self, chunk_rows):
@@ -132,7 +144,8 @@ class _Stream:
             yield start, min(start + chunk_rows, self.total_rows)
 
     def new_buffer(self, chunk_rows):
-        return np.empty((chunk_rows,) + self.X.shape[1:], dtype=np.float32)
+        """One chunk's rows for every block: a tuple of (chunk_rows, T_i, F_i) float32 arrays."""
+        return tuple(np.empty((chunk_rows,) + block.X.shape[1:], dtype=np.float32) for block in self.blocks)
 
     def _task(self, k):
         """(transform, label, label index, repeat) of task ``k``."""
@@ -141,8 +154,8 @@ class _Stream:
         j, r = divmod(k - 1, self.n_repeats)
         return self.transform, self.labels[j], j, r
 
-    def build(self, buffer, start, stop):
-        """Fill ``buffer`` with rows start:stop of the stream; return its (task, i0, i1, offset) segments."""
+    def build(self, buffers, start, stop):
+        """Fill ``buffers`` with rows start:stop of the stream; return its (task, i0, i1, offset) segments."""
         segments = []
         pos = start
         while pos < stop:
@@ -152,12 +165,22 @@ class _Stream:
             if k not in self._pending:
                 state = step.start(label, task_seed(self.root_seed, j, r) if k else None)
                 self._pending[k] = [None, state]
-            out = buffer[pos - start: pos - start + (i1 - i0)]
-            out[...] = self.X[i0:i1]
-            step.apply(out, i0, i1, label, self._pending[k][1])
+            outs = tuple(buffer[pos - start: pos - start + (i1 - i0)] for buffer in buffers)
+            for out, block in zip(outs, self.blocks):
+                out[...] = block.X[i0:i1]
+            step.apply(outs, i0, i1, label, self._pending[k][1])
+            if self.padded and k:
+                self._keep_padding(step, label, outs, i0, i1)
             segments.append((k, i0, i1, pos - start))
             pos += i1 - i0
         return segments
+
+    def _keep_padding(self, step, label, outs, i0, i1):
+        touched = dict(step.touched(label))
+        for b, block in self.padded:
+            if b in touched:
+                pad = ~block.mask[i0:i1]
+                np.copyto(outs[b], block.X[i0:i1], where=pad[:, :, np.newaxis] & touched[b][np.newaxis])
 
     def consume(self, predictions, segments):
         self._check_finite(predictions, segments)
@@ -249,10 +272,10 @@ def run(predictor, data, labels, transform, *, n_repeats, root_seed, chunk_rows,
 
 
 def _run_serial(stream, predictor, data, chunk_rows, bar):
-    buffer = stream.new_buffer(chunk_rows)
+    buffers = stream.new_buffer(chunk_rows)
     for start, stop in stream.chunk_bounds(chunk_rows):
-        segments = stream.build(buffer, start, stop)
-        stream.consume(predictor(data.to_model_input(buffer[: stop - start])), segments)
+        segments = stream.build(buffers, start, stop)
+        stream.consume(predictor(data.to_model_input([b[: stop - start] for b in buffers])), segments)
         bar.update(stop - start)
 
 
@@ -267,9 +290,10 @@ def _run_concurrent(stream, predictor, data, chunk_rows, workers, bar):
             for index, (start, stop) in enumerate(stream.chunk_bounds(chunk_rows)):
                 if len(queue) == in_flight:  # the oldest chunk's buffer is about to be refilled
                     _consume_oldest(stream, queue, bar)
-                buffer = buffers[index % in_flight]
-                segments = stream.build(buffer, start, stop)
-                queue.append((pool.submit(predictor, data.to_model_input(buffer[: stop - start])), segments))
+                chunk = buffers[index % in_flight]
+                segments = stream.build(chunk, start, stop)
+                rows = data.to_model_input([b[: stop - start] for b in chunk])
+                queue.append((pool.submit(predictor, rows), segments))
             while queue:
                 _consume_oldest(stream, queue, bar)
         finally:

@@ -10,23 +10,21 @@ chunks (no retracing, memory bounded by a chunk) and SmoothGrad's noise does not
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from collections import namedtuple
-from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
 from . import adapters, checks, engine
 from .inputs import as_sequence_data
 from .labels import Label, make_labels
+from .masks import apply_mask, check_mask_arguments, mask_extra
+from .outputs import OUTPUT_REDUCTIONS, OutputSelection, check_output, select_output  # noqa: F401 (re-exported)
 from .progress import check_progress
 from .result import ImportanceResult
 from .transforms import AdditiveNoise
 
 METHODS = ("saliency", "gradient_x_input", "integrated_gradients", "smoothgrad")
-OUTPUT_REDUCTIONS = ("sum", "mean", "max")
 _FUNC = "gradient_importance"
 # Attributions of these methods add up (to f(x) - f(baseline) for integrated gradients), so a label's
 # attribution is the sum over its cells; the other two are gradients, averaged in size over the cells.
@@ -39,96 +37,63 @@ _METRICS = {
 }
 
 
-@dataclass(frozen=True)
-class OutputSelection:
-    """Which scalar per sample is explained: ``weights . vec(f(x))``, or ``max(vec(f(x)))``."""
-
-    weights: Optional[np.ndarray]  # (k,) float32; None for "max"
-    mode: str  # "weighted" or "max"
-    description: str
-    averaged: bool  # True when several outputs are summed or averaged
-
-    def apply(self, predictions):
-        """Predictions of shape (m, ...) -> the selected scalar per row, shape (m,)."""
-        flat = np.asarray(predictions, dtype=np.float64).reshape(len(predictions), -1)
-        if self.mode == "max":
-            return flat.max(axis=1)
-        return flat @ self.weights.astype(np.float64)
-
-
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)) or (
-        isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-        and float(value).is_integer())
-
-
-def check_output(output, func, *, reductions=OUTPUT_REDUCTIONS):
-    """Check the type of ``output`` before any work is done (its range needs the model's outputs)."""
-    expected = (f"None, an int index into the model's per-sample outputs, a tuple index, or one of "
-                f"{{{', '.join(repr(r) for r in reductions)}}}")
-    if output is not None and not isinstance(output, (str, tuple, list)) and not _is_int(output):
-        checks.fail("output", func, expected, output, TypeError)
-    if isinstance(output, str) and output not in reductions:
-        checks.fail("output", func, expected, output)
-    return output
-
-
-def select_output(output, output_shape, func, *, reductions=OUTPUT_REDUCTIONS):
-    """Resolve ``output`` against the per-sample output shape.
-
-    ``None`` explains the only output, or the mean of several; an int indexes the flattened per-sample
-    output (negative counts from the end); a tuple indexes the per-sample output shape, e.g.
-    ``(timestep, class)``; a string names a reduction.
-    """
-    check_output(output, func, reductions=reductions)
-    output_shape = tuple(int(d) for d in output_shape)
-    k = int(np.prod(output_shape)) if output_shape else 1
-
-    def weighted(weights, description, averaged=False):
-        return OutputSelection(np.asarray(weights, np.float32), "weighted", description, averaged)
-
-    if output is None:
-        if k == 1:
-            return weighted(np.ones(1), "the output")
-        return weighted(np.full(k, 1.0 / k), f"mean of {k} outputs", averaged=True)
-    if isinstance(output, str):
-        if output == "max":
-            return OutputSelection(None, "max", f"max of {k} outputs", False)
-        scale = 1.0 if output == "sum" else 1.0 / k
-        return weighted(np.full(k, scale), f"{output} of {k} outputs", averaged=k > 1)
-    if isinstance(output, (tuple, list)):
-        index = tuple(output)
-        if len(index) != len(output_shape) or not all(_is_int(i) for i in index) or not all(
-                -d <= int(i) < d for i, d in zip(index, output_shape)):
-            raise ValueError(f"The 'output' parameter of {func} must be a tuple index into the model's "
-                             f"per-sample output shape {output_shape}. Got {index!r} instead.")
-        flat = int(np.ravel_multi_index(tuple(int(i) % d for i, d in zip(index, output_shape)),
-                                        output_shape))
-        one_hot = np.zeros(k)
-        one_hot[flat] = 1.0
-        return weighted(one_hot, f"output {index!r}")
-    index = int(output)
-    if not -k <= index < k:
-        checks.fail("output", func, f"an int in the range [{-k}, {k - 1}] (the model has {k} outputs per "
-                    f"sample, shape {output_shape}), or one of "
-                    f"{{{', '.join(repr(r) for r in reductions)}}}", output)
-    one_hot = np.zeros(k)
-    one_hot[index % k] = 1.0
-    return weighted(one_hot, f"output {index % k}")
-
-
 def resolve_baseline(baseline, data, func=_FUNC):
-    """The integrated-gradients baseline as a float32 array of shape (n, T, F), and its description."""
-    shape = data.input_shape
+    """The integrated-gradients baseline: one float32 array of each block's (n, T, F) shape, and its
+    description.
+
+    Padded cells always take X's own values, so the path from the baseline never changes them (and
+    they get exactly zero attribution). On a masked input the default (None) is each feature's mean
+    over real cells on real steps: an all-zero baseline would read as padding to a Masking(0) model.
+    """
+    per = _baseline_per_input(baseline, data, func)
+    out = [_block_baseline(given, block, data, func) for given, block in zip(per, data.blocks)]
     if baseline is None:
-        return np.zeros(data.X.shape, np.float32), "zeros"
-    if isinstance(baseline, str):
-        if baseline != "mean":
+        text = "zeros" if not data.has_mask else "mean over real cells" if data.is_single else \
+            "mean over real cells on masked inputs, zeros elsewhere"
+    elif isinstance(baseline, str):
+        text = "mean"
+    else:
+        text = f"array of shape {np.shape(np.asarray(baseline))}" if data.is_single else "one per input"
+    if data.has_mask:
+        text += " (padding kept)"
+    return out, text
+
+
+def _baseline_per_input(baseline, data, func):
+    if data.is_single or baseline is None or isinstance(baseline, str):
+        return [baseline] * len(data.blocks)
+    keys = list(data.input_names)
+    if isinstance(baseline, dict) and data.structure == "dict":
+        unknown = sorted(set(map(str, baseline)) - set(keys))
+        if unknown:
+            raise ValueError(f"The 'baseline' parameter of {func} has keys {unknown} that are not inputs of "
+                             f"X; X's inputs are {keys}.")
+        return [baseline.get(k) for k in keys]
+    if isinstance(baseline, (list, tuple)) and len(baseline) == len(keys):
+        return list(baseline)
+    checks.fail("baseline", func, f"None, 'mean', or one entry (None, 'mean' or an array) per input of X, as "
+                f"a {'dict keyed like X' if data.structure == 'dict' else 'list'} ({keys})", baseline, TypeError)
+
+
+def _block_baseline(given, block, data, func):
+    shape = block.input_shape
+    if given is None and block.mask is None:
+        full = np.zeros(block.X.shape, np.float32)
+    elif given is None or isinstance(given, str):
+        if given is not None and given != "mean":
             checks.fail("baseline", func, "None (zeros), 'mean', or an array that broadcasts to X's shape",
-                        baseline)
-        # Per feature over samples and timesteps, the same "mean" as perturbation_importance's.
-        mean = data.feature_mean().astype(np.float32)
-        return np.broadcast_to(mean, data.X.shape).copy(), "mean"
+                        given)
+        # Per feature over samples and (real) timesteps, the same "mean" as perturbation_importance's.
+        full = np.broadcast_to(block.feature_mean().astype(np.float32), block.X.shape).copy()
+    else:
+        full = _baseline_array(given, shape, "" if data.is_single else f" for input {block.name!r}", func)
+        full = full.reshape(block.X.shape)
+    if block.mask is not None:
+        np.copyto(full, block.X, where=~block.mask[:, :, np.newaxis])
+    return full
+
+
+def _baseline_array(baseline, shape, where, func):
     if hasattr(baseline, "to_numpy"):
         baseline = baseline.to_numpy()
     array = np.asarray(baseline)
@@ -140,29 +105,34 @@ def resolve_baseline(baseline, data, func=_FUNC):
         full = np.broadcast_to(array, shape)
     except ValueError:
         raise ValueError(f"The 'baseline' parameter of {func} must be None (zeros), 'mean', or an array that "
-                         f"broadcasts to X's shape {shape}, such as shape {examples}. Got an array of "
+                         f"broadcasts to X's shape {shape}{where}, such as shape {examples}. Got an array of "
                          f"shape {array.shape} instead.") from None
-    full = np.array(full, dtype=np.float32).reshape(data.X.shape)
+    full = np.array(full, dtype=np.float32)
     if not np.isfinite(full).all():
-        raise ValueError(f"The 'baseline' parameter of {func} must be finite (no NaN, NA or inf).")
-    return full, f"array of shape {array.shape}"
+        raise ValueError(f"The 'baseline' parameter of {func} must be finite (no NaN, NA or inf){where}.")
+    return full
 
 
 _Step = namedtuple("_Step", "alpha weight")
 
 
 class _Interpolate(engine.Transform):
-    """A copy of X on the straight path from the baseline: ``b + alpha (x - b)``."""
+    """A copy of X on the straight path from the baseline: ``b + alpha (x - b)``, block by block.
+    Padded cells have b = x, so they stay exactly as they are."""
 
-    def __init__(self, X, baseline):
-        super().__init__(X)
-        self.baseline = baseline
+    def __init__(self, data, baselines):
+        super().__init__(data)
+        self.baselines = baselines
 
-    def apply(self, out, i0, i1, step, state):
-        b = self.baseline[i0:i1]
-        out -= b
-        out *= np.float32(step.alpha)
-        out += b
+    def apply(self, outs, i0, i1, step, state):
+        for out, baseline in zip(outs, self.baselines):
+            b = baseline[i0:i1]
+            out -= b
+            out *= np.float32(step.alpha)
+            out += b
+
+    def touched(self, step):
+        return ()
 
 
 def trapezoid_path(n_steps):
@@ -173,24 +143,27 @@ def trapezoid_path(n_steps):
     return alphas, weights
 
 
-def label_importances(attributions, labels, additive):
-    """(n, T, F) attributions -> (n_labels, n) per-sample importances.
+def label_importances(attributions, labels, additive, data=None):
+    """Attributions -> (n_labels, n) per-sample importances.
 
-    Additive attributions: |sum over the label's cells|. Gradients: mean over the label's cells of |.|.
+    ``attributions`` is (n, T, F) for one input, or (n, P): every block's cells flattened side by side
+    in block order (with ``data``). Additive attributions: |sum over the label's cells|. Gradients: mean
+    over the label's cells of |.| (padded cells count as zero).
     """
     n = attributions.shape[0]
     flat = attributions.reshape(n, -1)
+    offsets = np.cumsum([0] + [b.X.shape[1] * b.X.shape[2] for b in data.blocks]) if data is not None else [0]
     size = np.abs(flat) if not additive else None
     out = np.empty((len(labels), n))
     for j, label in enumerate(labels):
-        cells = np.flatnonzero(label.mask.ravel())
+        cells = np.concatenate([offsets[b] + np.flatnonzero(mask.ravel()) for b, mask in label.parts])
         out[j] = np.abs(flat[:, cells].sum(axis=1)) if additive else size[:, cells].mean(axis=1)
     return out
 
 
 def gradient_importance(model, X, *, method="saliency", granularity="feature", groups=None, baseline=None,
                         n_steps=50, noise_scale=0.1, n_samples=20, output=None, feature_names=None,
-                        batch_size=None, random_state=None, progress=None):
+                        mask=None, mask_value=None, batch_size=None, random_state=None, progress=None):
     """Importance from the gradients of the model's output with respect to its input.
 
     Parameters
@@ -275,16 +248,17 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
     check_output(output, _FUNC)
     root_seed = checks.check_random_state(random_state, _FUNC)
     progress = check_progress(progress, _FUNC)
+    check_mask_arguments(mask, mask_value, _FUNC)
     if baseline is not None and method != "integrated_gradients":
         raise ValueError(f"The 'baseline' parameter of {_FUNC} is used by method='integrated_gradients' "
                          f"only. Got a baseline with method={method!r}; drop it, or use integrated "
                          f"gradients.")
     predictor = adapters.gradient_predictor(model, func=_FUNC)
-    data = as_sequence_data(X, feature_names, func=_FUNC)
+    data = apply_mask(as_sequence_data(X, feature_names, func=_FUNC), model, mask, mask_value, _FUNC)
     granularity, labels = make_labels(data, granularity, groups, _FUNC)
     base = resolve_baseline(baseline, data) if method == "integrated_gradients" else None
-    predictor.check_input_shape(data.input_shape)
-    selection = select_output(output, predictor.output_shape(data.input_shape[1:]), _FUNC)
+    predictor.check_inputs(data)
+    selection = select_output(output, predictor.output_shape(predictor.row_shape(data)), _FUNC)
     predictor.select(selection.weights, selection.mode)
     chunk_rows = engine.resolve_chunk_rows(predictor, data, batch_size, _FUNC)
     passes = {"integrated_gradients": n_steps, "smoothgrad": n_samples + 1}.get(method, 1)
@@ -292,74 +266,98 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
     predictor.plan(data.n_samples * passes)
     run_options = {"chunk_rows": chunk_rows, "root_seed": root_seed, "progress": progress, "func": _FUNC}
 
-    n, P = data.n_samples, data.n_timesteps * data.n_features
+    P = sum(b.X.shape[1] * b.X.shape[2] for b in data.blocks)
     extra = {"output": selection.description}
     if method in ("saliency", "gradient_x_input"):
         rows = engine.baseline_predictions(predictor, data, chunk_rows, progress=progress, func=_FUNC)
-        gradient = rows[:, :P].reshape(data.X.shape)
-        attributions = np.abs(gradient) if method == "saliency" else data.X * gradient
+        gradient = _split(rows, data)
+        attributions = [np.abs(g) if method == "saliency" else b.X * g for g, b in zip(gradient, data.blocks)]
     elif method == "integrated_gradients":
         b, baseline_text = base
         rows, attributions, s_b = _integrated_gradients(predictor, data, b, n_steps, run_options)
         extra["baseline_predictions"] = s_b
-        extra["completeness_gap"] = attributions.reshape(n, -1).sum(axis=1) - (rows[:, P] - s_b)
+        extra["completeness_gap"] = _flat(attributions).sum(axis=1) - (rows[:, P] - s_b)
     else:
-        sigma = noise_scale * data.feature_range()
-        rows, mean_gradient = _smoothgrad(predictor, data, sigma, n_samples, run_options)
-        attributions = mean_gradient
+        sigmas = [noise_scale * block.feature_range() for block in data.blocks]
+        rows, attributions = _smoothgrad(predictor, data, sigmas, n_samples, run_options)
     extra["predictions"] = rows[:, P].copy()
     _warn_if_constant(selection, extra["predictions"])
+    attributions = [_zero_padding(a, block) for a, block in zip(attributions, data.blocks)]
 
-    importances = label_importances(attributions, labels, method in _ADDITIVE)
-    if data.input_ndim == 2:
-        attributions = attributions[:, 0, :]
-    params = {"method": method, "output": selection.description}
+    importances = label_importances(_flat(attributions), labels, method in _ADDITIVE, data)
+    params = {"method": method, "output": selection.description, "mask": data.mask_source}
     if method == "integrated_gradients":
         params.update(baseline=baseline_text, n_steps=n_steps)
     if method == "smoothgrad":
         params.update(noise_scale=noise_scale, n_samples=n_samples)
+    extra.update(mask_extra(data, labels))
+    shaped = data.structured([a.reshape(block.input_shape) for a, block in zip(attributions, data.blocks)])
     return ImportanceResult(method=method, labels=labels, importances=importances, granularity=granularity,
-                            metric=_METRICS[method], attributions=attributions,
+                            metric=_METRICS[method], attributions=shaped,
                             feature_names=data.feature_names, params=params, extra=extra)
 
 
-def _integrated_gradients(predictor, data, baseline, n_steps, run_options):
+def _split(rows, data):
+    """The per-row gradient columns of ``rows`` (blocks side by side) as one (n, T, F) array per block."""
+    out, start = [], 0
+    for block in data.blocks:
+        size = block.X.shape[1] * block.X.shape[2]
+        out.append(rows[:, start:start + size].reshape(block.X.shape))
+        start += size
+    return out
+
+
+def _flat(per_block):
+    n = per_block[0].shape[0]
+    return np.concatenate([a.reshape(n, -1) for a in per_block], axis=1)
+
+
+def _zero_padding(attributions, block):
+    """No attribution for a padded cell: the model never reads it."""
+    if block.mask is None:
+        return attributions
+    return np.where(block.mask[:, :, np.newaxis], attributions, 0.0)
+
+
+def _integrated_gradients(predictor, data, baselines, n_steps, run_options):
     """Trapezoidal integrated gradients. alpha = 1 is X itself, the engine's unperturbed task 0, so the
     run costs exactly ``n_steps`` passes and yields s(x) and s(b) on the way."""
-    n, P = data.n_samples, data.n_timesteps * data.n_features
+    P = sum(b.X.shape[1] * b.X.shape[2] for b in data.blocks)
     alphas, weights = trapezoid_path(n_steps)
     steps = [_Step(a, w) for a, w in zip(alphas[:-1], weights[:-1])]
-    total = np.zeros((n, P))
-    s_b = np.empty(n)
+    total = np.zeros((data.n_samples, P))
+    s_b = np.empty(data.n_samples)
 
     def accumulate(unperturbed, rows, j, repeat):
         total[...] += steps[j].weight * rows[:, :P]
         if j == 0:
             s_b[:] = rows[:, P]
 
-    out = engine.run(predictor, data, steps, _Interpolate(data.X, baseline), n_repeats=1, collect=accumulate,
+    out = engine.run(predictor, data, steps, _Interpolate(data, baselines), n_repeats=1, collect=accumulate,
                      describe_task=lambda step: f"at alpha={step.alpha:.4g} on the integrated-gradients path",
                      **run_options)
     total += weights[-1] * out.baseline[:, :P]
-    difference = data.X.astype(np.float64) - baseline.astype(np.float64)
-    attributions = difference * total.reshape(data.X.shape)
+    attributions = [(block.X.astype(np.float64) - b.astype(np.float64)) * g
+                    for block, b, g in zip(data.blocks, baselines, _split(total, data))]
     return out.baseline, attributions, s_b
 
 
-def _smoothgrad(predictor, data, sigma, n_samples, run_options):
-    """Mean gradient over noisy copies; copy k's noise is seeded by (random_state, k) alone."""
-    n, P = data.n_samples, data.n_timesteps * data.n_features
-    everything = Label("all", None, None, np.ones(data.X.shape[1:], dtype=bool))
-    total = np.zeros((n, P))
+def _smoothgrad(predictor, data, sigmas, n_samples, run_options):
+    """Mean gradient over noisy copies; copy k's noise is seeded by (random_state, k) alone. Padded cells
+    get no noise (the engine keeps them)."""
+    P = sum(b.X.shape[1] * b.X.shape[2] for b in data.blocks)
+    everything = Label("all", None, None, tuple((b, np.ones(block.X.shape[1:], dtype=bool))
+                                                for b, block in enumerate(data.blocks)))
+    total = np.zeros((data.n_samples, P))
 
     def accumulate(unperturbed, rows, j, repeat):
         total[...] += rows[:, :P]
 
     out = engine.run(predictor, data, [everything] * n_samples,
-                     AdditiveNoise(data.X, sigma.astype(np.float32), "gaussian"), n_repeats=1,
-                     collect=accumulate, describe_task=lambda label: "on a SmoothGrad noisy copy",
+                     AdditiveNoise(data, [sigma.astype(np.float32) for sigma in sigmas], "gaussian"),
+                     n_repeats=1, collect=accumulate, describe_task=lambda label: "on a SmoothGrad noisy copy",
                      **run_options)
-    return out.baseline, (total / n_samples).reshape(data.X.shape)
+    return out.baseline, _split(total / n_samples, data)
 
 
 def _warn_if_constant(selection, predictions):

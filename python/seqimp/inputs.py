@@ -1,38 +1,45 @@
 """Input normalisation: where the caller's ``X`` and ``y`` become seqimp's own data.
 
-Every public function turns its ``X`` into a :class:`SequenceData` once: a float32, C-order copy of
-shape (n, T, F) and the feature names. 2-D input (n, F) is a sequence of length 1; the model still
-sees the 2-D shape it was given (:meth:`SequenceData.to_model_input`). Everything after this works on
-``SequenceData``; arguments that only make sense against it (a gradient baseline, LOFO folds, the model's
-declared input shape) are checked where they are used, against ``SequenceData``'s shapes. The caller's
-array is read, never written, so read-only arrays (R's memory seen through reticulate) work.
+Every public function turns its ``X`` into a :class:`SequenceData` once: one :class:`Block` per model
+input, each a float32, C-order, read-only copy of shape (n, T, F) with its feature names. 2-D input
+(n, F) is a block without timesteps (T = 1); the model still sees the 2-D shape it was given
+(:meth:`SequenceData.to_model_input`). ``X`` may be one array, a list of arrays (the model's input
+order) or a dict keyed by the model's input names, and the model gets the same structure back.
+Everything after this works on blocks; arguments that only make sense against them (a gradient
+baseline, LOFO folds, the model's declared input shapes, the mask of padded steps,
+:mod:`seqimp.masks`) are checked where they are used. The caller's arrays are read, never written, so
+read-only arrays (R's memory seen through reticulate) work.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Optional, Sequence
 
 import numpy as np
 
 from . import checks
 from .adapters import is_rpy2_object
 
+STRUCTURES = ("array", "list", "dict")
+
 
 @dataclass(frozen=True)
-class SequenceData:
-    """X as (n, T, F) float32 C-order, with feature names.
+class Block:
+    """One model input as (n, T, F) float32 C-order (read-only), with its own feature names.
 
-    ``input_ndim`` is 2 when the caller passed (n, F); the model then gets 2-D blocks back.
+    ``input_ndim`` is 2 when the caller passed (n, F): T is then 1 and the model gets 2-D chunks back.
+    ``mask`` is None (every step real) or a read-only (n, T) bool array, True for a real step and False
+    for padding; only sequence blocks have one. ``name`` is the input's name: its dict key, its model
+    input name, or ``input1..`` by list position (None for a single array).
     """
 
     X: np.ndarray
     feature_names: tuple
     input_ndim: int
-
-    @property
-    def n_samples(self):
-        return self.X.shape[0]
+    name: Optional[str] = None
+    mask: Optional[np.ndarray] = None
 
     @property
     def n_timesteps(self):
@@ -43,62 +50,211 @@ class SequenceData:
         return self.X.shape[2]
 
     @property
+    def is_sequence(self):
+        return self.input_ndim == 3
+
+    @property
     def input_shape(self):
         """The shape the caller gave, which is the shape the model expects."""
         return self.X.shape[:1] + self.X.shape[2:] if self.input_ndim == 2 else self.X.shape
 
-    def feature_values(self):
-        """Every (sample, timestep) value of each feature: a (n * T, F) view of X."""
-        return self.X.reshape(-1, self.n_features)
+    def to_model_input(self, chunk):
+        """A (m, T, F) chunk in the layout the model expects."""
+        return chunk.reshape(chunk.shape[0], chunk.shape[2]) if self.input_ndim == 2 else chunk
+
+    def real_values(self):
+        """Every real (sample, timestep) row of each feature: (n_real_steps, F); a view without a mask."""
+        if self.mask is None:
+            return self.X.reshape(-1, self.n_features)
+        return self.X[self.mask]
 
     def feature_mean(self):
-        """Each feature's mean over samples and timesteps, float64 of shape (F,)."""
-        return self.feature_values().mean(axis=0, dtype=np.float64)
+        """Each feature's mean over samples and real timesteps, float64 of shape (F,)."""
+        return self.real_values().mean(axis=0, dtype=np.float64)
 
     def feature_std(self):
-        """Each feature's standard deviation over samples and timesteps (ddof=0), float64 of shape (F,)."""
-        return self.feature_values().std(axis=0, dtype=np.float64)
+        """Each feature's standard deviation over samples and real timesteps (ddof=0), float64 (F,)."""
+        return self.real_values().std(axis=0, dtype=np.float64)
 
     def feature_range(self):
-        """Each feature's max - min over samples and timesteps, float64 of shape (F,)."""
-        return np.ptp(self.feature_values(), axis=0).astype(np.float64)
+        """Each feature's max - min over samples and real timesteps, float64 of shape (F,)."""
+        return np.ptp(self.real_values(), axis=0).astype(np.float64)
 
-    def to_model_input(self, block):
-        """A (m, T, F) block in the layout the model expects."""
-        return block.reshape(block.shape[0], block.shape[2]) if self.input_ndim == 2 else block
+    def take(self, rows):
+        """The block restricted to ``rows`` (a sorted index array): a new read-only copy."""
+        X = np.ascontiguousarray(self.X[rows])
+        X.setflags(write=False)
+        mask = None
+        if self.mask is not None:
+            mask = np.ascontiguousarray(self.mask[rows])
+            mask.setflags(write=False)
+        return replace(self, X=X, mask=mask)
 
 
-def _from_frame(X):
+@dataclass(frozen=True)
+class SequenceData:
+    """X as one :class:`Block` per model input, with one unique name per feature across all inputs.
+
+    ``structure`` is how the model takes its input: "array" (one array), "list" (in the model's input
+    order) or "dict" (keyed by the blocks' names). ``feature_names`` are the label names, one per
+    feature in block order: each block's own names, prefixed with the input's name (``"static.age"``)
+    only where two inputs share a name. ``mask_source`` says where the blocks' masks came from.
+
+    For one block, ``X``, ``input_ndim``, ``input_shape`` and the ``feature_*`` statistics are that
+    block's, as before several inputs existed.
+    """
+
+    blocks: tuple
+    structure: str = "array"
+    feature_names: tuple = ()
+    mask_source: str = "none"
+
+    @classmethod
+    def single(cls, X, feature_names, input_ndim):
+        """One array's data (X already (n, T, F) float32 C-order and read-only)."""
+        names = tuple(feature_names)
+        return cls(blocks=(Block(X, names, input_ndim),), structure="array", feature_names=names)
+
+    @property
+    def n_samples(self):
+        return self.blocks[0].X.shape[0]
+
+    @property
+    def n_blocks(self):
+        return len(self.blocks)
+
+    @property
+    def is_single(self):
+        return len(self.blocks) == 1
+
+    @property
+    def n_timesteps(self):
+        """T of the one block, or the longest sequence input's (1 when every input is 2-D)."""
+        return max(b.n_timesteps for b in self.blocks)
+
+    @property
+    def n_features(self):
+        """Features across every input."""
+        return sum(b.n_features for b in self.blocks)
+
+    @property
+    def has_mask(self):
+        return any(b.mask is not None for b in self.blocks)
+
+    @property
+    def input_names(self):
+        return tuple(b.name for b in self.blocks)
+
+    @property
+    def input_shapes(self):
+        return tuple(b.input_shape for b in self.blocks)
+
+    @property
+    def row_shape(self):
+        """The shape of one row for sizing chunks: the block's (T, F), or (values per row,) for several."""
+        if self.is_single:
+            return self.blocks[0].X.shape[1:]
+        return (sum(b.n_timesteps * b.n_features for b in self.blocks),)
+
+    def _one(self, what):
+        if not self.is_single:
+            raise TypeError(f"SequenceData.{what} is defined for one input; this X has {self.n_blocks} "
+                            f"inputs ({list(self.input_names)}). Use data.blocks.")
+        return self.blocks[0]
+
+    @property
+    def X(self):
+        """The one block's (n, T, F) array. With several inputs, every input's values side by side as
+        (n, sum of T*F), a copy (what identifies the data, e.g. in a checkpoint's fingerprint)."""
+        if self.is_single:
+            return self.blocks[0].X
+        return np.concatenate([b.X.reshape(b.X.shape[0], -1) for b in self.blocks], axis=1)
+
+    @property
+    def input_ndim(self):
+        """The one block's ndim (2 or 3); a tuple of them with several inputs."""
+        if self.is_single:
+            return self.blocks[0].input_ndim
+        return tuple(b.input_ndim for b in self.blocks)
+
+    @property
+    def input_shape(self):
+        return self._one("input_shape").input_shape
+
+    def feature_values(self):
+        return self._one("feature_values()").real_values()
+
+    def feature_mean(self):
+        return self._one("feature_mean()").feature_mean()
+
+    def feature_std(self):
+        return self._one("feature_std()").feature_std()
+
+    def feature_range(self):
+        return self._one("feature_range()").feature_range()
+
+    def feature_offsets(self):
+        """Where each block's features start in ``feature_names`` (length n_blocks + 1)."""
+        return np.cumsum([0] + [b.n_features for b in self.blocks])
+
+    def locate(self, feature):
+        """A global feature index -> (block index, the feature's index in that block)."""
+        offsets = self.feature_offsets()
+        b = int(np.searchsorted(offsets, feature, side="right") - 1)
+        return b, int(feature - offsets[b])
+
+    def to_model_input(self, chunks):
+        """One (m, T_i, F_i) chunk per block -> what the model takes: an array, a list or a dict."""
+        if self.structure == "array":
+            chunk = chunks[0] if isinstance(chunks, (list, tuple)) else chunks
+            return self.blocks[0].to_model_input(chunk)
+        parts = [b.to_model_input(c) for b, c in zip(self.blocks, chunks)]
+        if self.structure == "dict":
+            return {b.name: p for b, p in zip(self.blocks, parts)}
+        return parts
+
+    def with_blocks(self, blocks, **changes):
+        return replace(self, blocks=tuple(blocks), **changes)
+
+    def take(self, rows):
+        """The data restricted to ``rows`` (sorted indices), masks included."""
+        return self.with_blocks([b.take(rows) for b in self.blocks])
+
+    def structured(self, values):
+        """Per-block ``values`` arranged like the caller's X: the value, a list, or a dict."""
+        if self.structure == "array":
+            return values[0]
+        if self.structure == "dict":
+            return {b.name: v for b, v in zip(self.blocks, values)}
+        return list(values)
+
+
+def _from_frame(X, name):
     names = [str(c) for c in X.columns]
     bad = [str(c) for c, dt in X.dtypes.items() if not (np.issubdtype(dt, np.number) or dt == bool)]
     if bad:
-        raise TypeError(f"X must hold numbers only; the DataFrame columns {bad} are not numeric.")
+        raise TypeError(f"{name} must hold numbers only; the DataFrame columns {bad} are not numeric.")
     return X.to_numpy(dtype=np.float64, copy=False), names
 
 
-def as_sequence_data(X, feature_names=None, *, func="seqimp", name="X") -> SequenceData:
-    """Validate and copy ``X`` into a :class:`SequenceData`.
+def _is_several(X):
+    """True for X given as several inputs: a dict, or a list/tuple of arrays (not a nested list of numbers)."""
+    if isinstance(X, Mapping):
+        return True
+    if isinstance(X, (list, tuple)) and len(X) > 0:
+        return all(hasattr(x, "shape") or is_rpy2_object(x) or isinstance(x, Mapping) for x in X)
+    return False
 
-    Parameters
-    ----------
-    X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_features)
-        NumPy arrays (read-only ones too), pandas DataFrames, nested lists, R arrays via reticulate
-        or rpy2.
-    feature_names : sequence of str, default=None
-        Names for the last axis. Defaults to DataFrame columns, then ``x1..xF``.
-    """
-    if isinstance(X, SequenceData):
-        return X
-    if X is None:
-        raise TypeError(f"The '{name}' parameter of {func} is required: pass an array of shape (samples, "
-                        f"timesteps, features) or (samples, features). Got None instead.")
+
+def _array_block(X, name, func):
+    """One array-like -> (float32 (n, T, F) read-only copy, input_ndim, names it carries or None)."""
     frame_names = None
     if is_rpy2_object(X):
         from .r import from_r  # noqa: WPS433  (rpy2 only when the caller already uses it)
 
         X, frame_names = from_r(X, with_names=True, name=name)
     if hasattr(X, "columns") and hasattr(X, "to_numpy"):
-        array, frame_names = _from_frame(X)
+        array, frame_names = _from_frame(X, name)
     else:
         try:
             array = np.asarray(X)
@@ -119,27 +275,121 @@ def as_sequence_data(X, feature_names=None, *, func="seqimp", name="X") -> Seque
     if not np.isfinite(data).all():
         bad = np.argwhere(~np.isfinite(data))[0]
         raise ValueError(f"{name} must be finite (no NaN, NA or inf); the first bad value is at index "
-                         f"{tuple(int(i) for i in bad)}.")
+                         f"{tuple(checks.shown_index(i) for i in bad)}.")
     if input_ndim == 2:
         data = data[:, np.newaxis, :]
-    names = _feature_names(feature_names if feature_names is not None else frame_names,
-                           data.shape[2], func)
     data.setflags(write=False)
-    return SequenceData(X=data, feature_names=names, input_ndim=input_ndim)
+    return data, input_ndim, frame_names
 
 
-def _feature_names(names, n_features, func):
+def as_sequence_data(X, feature_names=None, *, func="seqimp", name="X") -> SequenceData:
+    """Validate and copy ``X`` into a :class:`SequenceData`.
+
+    Parameters
+    ----------
+    X : array-like, or a list or dict of them
+        One array of shape (n_samples, n_timesteps, n_features) or (n_samples, n_features): NumPy
+        arrays (read-only ones too), pandas DataFrames, nested lists, R arrays via reticulate or rpy2.
+        Several inputs: a list of such arrays (the model's input order) or a dict keyed by the model's
+        input names, all with the same n_samples; an R list through rpy2 too.
+    feature_names : sequence of str, or a list or dict of them, default=None
+        Names for the last axis. Defaults to DataFrame columns or R dimnames, then ``x1..xF``. With
+        several inputs, a dict keyed like X or a list with one entry (a sequence of names or None) per
+        input.
+    """
+    if isinstance(X, SequenceData):
+        return X
+    if X is None:
+        raise TypeError(f"The '{name}' parameter of {func} is required: pass an array of shape (samples, "
+                        f"timesteps, features) or (samples, features), or a list or dict of them. Got "
+                        f"None instead.")
+    if is_rpy2_object(X):
+        from .r import r_list_items  # noqa: WPS433
+
+        X = r_list_items(X)
+    if not _is_several(X):
+        data, input_ndim, frame_names = _array_block(X, name, func)
+        names = _feature_names(feature_names if feature_names is not None else frame_names,
+                               data.shape[2], func)
+        return SequenceData.single(data, names, input_ndim)
+    return _several(X, feature_names, func, name)
+
+
+def _several(X, feature_names, func, name):
+    if len(X) == 0:
+        raise ValueError(f"The '{name}' parameter of {func} must hold at least one array; got an empty "
+                         f"{type(X).__name__}.")
+    structure = "dict" if isinstance(X, Mapping) else "list"
+    keys = [str(k) for k in X] if structure == "dict" else [f"input{i + 1}" for i in range(len(X))]
+    if structure == "dict" and len(set(keys)) != len(keys):
+        raise ValueError(f"The '{name}' parameter of {func} has keys that are equal as strings: {list(X)}.")
+    values = list(X.values()) if structure == "dict" else list(X)
+    shown = [f"{name}[{k!r}]" if structure == "dict" else f"{name}[{checks.shown_index(i)}]"
+             for i, k in enumerate(keys)]
+    names_per_input = _names_per_input(feature_names, keys, structure, func)
+    blocks = []
+    for key, value, where, given in zip(keys, values, shown, names_per_input):
+        data, input_ndim, carried = _array_block(value, where, func)
+        names = _feature_names(given if given is not None else carried, data.shape[2], func,
+                               where=f" for {where}")
+        blocks.append(Block(data, names, input_ndim, name=key))
+    counts = {where: b.X.shape[0] for where, b in zip(shown, blocks)}
+    if len(set(counts.values())) > 1:
+        listed = ", ".join(f"{w} has {c}" for w, c in counts.items())
+        raise ValueError(f"The '{name}' parameter of {func} must hold arrays with the same number of samples "
+                         f"(first axis); got {listed}.")
+    return SequenceData(blocks=tuple(blocks), structure=structure,
+                        feature_names=label_names(blocks, func))
+
+
+def _names_per_input(feature_names, keys, structure, func):
+    """``feature_names`` for several inputs -> one entry (names or None) per input, in order."""
+    if feature_names is None:
+        return [None] * len(keys)
+    expected = (f"a dict keyed like X ({keys}) or a list with one entry (a sequence of names, or None) "
+                f"per input ({len(keys)})")
+    if isinstance(feature_names, Mapping):
+        given = {str(k): v for k, v in feature_names.items()}
+        unknown = sorted(set(given) - set(keys))
+        if unknown:
+            raise ValueError(f"The 'feature_names' parameter of {func} names inputs {unknown} that X does "
+                             f"not have; X's inputs are {keys}.")
+        return [given.get(k) for k in keys]
+    if isinstance(feature_names, str) or not hasattr(feature_names, "__len__") or \
+            len(feature_names) != len(keys) or \
+            not all(v is None or (not isinstance(v, str) and hasattr(v, "__iter__")) for v in feature_names):
+        checks.fail("feature_names", func, expected, feature_names, TypeError)
+    return list(feature_names)
+
+
+def label_names(blocks, func="seqimp"):
+    """One unique name per feature across ``blocks``: a feature's own name, prefixed with its input's
+    name (``"static.age"``) only where another input has a feature of the same name."""
+    counts = {}
+    for block in blocks:
+        for n in block.feature_names:
+            counts[n] = counts.get(n, 0) + 1
+    names = tuple(n if counts[n] == 1 else f"{block.name}.{n}" for block in blocks for n in block.feature_names)
+    if len(set(names)) != len(names):
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"The 'feature_names' parameter of {func} must give every feature a unique name "
+                         f"across inputs (shared names are prefixed with the input's name); got "
+                         f"duplicates {dupes}.")
+    return names
+
+
+def _feature_names(names, n_features, func, where=""):
     if names is None:
         return tuple(f"x{i + 1}" for i in range(n_features))
     if isinstance(names, str) or not isinstance(names, (Sequence, np.ndarray)) and not hasattr(names, "__iter__"):
-        checks.fail("feature_names", func, f"a sequence of {n_features} strings", names, TypeError)
+        checks.fail("feature_names", func, f"a sequence of {n_features} strings{where}", names, TypeError)
     names = tuple(str(n) for n in names)
     if len(names) != n_features:
         raise ValueError(f"The 'feature_names' parameter of {func} must have one name per feature "
-                         f"({n_features}). Got {len(names)} names instead.")
+                         f"({n_features}){where}. Got {len(names)} names instead.")
     if len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
-        raise ValueError(f"The 'feature_names' parameter of {func} must hold unique names. "
+        raise ValueError(f"The 'feature_names' parameter of {func} must hold unique names{where}. "
                          f"Got duplicates {dupes} instead.")
     return names
 

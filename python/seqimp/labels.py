@@ -1,7 +1,10 @@
-"""What gets an importance: a label is a named boolean mask over (timesteps, features).
+"""What gets an importance: a label is a named set of (input, timestep, feature) cells.
 
-One idea covers every granularity: a feature is a column of the mask, a timestep a row, a cell one
-entry, and a group the union of its features' columns.
+One idea covers every granularity: for each model input (block) a label touches, it holds a boolean
+mask over that block's (T, F). A feature is a column of its block's mask, a timestep a row (in every
+sequence input), a cell one entry, and a group the union of its features' columns, in one input or
+several. 2-D inputs (n, F) have no timesteps: at granularity "timestep" or "cell" their features take
+part as feature labels (timestep None), after the sequence inputs' labels.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Optional
 import numpy as np
 
 from . import checks
+from .inputs import Block
 
 GRANULARITIES = ("feature", "timestep", "cell")
 
@@ -21,34 +25,69 @@ class Label:
     """One row of a result.
 
     ``feature`` is the feature (or group) name, or None for a timestep label; ``timestep`` is the
-    0-based timestep, or None for a feature label. ``mask`` has shape (T, F).
+    0-based timestep, or None for a feature label. ``parts`` holds ``(block index, mask)`` pairs, one
+    per model input the label touches, each mask of that block's shape (T, F); a bare (T, F) array is
+    taken as the mask of the only block. ``feature_indices`` are the label's features as indices into
+    the data's ``feature_names`` (across every input); by default the columns of the first part's mask.
     """
 
     name: str
     feature: Optional[str]
     timestep: Optional[int]
-    mask: np.ndarray = field(repr=False, compare=False)
+    parts: tuple = field(repr=False, compare=False)
+    feature_indices: Optional[tuple] = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self):
+        if isinstance(self.parts, np.ndarray):
+            object.__setattr__(self, "parts", ((0, self.parts),))
+
+    @property
+    def mask(self):
+        """The (T, F) mask of a label that touches one input (the only one, for single-input data)."""
+        if len(self.parts) != 1:
+            raise TypeError(f"Label {self.name!r} touches {len(self.parts)} inputs; read label.parts.")
+        return self.parts[0][1]
 
     @property
     def features(self):
-        """Indices of the features this label touches."""
-        return np.flatnonzero(self.mask.any(axis=0))
+        """Indices of the features this label touches (across every input)."""
+        if self.feature_indices is not None:
+            return np.asarray(self.feature_indices, dtype=np.int64)
+        return np.flatnonzero(self.parts[0][1].any(axis=0))
 
 
-def feature_index(member, feature_names, where):
-    """A feature given by name or 0-based index -> its index; ``where`` starts the error message."""
+def feature_index(member, feature_names, where, data=None):
+    """A feature given by name or 0-based index -> its index; ``where`` starts the error message.
+
+    With ``data`` (several inputs), a feature's own name is found too where it is unique across inputs,
+    and ``"input.feature"`` always.
+    """
     if isinstance(member, (int, np.integer)) and not isinstance(member, (bool, np.bool_)):
         if not 0 <= member < len(feature_names):
-            raise ValueError(f"{where} names feature index {member}, but X has features "
-                             f"0..{len(feature_names) - 1}.")
+            raise ValueError(f"{where} names feature index {checks.shown_index(member)}, but X has features "
+                             f"{checks.shown_index(0)}..{checks.shown_index(len(feature_names) - 1)}.")
         return int(member)
     names = list(feature_names)
     if str(member) in names:
         return names.index(str(member))
+    if data is not None and not data.is_single:
+        found = [j for j, (b, f) in enumerate(_owners(data))
+                 if str(member) in (data.blocks[b].feature_names[f],
+                                    f"{data.blocks[b].name}.{data.blocks[b].feature_names[f]}")]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise ValueError(f"{where} names feature {member!r}, which several inputs have; name one of "
+                             f"{[names[j] for j in found]}.")
     raise ValueError(f"{where} names an unknown feature {member!r}. Known features: {names}.")
 
 
-def resolve_groups(groups, feature_names, func):
+def _owners(data):
+    """(block index, feature index in the block) of every feature, in ``feature_names`` order."""
+    return [(b, f) for b, block in enumerate(data.blocks) for f in range(block.n_features)]
+
+
+def resolve_groups(groups, feature_names, func, data=None):
     """``{name: [feature names or indices]}`` -> ``{name: sorted feature indices}``."""
     if groups is None:
         return None
@@ -65,7 +104,7 @@ def resolve_groups(groups, feature_names, func):
         if not members:
             raise ValueError(f"The 'groups' parameter of {func} has an empty group {group!r}.")
         where = f"The 'groups' parameter of {func}: group {group!r}"
-        resolved[str(group)] = sorted({feature_index(m, feature_names, where) for m in members})
+        resolved[str(group)] = sorted({feature_index(m, feature_names, where, data) for m in members})
     return resolved
 
 
@@ -82,36 +121,104 @@ def _check_mask_memory(granularity, n_labels, T, F, func):
                      f"Use a coarser granularity, groups, or fewer timesteps.")
 
 
+class _Layout:
+    """A single input's (T, F) layout without data, for callers that have only the shape (Olden's and
+    Garson's methods read weights): ``like`` has ``n_timesteps``, ``n_features`` and ``feature_names``."""
+
+    is_single = True
+    structure = "array"
+
+    def __init__(self, like):
+        self.feature_names = tuple(like.feature_names)
+        self.n_timesteps, self.n_features = int(like.n_timesteps), int(like.n_features)
+        empty = np.empty((0, self.n_timesteps, self.n_features), dtype=np.float32)
+        self.blocks = (Block(empty, self.feature_names, 3),)
+
+
+class _Builder:
+    """Makes the cell masks of labels over the blocks of one SequenceData."""
+
+    def __init__(self, data):
+        self.data = data
+        self.owners = _owners(data)
+        # One 2-D array keeps its one timestep, as before several inputs existed ("t0", "x1@t0").
+        self.sequence = [data.is_single or block.is_sequence for block in data.blocks]
+
+    def columns(self, features, timestep=None):
+        """``parts`` for the given global features, at every timestep or at one (sequence blocks)."""
+        by_block = {}
+        for j in features:
+            b, f = self.owners[j]
+            block = self.data.blocks[b]
+            if timestep is not None and self.sequence[b] and timestep >= block.n_timesteps:
+                continue
+            if b not in by_block:
+                by_block[b] = np.zeros(block.X.shape[1:], dtype=bool)
+            if timestep is None or not self.sequence[b]:
+                by_block[b][:, f] = True
+            else:
+                by_block[b][timestep, f] = True
+        return tuple(sorted(by_block.items()))
+
+    def timestep(self, t):
+        parts = []
+        for b, block in enumerate(self.data.blocks):
+            if self.sequence[b] and t < block.n_timesteps:
+                mask = np.zeros(block.X.shape[1:], dtype=bool)
+                mask[t, :] = True
+                parts.append((b, mask))
+        return tuple(parts)
+
+    def in_sequence(self, features):
+        """Which of ``features`` belong to sequence inputs."""
+        return [j for j in features if self.sequence[self.owners[j][0]]]
+
+
 def make_labels(data, granularity, groups, func):
-    """The labels for one call, in result order (cells are timestep-major: t0/f0, t0/f1, ...)."""
+    """The labels for one call, in result order (cells are timestep-major: t0/f0, t0/f1, ...; with
+    several inputs, features of 2-D inputs follow as feature labels at granularity "timestep"/"cell")."""
     granularity = checks.check_option(granularity, "granularity", func, GRANULARITIES)
     T, F = data.n_timesteps, data.n_features
-    groups = resolve_groups(groups, data.feature_names, func)
-    if groups is None:
-        columns = {name: [j] for j, name in enumerate(data.feature_names)}
-    else:
-        columns = groups
+    groups = resolve_groups(groups, data.feature_names, func, data if hasattr(data, "blocks") else None)
+    if groups is not None and granularity == "timestep":
+        raise ValueError(f"The 'groups' parameter of {func} works with granularity 'feature' or "
+                         f"'cell'; with 'timestep' every feature is perturbed together. Got groups "
+                         f"with granularity='timestep'.")
+    columns = groups if groups is not None else {name: [j] for j, name in enumerate(data.feature_names)}
     n_labels = {"feature": len(columns), "timestep": T, "cell": T * len(columns)}[granularity]
     _check_mask_memory(granularity, n_labels, T, F, func)
-    labels = []
+    if not hasattr(data, "blocks"):
+        data = _Layout(data)
+    builder = _Builder(data)
     if granularity == "feature":
+        return granularity, [Label(name, name, None, builder.columns(idx), tuple(idx))
+                             for name, idx in columns.items()]
+    static = {name: idx for name, idx in columns.items() if not builder.in_sequence(idx)}
+    mixed = [name for name, idx in columns.items() if name not in static and len(builder.in_sequence(idx)) != len(idx)]
+    if mixed:
+        raise ValueError(f"The 'groups' parameter of {func} has groups {mixed} that mix features of sequence "
+                         f"inputs and of 2-D inputs, which have no timesteps; with granularity='cell' put "
+                         f"them in separate groups, or use granularity='feature'.")
+    seq_features = [j for j, (b, _) in enumerate(builder.owners) if builder.sequence[b]]
+    labels = []
+    for t in range(T):
+        if granularity == "timestep":
+            labels.append(Label(f"t{t}", None, t, builder.timestep(t), tuple(seq_features)))
+            continue
         for name, idx in columns.items():
-            mask = np.zeros((T, F), dtype=bool)
-            mask[:, idx] = True
-            labels.append(Label(name, name, None, mask))
-    elif granularity == "timestep":
-        if groups is not None:
-            raise ValueError(f"The 'groups' parameter of {func} works with granularity 'feature' or "
-                             f"'cell'; with 'timestep' every feature is perturbed together. Got groups "
-                             f"with granularity='timestep'.")
-        for t in range(T):
-            mask = np.zeros((T, F), dtype=bool)
-            mask[t, :] = True
-            labels.append(Label(f"t{t}", None, t, mask))
-    else:
-        for t in range(T):
-            for name, idx in columns.items():
-                mask = np.zeros((T, F), dtype=bool)
-                mask[t, idx] = True
-                labels.append(Label(f"{name}@t{t}", name, t, mask))
+            if name in static:
+                continue
+            parts = builder.columns(idx, t)
+            if parts:
+                present = tuple(j for j in idx if data.blocks[builder.owners[j][0]].n_timesteps > t)
+                labels.append(Label(f"{name}@t{t}", name, t, parts, present))
+    for name, idx in columns.items():
+        if name in static:
+            labels.append(Label(name, name, None, builder.columns(idx), tuple(idx)))
     return granularity, labels
+
+
+def feature_label(data, j):
+    """The feature label of feature ``j`` (an index into ``data.feature_names``)."""
+    name = data.feature_names[j]
+    return Label(name, name, None, _Builder(data).columns([j]), (j,))

@@ -18,27 +18,33 @@ import numpy as np
 
 from . import checks, engine
 from .adapters import as_predictor
-from .gradients import check_output, select_output
-from .inputs import SequenceData, as_sequence_data
+from .inputs import Block, as_sequence_data
 from .labels import feature_index
+from .masks import apply_mask, check_mask_arguments
+from .outputs import check_output, select_output
 
 _FUNC = "lek_profile"
 DEFAULT_QUANTILES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 
 class _SetFeature(engine.Transform):
-    """Feature ``task[0]`` set to ``task[1]`` at every timestep."""
+    """Feature ``task[0]`` (an index across every input) set to ``task[1]`` at every timestep."""
 
-    def apply(self, out, i0, i1, task, state):
-        out[:, :, task[0]] = task[1]
+    def apply(self, outs, i0, i1, task, state):
+        b, f = self.data.locate(task[0])
+        outs[b][:, :, f] = task[1]
+
+    def touched(self, task):
+        return ()
 
 
-def _resolve_features(features, names):
+def _resolve_features(features, data):
+    names = data.feature_names
     if features is None:
         return list(range(len(names)))
     if isinstance(features, (str, numbers.Integral)) and not isinstance(features, bool):
         features = [features]
-    chosen = [feature_index(f, names, f"The 'features' parameter of {_FUNC}") for f in features]
+    chosen = [feature_index(f, names, f"The 'features' parameter of {_FUNC}", data) for f in features]
     if not chosen:
         checks.fail("features", _FUNC, "None or a non-empty list of feature names or indices", features)
     return list(dict.fromkeys(chosen))
@@ -57,15 +63,17 @@ def _resolve_quantiles(quantiles):
 
 
 def lek_profile(model, X, *, features=None, quantiles=DEFAULT_QUANTILES, n_points=50, output=None,
-                feature_names=None, batch_size=None):
+                feature_names=None, mask=None, mask_value=None, batch_size=None):
     """Lek's profile of each input: the response across its range, the others held at quantiles.
 
     Parameters
     ----------
     model : Keras model, tf_keras model, callable or object with ``.predict``
         Needs predictions only, so every model :func:`perturbation_importance` takes works here.
-    X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_features)
-        Used for the ranges and quantiles of the inputs.
+    X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_features), or a list or dict of them
+        Used for the ranges and quantiles of the inputs. Several inputs (a list in the model's input
+        order or a dict keyed by its input names): every feature of every input is profiled, the others
+        held at their quantiles in their own inputs.
     features : None, str, int or sequence, default=None
         The inputs to profile (names or 0-based indices). None: all.
     quantiles : sequence of float in [0, 1], default=(0, 0.2, 0.4, 0.6, 0.8, 1)
@@ -75,7 +83,10 @@ def lek_profile(model, X, *, features=None, quantiles=DEFAULT_QUANTILES, n_point
     output : None, int, tuple or {"sum", "mean", "max"}, default=None
         The response, for models with several outputs per sample; as in :func:`gradient_importance`.
         None: the only output, or the mean of all of them.
-    feature_names : sequence of str, default=None
+    feature_names : sequence of str, or a dict or list of them (several inputs), default=None
+    mask, mask_value : default=None
+        Padded sequences, as in :func:`perturbation_importance`: ranges and quantiles are taken over real
+        cells only. The profiles' template sequences are real at every step.
     batch_size : int, default=None
         Rows per forward call.
 
@@ -107,16 +118,21 @@ def lek_profile(model, X, *, features=None, quantiles=DEFAULT_QUANTILES, n_point
     n_points = checks.check_int(n_points, "n_points", _FUNC, low=2)
     quantiles = _resolve_quantiles(quantiles)
     check_output(output, _FUNC)
-    data = as_sequence_data(X, feature_names, func=_FUNC)
-    chosen = _resolve_features(features, data.feature_names)
+    check_mask_arguments(mask, mask_value, _FUNC)
+    data = apply_mask(as_sequence_data(X, feature_names, func=_FUNC), model, mask, mask_value, _FUNC)
+    chosen = _resolve_features(features, data)
     predictor = as_predictor(model, func=_FUNC)
 
-    per_feature = data.feature_values()
-    levels = np.quantile(per_feature, quantiles, axis=0)  # (n_quantiles, F)
-    low, high = per_feature.min(axis=0), per_feature.max(axis=0)
-    templates = np.repeat(levels.astype(np.float32)[:, np.newaxis, :], data.n_timesteps, axis=1)
-    templates.setflags(write=False)
-    grid = SequenceData(X=templates, feature_names=data.feature_names, input_ndim=data.input_ndim)
+    blocks, low, high = [], [], []
+    for block in data.blocks:
+        per_feature = block.real_values()
+        levels = np.quantile(per_feature, quantiles, axis=0)  # (n_quantiles, F)
+        low.extend(per_feature.min(axis=0))
+        high.extend(per_feature.max(axis=0))
+        templates = np.repeat(levels.astype(np.float32)[:, np.newaxis, :], block.n_timesteps, axis=1)
+        templates.setflags(write=False)
+        blocks.append(Block(templates, block.feature_names, block.input_ndim, name=block.name))
+    grid = data.with_blocks(blocks, mask_source="none")
     tasks = [(f, np.float32(v)) for f in chosen for v in np.linspace(low[f], high[f], n_points)]
 
     responses = [None] * len(tasks)
@@ -125,7 +141,7 @@ def lek_profile(model, X, *, features=None, quantiles=DEFAULT_QUANTILES, n_point
         responses[j] = predictions
 
     chunk_rows = engine.resolve_chunk_rows(predictor, grid, batch_size, _FUNC)
-    engine.run(predictor, grid, tasks, _SetFeature(templates), n_repeats=1,
+    engine.run(predictor, grid, tasks, _SetFeature(grid), n_repeats=1,
                root_seed=np.random.SeedSequence(0), chunk_rows=chunk_rows, collect=keep,
                describe_task=lambda task: f"when {data.feature_names[task[0]]!r} was set to {task[1]:.6g}",
                func=_FUNC)
@@ -141,6 +157,7 @@ def lek_profile(model, X, *, features=None, quantiles=DEFAULT_QUANTILES, n_point
         "response": response.transpose(0, 2, 1).ravel(),
     })
     frame.attrs["output"] = selection.description
+    frame.attrs["mask"] = data.mask_source
     return frame
 
 

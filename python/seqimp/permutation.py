@@ -8,9 +8,11 @@ import numpy as np
 
 from . import checks, engine
 from .adapters import as_predictor
-from .inputs import SequenceData, as_sequence_data, as_target
+from .inputs import as_sequence_data, as_target
 from .labels import make_labels
+from .masks import apply_mask, check_mask_arguments, mask_extra
 from .metrics import check_target, get_metric
+from .outputs import select_predictions
 from .progress import check_progress
 from .result import ImportanceResult
 from .transforms import Resample
@@ -52,9 +54,7 @@ def _subsample(data, y, count, root_seed):
         return data, y
     seed = np.random.SeedSequence(root_seed.entropy, spawn_key=tuple(root_seed.spawn_key) + (_SUBSAMPLE_KEY,))
     rows = np.sort(np.random.default_rng(seed).choice(data.n_samples, size=count, replace=False))
-    X = np.ascontiguousarray(data.X[rows])
-    X.setflags(write=False)
-    return SequenceData(X=X, feature_names=data.feature_names, input_ndim=data.input_ndim), y[rows]
+    return data.take(rows), y[rows]
 
 
 class _CheckFirstChunk:
@@ -84,8 +84,8 @@ class _CheckFirstChunk:
 
 
 def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularity="feature", groups=None,
-                           feature_names=None, max_samples=None, batch_size=None, random_state=None,
-                           progress=None):
+                           feature_names=None, output=None, mask=None, mask_value=None, max_samples=None,
+                           batch_size=None, random_state=None, progress=None):
     """Permutation importance for sequence models: the metric's loss when a variable is shuffled.
 
     For every label (a feature, a timestep, a cell or a group) and every repeat, the label's values
@@ -100,9 +100,13 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
     Parameters
     ----------
     model : Keras model, tf_keras model, callable or object with ``.predict``
-        Maps X of shape (n, T, F) (or (n, F)) to predictions of shape (n,), (n, k) or (n, T, ...).
-    X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_features)
-        Held-out data; never modified.
+        Maps X of shape (n, T, F) (or (n, F)) to predictions of shape (n,), (n, k) or (n, T, ...). A
+        model with several inputs gets them as X gives them (a list or a dict) in every chunk.
+    X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_features), or a list or dict of them
+        Held-out data; never modified. Several inputs (a sequence plus static covariates): a list in
+        the model's input order or a dict keyed by its input names, all with the same n_samples; every
+        feature of every input gets a label, and a feature's values move between samples within its
+        own input.
     y : array-like of shape (n_samples,) or (n_samples, ...)
         True targets, the shape of the model's predictions (trailing axes of length 1 may be
         dropped). For sequence outputs every element is scored. For "log_loss", "accuracy" and
@@ -120,8 +124,25 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
     groups : dict, default=None
         ``{name: [feature names or indices]}``: the members are permuted together, with one
         permutation, and the result has one row per group.
-    feature_names : sequence of str, default=None
-        Names of the features (the last axis of X). Defaults to DataFrame columns, then x1..xF.
+    feature_names : sequence of str, or a dict or list of them (several inputs), default=None
+        Names of the features (the last axis of X). Defaults to DataFrame columns or R dimnames, then
+        x1..xF (per input; a name two inputs share is prefixed with the input's name, "static.x1").
+    output : None, int, tuple or {"sum", "mean", "max"}, default=None
+        Which prediction is scored against ``y``, as in :func:`gradient_importance`: an index into the
+        flattened per-sample output (e.g. the last step of a sequence-to-sequence model), a tuple index
+        such as ``(timestep, class)``, or a reduction. ``y`` then has one value per sample. None scores
+        the whole prediction.
+    mask : None, False, bool array of shape (n_samples, n_timesteps), or a dict or list of them, default=None
+        Padded sequences: True marks a real step. None finds the padding from the model (a Keras
+        ``Masking`` layer or ``Embedding(mask_zero=True)``); False turns that off. Values move between
+        real cells only, aligned by position from the end: the k-th real step from the end of sample i
+        takes the k-th real step from the end of sample π(i) (the latest observations meet the latest,
+        as a forecast reads them; with padding at the start this is the same timestep). Real steps of i
+        beyond π(i)'s length keep their values. ``result.extra["n_real_samples"]`` counts the samples
+        real in each label's cells.
+    mask_value : float, or a dict or list of them, default=None
+        For any model: a step is padding where every feature of its input equals this value. Not with
+        ``mask``.
     max_samples : int or float, default=None
         Score on a random subset of the rows, for speed on big data: an int is a number of rows, a
         float in (0, 1] a fraction of them; None uses every row. Unlike scikit-learn, which scores
@@ -173,11 +194,12 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
     n_repeats = checks.check_int(n_repeats, "n_repeats", _FUNC)
     root_seed = checks.check_random_state(random_state, _FUNC)
     progress = check_progress(progress, _FUNC)
-    data = as_sequence_data(X, feature_names, func=_FUNC)
+    check_mask_arguments(mask, mask_value, _FUNC)
+    predictor = select_predictions(as_predictor(model, func=_FUNC), output, _FUNC)
+    data = apply_mask(as_sequence_data(X, feature_names, func=_FUNC), model, mask, mask_value, _FUNC)
     y = as_target(y, data.n_samples, func=_FUNC)
     count = _n_rows(max_samples, data.n_samples)
     granularity, labels = make_labels(data, granularity, groups, _FUNC)
-    predictor = as_predictor(model, func=_FUNC)
     chunk_rows = engine.resolve_chunk_rows(predictor, data, batch_size, _FUNC)
     data, y = _subsample(data, y, count, root_seed)
 
@@ -189,12 +211,15 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
             baseline["score"] = metric(y, baseline_predictions)
         return metric.worsening(baseline["score"], metric(y, predictions))
 
-    out = engine.run(_CheckFirstChunk(predictor, metric, y), data, labels, Resample(data.X, "permutation"),
+    out = engine.run(_CheckFirstChunk(predictor, metric, y), data, labels, Resample(data, "permutation"),
                      n_repeats=n_repeats, root_seed=root_seed, chunk_rows=chunk_rows, score=score,
                      progress=progress, func=_FUNC)
+    params = {"n_repeats": n_repeats, "max_samples": max_samples, "n_samples": data.n_samples,
+              "greater_is_better": metric.greater_is_better, "mask": data.mask_source}
+    if output is not None:
+        params["output"] = predictor.selection.description
     return ImportanceResult(
         method="permutation", labels=labels, importances=out.scores, granularity=granularity,
         metric=metric.name, baseline_score=baseline["score"], feature_names=data.feature_names,
-        params={"n_repeats": n_repeats, "max_samples": max_samples, "n_samples": data.n_samples,
-                "greater_is_better": metric.greater_is_better},
+        params=params, extra=mask_extra(data, labels) or None,
     )

@@ -6,9 +6,11 @@ import numpy as np
 
 from . import checks, engine
 from .adapters import as_predictor
-from .progress import check_progress
 from .inputs import as_sequence_data
 from .labels import make_labels
+from .masks import apply_mask, check_mask_arguments, mask_extra
+from .outputs import select_predictions
+from .progress import check_progress
 from .result import ImportanceResult
 from .transforms import AdditiveNoise, Constant, Resample
 
@@ -37,7 +39,8 @@ def _effect_function(effect):
 
 def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_std=False, effect="rms",
                             n_repeats=1, granularity="feature", groups=None, feature_names=None,
-                            batch_size=None, random_state=None, progress=None):
+                            output=None, mask=None, mask_value=None, batch_size=None, random_state=None,
+                            progress=None):
     """Importance as the change in predictions when each variable is perturbed.
 
     For every label (a feature, a timestep, a cell or a group), a copy of ``X`` has that label's
@@ -46,12 +49,17 @@ def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_s
     Parameters
     ----------
     model : Keras model, tf_keras model, callable or object with ``.predict``
-        Maps X of shape (n, T, F) (or (n, F)) to predictions of shape (n,), (n, k) or (n, T, ...).
-    X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_features)
+        Maps X of shape (n, T, F) (or (n, F)) to predictions of shape (n,), (n, k) or (n, T, ...). A
+        model with several inputs gets them as X gives them (a list or a dict) in every chunk.
+    X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_features), or a list or dict of them
+        Several inputs (a sequence plus static covariates): a list in the model's input order or a
+        dict keyed by its input names, all with the same n_samples. Every feature of every input gets
+        a label; features of 2-D inputs take part as feature labels at granularity "timestep"/"cell".
     noise : {"gaussian", "uniform", "zero", "mean", "swap"}, default="gaussian"
         "gaussian" adds N(0, scale); "uniform" adds U(-scale, scale); "zero" sets to 0; "mean" sets to
-        the feature's mean over samples and timesteps; "swap" takes the values from another, randomly
-        chosen sample.
+        the feature's mean over samples and (real) timesteps; "swap" takes the values from another,
+        randomly chosen sample (padded sequences align by position from the end, as in
+        :func:`permutation_importance`).
     scale : float, default=0.2
         Noise scale (standard deviation for "gaussian", half-width for "uniform").
     scale_by_std : bool, default=False
@@ -64,7 +72,19 @@ def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_s
     granularity : {"feature", "timestep", "cell"}, default="feature"
     groups : dict, default=None
         ``{name: [feature names or indices]}``, perturbed together; one row per group.
-    feature_names : sequence of str, default=None
+    feature_names : sequence of str, or a dict or list of them (several inputs), default=None
+    output : None, int, tuple or {"sum", "mean", "max"}, default=None
+        Which prediction the effect is measured on, as in :func:`gradient_importance`: an index into the
+        flattened per-sample output, a tuple index such as ``(timestep, class)``, or a reduction. None
+        measures the change of the whole prediction.
+    mask : None, False, bool array of shape (n_samples, n_timesteps), or a dict or list of them, default=None
+        Padded sequences: True marks a real step. None finds the padding from the model (a Keras
+        ``Masking`` layer or ``Embedding(mask_zero=True)``); False turns that off. Padded cells are
+        never perturbed, means and standard deviations use real cells only, and
+        ``result.extra["n_real_samples"]`` says how many samples are real in each label's cells.
+    mask_value : float, or a dict or list of them, default=None
+        For any model: a step is padding where every feature of its input equals this value. Not with
+        ``mask``.
     batch_size : int, default=None
         Rows per forward call. Results do not depend on it.
     random_state : int, Generator, SeedSequence or None, default=None
@@ -93,27 +113,34 @@ def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_s
     n_repeats = checks.check_int(n_repeats, "n_repeats", _FUNC)
     root_seed = checks.check_random_state(random_state, _FUNC)
     progress = check_progress(progress, _FUNC)
-    data = as_sequence_data(X, feature_names, func=_FUNC)
+    check_mask_arguments(mask, mask_value, _FUNC)
+    predictor = select_predictions(as_predictor(model, func=_FUNC), output, _FUNC)
+    data = apply_mask(as_sequence_data(X, feature_names, func=_FUNC), model, mask, mask_value, _FUNC)
     granularity, labels = make_labels(data, granularity, groups, _FUNC)
-    predictor = as_predictor(model, func=_FUNC)
     chunk_rows = engine.resolve_chunk_rows(predictor, data, batch_size, _FUNC)
-
-    if noise in ("gaussian", "uniform"):
-        feature_scale = scale * (data.feature_std() if scale_by_std else 1.0)
-        transform = AdditiveNoise(data.X, feature_scale, noise)
-    elif noise == "zero":
-        transform = Constant(data.X, 0.0)
-    elif noise == "mean":
-        transform = Constant(data.X, data.feature_mean())
-    else:
-        transform = Resample(data.X, "swap")
+    transform = _transform(data, noise, scale, scale_by_std)
 
     out = engine.run(predictor, data, labels, transform, n_repeats=n_repeats, root_seed=root_seed,
                      chunk_rows=chunk_rows, score=lambda base, preds, j, r: effect_fn(base, preds),
                      progress=progress, func=_FUNC)
+    params = {"noise": noise, "scale": scale, "scale_by_std": scale_by_std, "n_repeats": n_repeats,
+              "mask": data.mask_source}
+    if output is not None:
+        params["output"] = predictor.selection.description
     return ImportanceResult(
         method="perturbation", labels=labels, importances=out.scores, granularity=granularity,
         metric=effect if isinstance(effect, str) else getattr(effect, "__name__", "custom"),
-        feature_names=data.feature_names,
-        params={"noise": noise, "scale": scale, "scale_by_std": scale_by_std, "n_repeats": n_repeats},
+        feature_names=data.feature_names, params=params, extra=mask_extra(data, labels) or None,
     )
+
+
+def _transform(data, noise, scale, scale_by_std):
+    """The transform of ``noise``; per-feature statistics over real cells, input by input."""
+    if noise in ("gaussian", "uniform"):
+        scales = [scale * (block.feature_std() if scale_by_std else 1.0) for block in data.blocks]
+        return AdditiveNoise(data, scales, noise)
+    if noise == "zero":
+        return Constant(data, 0.0)
+    if noise == "mean":
+        return Constant(data, [block.feature_mean() for block in data.blocks])
+    return Resample(data, "swap")

@@ -28,8 +28,10 @@ from .adapters.protocol import is_rpy2_object
 
 import rpy2.rinterface as ri  # noqa: E402 - after r_models, which says how to install rpy2
 import rpy2.robjects as ro  # noqa: E402
+from rpy2.robjects.conversion import localconverter  # noqa: E402
 
-__all__ = ["from_r", "r_model", "to_r", "RFunctionPredictor", "RModelPredictor", "clean_child_environment"]
+__all__ = ["from_r", "r_list_items", "r_model", "to_r", "RFunctionPredictor", "RModelPredictor",
+           "clean_child_environment"]
 
 
 def _names(value):
@@ -81,6 +83,22 @@ def from_r(obj, *, with_names=False, name="X"):
     array = r_view(r_item(out, "values"))
     names = _names(r_item(out, "names"))
     return (array, names) if with_names else array
+
+
+def r_list_items(obj):
+    """An R list of arrays (several model inputs) as a dict by its names, or a list when it has none;
+    any other R object is returned as it is. A data.frame is one input, not a list of columns."""
+    if not isinstance(obj, ri.ListSexpVector) or "data.frame" in r_classes(obj):
+        return obj
+    with localconverter(ro.default_converter):
+        items = [obj[i] for i in range(len(obj))]
+        names = _names(ro.baseenv["names"](obj))
+    if names is None or all(n == "" for n in names):
+        return items
+    if any(n == "" for n in names) or len(set(names)) != len(names):
+        raise ValueError(f"X, an R list of inputs, must have a unique name for every element or none; "
+                         f"got names {names}.")
+    return dict(zip(names, items))
 
 
 def _as_r(value):

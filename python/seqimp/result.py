@@ -81,9 +81,13 @@ class ImportanceResult:
 
         columns = {"feature": [lbl.feature if lbl.feature is not None else "(all)" for lbl in self.labels]}
         if self.granularity != "feature":
-            columns["timestep"] = [lbl.timestep for lbl in self.labels]
+            timesteps = [lbl.timestep for lbl in self.labels]
+            # Features of 2-D inputs have no timestep (several inputs): a missing value, not a float.
+            columns["timestep"] = timesteps if None not in timesteps else pd.array(timesteps, dtype="Int64")
         columns["importance"] = self.importances_mean
         columns["std"] = self.importances_std
+        if self.granularity != "feature" and isinstance(self.extra, dict) and "n_real_samples" in self.extra:
+            columns["n_real"] = self.extra["n_real_samples"]  # padded sequences: samples real at the step
         frame = pd.DataFrame(columns)
         if sort:
             frame = frame.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)

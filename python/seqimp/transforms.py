@@ -4,6 +4,10 @@
 - :class:`Constant`: set the label's cells to a per-feature value (zero, the mean).
 - :class:`Resample`: take the label's cells from other samples, by a permutation of the rows
   (permutation importance) or by an independent draw of another row for each row ("swap").
+
+Each works block by block over the cells a label touches in every model input. Under a mask the engine
+restores padded cells after every step (:class:`seqimp.engine.Transform`); :class:`Resample` also
+reads donors' real steps only (:func:`end_aligned_steps`).
 """
 
 from __future__ import annotations
@@ -13,12 +17,25 @@ import numpy as np
 from .engine import Transform, block_draws
 
 
-class AdditiveNoise(Transform):
-    """``x += scale_f * e`` on the label's cells, e ~ N(0, 1) or U(-1, 1)."""
+def per_block(data, values):
+    """``values`` for every block, each broadcast to that block's (T, F): one value, a per-feature
+    array for one block, or a list with one entry per block."""
+    if not isinstance(values, (list, tuple)):
+        values = [values] * len(data.blocks)
+    return [np.broadcast_to(np.asarray(v, dtype=np.float32), block.X.shape[1:])
+            for v, block in zip(values, data.blocks)]
 
-    def __init__(self, X, scale, distribution):
-        super().__init__(X)
-        self.scale = np.broadcast_to(np.asarray(scale, dtype=np.float32), X.shape[1:])
+
+class AdditiveNoise(Transform):
+    """``x += scale_f * e`` on the label's cells, e ~ N(0, 1) or U(-1, 1).
+
+    One draw per task covers the label's cells in every block, in block order, so a single block draws
+    exactly as it always has.
+    """
+
+    def __init__(self, data, scale, distribution):
+        super().__init__(data)
+        self.scales = per_block(data, scale)
         self.distribution = distribution
 
     def _draw(self, k):
@@ -26,21 +43,39 @@ class AdditiveNoise(Transform):
             return lambda rng, rows: rng.standard_normal((rows, k), dtype=np.float32)
         return lambda rng, rows: rng.uniform(-1.0, 1.0, size=(rows, k)).astype(np.float32)
 
-    def apply(self, out, i0, i1, label, seed):
-        k = int(label.mask.sum())
-        noise = block_draws(seed, i0, i1, self.X.shape[0], self._draw(k))
-        out[:, label.mask] += noise * self.scale[label.mask]
+    def apply(self, outs, i0, i1, label, seed):
+        sizes = [int(cells.sum()) for _, cells in label.parts]
+        noise = block_draws(seed, i0, i1, self.data.n_samples, self._draw(sum(sizes)))
+        offset = 0
+        for (b, cells), k in zip(label.parts, sizes):
+            outs[b][:, cells] += noise[:, offset:offset + k] * self.scales[b][cells]
+            offset += k
 
 
 class Constant(Transform):
     """The label's cells are set to a per-feature value."""
 
-    def __init__(self, X, values):
-        super().__init__(X)
-        self.values = np.broadcast_to(np.asarray(values, dtype=np.float32), X.shape[1:])
+    def __init__(self, data, values):
+        super().__init__(data)
+        self.values = per_block(data, values)
 
-    def apply(self, out, i0, i1, label, state):
-        out[:, label.mask] = self.values[label.mask]
+    def apply(self, outs, i0, i1, label, state):
+        for b, cells in label.parts:
+            outs[b][:, cells] = self.values[b][cells]
+
+
+def end_aligned_steps(mask):
+    """Where each row's real steps are, counted from its last real step.
+
+    Returns ``rank`` (n, T): k for the k-th real step from the end (0 = the last), -1 for padding; and
+    ``order`` (n, T): the timestep of the row's k-th real step from the end, -1 beyond its real steps.
+    """
+    real_from_end = np.cumsum(mask[:, ::-1], axis=1)[:, ::-1]
+    rank = np.where(mask, real_from_end - 1, -1).astype(np.int64)
+    order = np.full(mask.shape, -1, dtype=np.int64)
+    rows, steps = np.nonzero(mask)
+    order[rows, rank[rows, steps]] = steps
+    return rank, order
 
 
 class Resample(Transform):
@@ -49,14 +84,22 @@ class Resample(Transform):
     ``kind="permutation"``: source is a permutation of the rows (the same one for every cell of the
     label, so a feature's whole trajectory moves together and the order of timesteps is kept).
     ``kind="swap"``: source[i] is another row drawn at random, never i itself.
+
+    Padded sequences (a block with a mask) align by position from the end: the k-th real step from the
+    end of row i takes the k-th real step from the end of its donor, so the latest observations meet
+    the latest, which is what a forecast reads; with padding at the start (Keras' ``pad_sequences``
+    default) that is the same timestep. Real steps of row i beyond the donor's length keep their own
+    values, and padding is never read from nor written to.
     """
 
-    def __init__(self, X, kind):
-        super().__init__(X)
+    def __init__(self, data, kind):
+        super().__init__(data)
         self.kind = kind
+        self.aligned = {b: end_aligned_steps(block.mask) for b, block in enumerate(data.blocks)
+                        if block.mask is not None}
 
     def start(self, label, seed):
-        n = self.X.shape[0]
+        n = self.data.n_samples
         rng = np.random.default_rng(seed)
         if self.kind == "permutation":
             return rng.permutation(n)
@@ -65,6 +108,16 @@ class Resample(Transform):
         source = rng.integers(0, n - 1, size=n)
         return source + (source >= np.arange(n))
 
-    def apply(self, out, i0, i1, label, source):
-        donors = self.X[source[i0:i1]]
-        out[:, label.mask] = donors[:, label.mask]
+    def apply(self, outs, i0, i1, label, source):
+        rows = source[i0:i1]
+        for b, cells in label.parts:
+            X = self.blocks[b].X
+            if b not in self.aligned:
+                donors = X[rows]
+                outs[b][:, cells] = donors[:, cells]
+                continue
+            rank, order = self.aligned[b]
+            k = rank[i0:i1]
+            steps = np.where(k >= 0, order[rows[:, np.newaxis], np.maximum(k, 0)], -1)
+            donors = X[rows[:, np.newaxis], np.maximum(steps, 0)]
+            np.copyto(outs[b], donors, where=(steps >= 0)[:, :, np.newaxis] & cells[np.newaxis])

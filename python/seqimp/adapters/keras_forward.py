@@ -13,8 +13,9 @@ import weakref
 
 import numpy as np
 
-from .keras_layers import check_keras_input_shape, has_recurrent_layer, keras_backend, keras_input_shape
-from .protocol import Predictor, as_prediction_array
+from .keras_layers import (check_keras_input_shape, check_keras_inputs, has_recurrent_layer, keras_backend,
+                           keras_input_names, keras_input_shape, takes_dict)
+from .protocol import Predictor, as_prediction_array, input_rows
 
 # Keras: about 2 MB of input per forward call, as a power of two between 256 and 4096 rows. Measured on
 # LSTM(64)->LSTM(32) with T=50, F=8 (XLA, 2 cores): 1024 rows ran 1.3x faster than 512, 1.1x than 2048.
@@ -51,6 +52,7 @@ class KerasPredictor(Predictor):
         self.jit_compile = bool(jit_compile)
         self._forward = None
         self._chunk_rows = None
+        self._layout = None  # how several inputs are fed (InputLayout); None for one
         self._eager = flavour == "keras" and keras_backend() != "tensorflow"
 
     @property
@@ -72,9 +74,19 @@ class KerasPredictor(Predictor):
     def check_input_shape(self, input_shape):
         check_keras_input_shape(self.model, input_shape)
 
+    def check_inputs(self, data):
+        """Check X's input or inputs against the model's, and keep how several inputs feed it."""
+        self._layout = InputLayout.of(self.model, data)
+        if self._layout is None:
+            self.check_input_shape(data.input_shape)
+
+    def row_shape(self, data):
+        """One row's input shape as the compiled function takes it: one shape, or one per model input."""
+        return self._layout.row_shapes if self._layout is not None else tuple(data.input_shape[1:])
+
     def prepare(self, chunk_rows, data):
-        self.check_input_shape(data.input_shape)
-        self._compile(chunk_rows, data.input_shape[1:])
+        self.check_inputs(data)
+        self._compile(chunk_rows, self.row_shape(data))
 
     def _compile(self, chunk_rows, row_shape):
         self._chunk_rows = int(chunk_rows)
@@ -86,17 +98,22 @@ class KerasPredictor(Predictor):
             lambda: CompiledForward(self.model, self._chunk_rows, row_shape, self.jit_compile))
 
     def _call(self, block):
+        if self._layout is not None:
+            block = self._layout.arrange(block)
         if self._eager:
             return self.model.predict_on_batch(block)
-        if self._forward is None or block.shape[0] > self._chunk_rows:
-            self._compile(block.shape[0], block.shape[1:])
+        rows = input_rows(block)
+        if self._forward is None or rows > self._chunk_rows:
+            self._compile(rows, self._layout.row_shapes if self._layout else block.shape[1:])
         out = as_prediction_array(self._forward(pad_rows(block, self._chunk_rows)), self.description)
-        return out[:block.shape[0]]
+        return out[:rows]
 
 
 def pad_rows(block, rows):
     """``block`` with zero rows appended up to ``rows``: the compiled function keeps one signature and
-    never retraces for a short last chunk."""
+    never retraces for a short last chunk. A list (several inputs) is padded input by input."""
+    if isinstance(block, list):
+        return [pad_rows(b, rows) for b in block]
     if block.shape[0] == rows:
         return block
     padded = np.zeros((rows,) + block.shape[1:], dtype=np.float32)
@@ -115,17 +132,22 @@ class CompiledForward:
 
         self._tf = tf
         self._model_ref = weakref.ref(model)
-        self._spec = tf.TensorSpec((chunk_rows,) + row_shape, tf.float32)
+        # Several inputs: row_shape is one shape per input, and the function takes a list of them.
+        self._spec = [tf.TensorSpec((chunk_rows,) + shape, tf.float32) for shape in row_shape] \
+            if row_shape and isinstance(row_shape[0], tuple) else tf.TensorSpec((chunk_rows,) + row_shape,
+                                                                                 tf.float32)
+        self._input_names = keras_input_names(model) if takes_dict(model) else None
         self._fn = self._build(jit)
         self._jit = jit
 
     def _build(self, jit):
         tf = self._tf
         model_ref = self._model_ref  # no strong reference: the cache must not keep the model alive
+        names = self._input_names
 
         @tf.function(input_signature=[self._spec], jit_compile=jit, reduce_retracing=False, autograph=False)
         def forward(x):
-            return model_ref()(x, training=False)
+            return model_ref()(as_model_inputs(x, names), training=False)
 
         return forward
 
@@ -139,3 +161,40 @@ class CompiledForward:
             self._jit = False
             self._fn = self._build(False)
             return self._fn(*tensors)
+
+
+def as_model_inputs(x, names):
+    """What a traced function hands the model: a dict by input name for a model built on a dict."""
+    return dict(zip(names, x)) if names is not None and isinstance(x, (list, tuple)) else x
+
+
+class InputLayout:
+    """How X's several inputs feed a multi-input Keras model: a list in the model's input order."""
+
+    def __init__(self, order, keys, row_shapes):
+        self.order = order          # X's block positions, in the model's input order
+        self.keys = keys            # X's dict keys, or None for a list
+        self.row_shapes = row_shapes  # per-row shape of each model input, in the model's order
+
+    @classmethod
+    def of(cls, model, data):
+        """None for single-array X; else the layout, after checking X's inputs against the model's."""
+        if getattr(data, "structure", "array") == "array":
+            return None
+        order = check_keras_inputs(model, data.input_shapes, data.structure, data.input_names)
+        keys = list(data.input_names) if data.structure == "dict" else None
+        return cls(order, keys, tuple(tuple(data.input_shapes[i][1:]) for i in order))
+
+    def arrange(self, block):
+        values = [block[k] for k in self.keys] if self.keys is not None else list(block)
+        return [np.ascontiguousarray(values[i], dtype=np.float32) for i in self.order]
+
+    def x_order_columns(self):
+        """Column indices that put per-row values laid out input by input in the model's order (one
+        flattened block per input, then anything after them) back in X's order of inputs."""
+        sizes = [int(np.prod(shape)) for shape in self.row_shapes]
+        starts = np.cumsum([0] + sizes)
+        by_x = sorted(range(len(self.order)), key=lambda m: self.order[m])
+        columns = [np.arange(starts[m], starts[m + 1]) for m in by_x]
+        return np.concatenate(columns + [np.arange(starts[-1], starts[-1] + 1)])
+

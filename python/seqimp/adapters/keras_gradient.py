@@ -12,9 +12,10 @@ import weakref
 
 import numpy as np
 
-from .keras_forward import CompiledForward, KerasPredictor, cached_compiled, pad_rows
-from .keras_layers import has_recurrent_layer, keras_backend
-from .protocol import PREDICTIONS_ONLY, Predictor, as_prediction_array, describe_model, keras_model_flavour
+from .keras_forward import CompiledForward, KerasPredictor, as_model_inputs, cached_compiled, pad_rows
+from .keras_layers import has_recurrent_layer, keras_backend, keras_input_names, takes_dict
+from .protocol import (PREDICTIONS_ONLY, Predictor, as_prediction_array, describe_model, input_rows,
+                       keras_model_flavour)
 
 GRADIENT_FRAMEWORKS = "Keras 3 with the TensorFlow backend, or tf_keras"
 # model -> {(chunk_rows, row_shape, jit, mode): CompiledGradient}, weak keys as for the forward pass.
@@ -78,7 +79,11 @@ class KerasGradient(KerasPredictor):
         if isinstance(declared, tuple) and len(declared) >= 1 and \
                 all(isinstance(d, int) for d in declared[1:]):
             return tuple(declared[1:])
-        zeros = np.zeros((1,) + tuple(row_shape), dtype=np.float32)
+        if row_shape and isinstance(row_shape[0], tuple):  # several inputs: one shape each, model order
+            zeros = as_model_inputs([np.zeros((1,) + s, dtype=np.float32) for s in row_shape],
+                                    keras_input_names(self.model) if takes_dict(self.model) else None)
+        else:
+            zeros = np.zeros((1,) + tuple(row_shape), dtype=np.float32)
         return _EagerOnce(self.model, self.description, self._expected())(zeros).shape[1:]
 
     def select(self, weights=None, mode="weighted"):
@@ -101,11 +106,14 @@ class KerasGradient(KerasPredictor):
     def _call(self, block):
         if self._weights is None:
             raise RuntimeError("KerasGradient.select() must be called before the gradients are taken.")
-        if self._fn is None or block.shape[0] > self._chunk_rows:
-            self._compile(block.shape[0], block.shape[1:])
-        padded = pad_rows(np.ascontiguousarray(block, dtype=np.float32), self._chunk_rows)
-        out = as_prediction_array(self._fn(padded, self._weights), self.description)
-        return out[:block.shape[0]]
+        layout = self._layout
+        block = layout.arrange(block) if layout is not None else np.ascontiguousarray(block, dtype=np.float32)
+        rows = input_rows(block)
+        if self._fn is None or rows > self._chunk_rows:
+            self._compile(rows, layout.row_shapes if layout is not None else block.shape[1:])
+        out = as_prediction_array(self._fn(pad_rows(block, self._chunk_rows), self._weights), self.description)
+        # Several inputs: the gradient's columns come in the model's input order; give them X's.
+        return out[:rows] if layout is None else out[:rows, layout.x_order_columns()]
 
 
 class _EagerOnce(Predictor):
@@ -133,18 +141,23 @@ class CompiledGradient(CompiledForward):
     def _build(self, jit):
         tf = self._tf
         model_ref, mode = self._model_ref, self._mode
+        names = self._input_names
 
         @tf.function(input_signature=[self._spec, tf.TensorSpec((None,), tf.float32)], jit_compile=jit,
                      reduce_retracing=False, autograph=False)
         def gradient(x, w):
+            xs = list(x) if isinstance(x, (list, tuple)) else [x]  # several inputs: a list, model order
+            rows = tf.shape(xs[0])[0]
             with tf.GradientTape() as tape:
-                tape.watch(x)
-                y = model_ref()(x, training=False)
+                for t in xs:
+                    tape.watch(t)
+                y = model_ref()(as_model_inputs(x, names), training=False)
                 if isinstance(y, (list, tuple)):  # a one-output model may return [y]; checked earlier
                     y = y[0]
-                y = tf.reshape(tf.cast(y, tf.float32), (tf.shape(x)[0], -1))
+                y = tf.reshape(tf.cast(y, tf.float32), (rows, -1))
                 s = tf.reduce_max(y, axis=1) if mode == "max" else tf.linalg.matvec(y, w)
-            g = tape.gradient(s, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)
-            return tf.concat([tf.reshape(tf.cast(g, tf.float32), (tf.shape(x)[0], -1)), s[:, None]], axis=1)
+            grads = tape.gradient(s, xs, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+            flat = [tf.reshape(tf.cast(g, tf.float32), (rows, -1)) for g in grads]
+            return tf.concat(flat + [s[:, None]], axis=1)
 
         return gradient

@@ -68,3 +68,107 @@ def keras_backend():
     import keras
 
     return keras.backend.backend()
+
+
+def keras_input_names(model):
+    """The names of the model's inputs, in its input order, or None where it does not say."""
+    names = getattr(model, "input_names", None)  # tf_keras
+    if isinstance(names, (list, tuple)) and names:
+        return [str(n) for n in names]
+    try:
+        inputs = model.inputs
+    except Exception:  # noqa: BLE001 - an unbuilt or subclassed model has no inputs yet
+        return None
+    return [str(getattr(t, "name", "")) for t in inputs] if inputs else None
+
+
+def keras_input_shapes(model):
+    """The declared shape of each input, in the model's input order, or None where unknown."""
+    try:
+        shape = model.input_shape
+    except Exception:  # noqa: BLE001
+        return None
+    if isinstance(shape, dict):
+        names = keras_input_names(model) or list(shape)
+        shape = [shape[n] for n in names if n in shape]
+    if isinstance(shape, tuple) and all(d is None or isinstance(d, int) for d in shape):
+        shape = [shape]
+    if not isinstance(shape, list) or not all(isinstance(s, tuple) for s in shape):
+        return None
+    return [tuple(s) for s in shape]
+
+
+def takes_dict(model):
+    """True when the model was built on a dict of inputs (and is best called with one)."""
+    try:
+        return isinstance(model.input, dict)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def check_keras_inputs(model, shapes, structure, names):
+    """Match X's inputs to a multi-input model's: the positions of X's blocks in the model's input
+    order. ``shapes`` are X's input shapes, ``structure`` "list" or "dict", ``names`` the dict's keys.
+    Raises a ValueError naming 'X' for a wrong number of inputs, keys that do not match the model's
+    input names (the missing and the extra ones), or a shape the model does not take."""
+    model_names = keras_input_names(model)
+    declared = keras_input_shapes(model)
+    n_model = len(declared) if declared is not None else (len(model_names) if model_names else None)
+    if n_model is not None and n_model != len(shapes):
+        raise ValueError(f"The model takes {n_model} inputs {model_names or ''}, but X has {len(shapes)}. "
+                         f"Pass X as a list in the model's input order or a dict keyed by its input names.")
+    order = list(range(len(shapes)))
+    if structure == "dict" and model_names is not None:
+        missing = [n for n in model_names if n not in names]
+        extra = [k for k in names if k not in model_names]
+        if missing or extra:
+            raise ValueError(f"The 'X' parameter must be keyed by the model's input names {model_names}: X "
+                             f"lacks {missing} and has extra keys {extra}.")
+        order = [list(names).index(n) for n in model_names]
+    if declared is not None:
+        for position, expected in zip(order, declared):
+            got = (None,) + tuple(shapes[position][1:])
+            which = f"X[{names[position]!r}]" if structure == "dict" else f"input {position + 1} of X"
+            if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected[1:], got[1:])):
+                raise ValueError(f"The model's input {model_names[order.index(position)] if model_names else ''} "
+                                 f"expects shape {expected}, but {which} has shape {tuple(shapes[position])}.")
+    return order
+
+
+def keras_padding(model):
+    """What padding a Keras model declares: ``(input position or None, mask_value, layer, input shape)``
+    for every ``Masking`` layer and ``Embedding(mask_zero=True)``. The position is that of the model input
+    the layer reads directly, None where it reads another layer's output (whose shape is given)."""
+    inputs = []
+    try:
+        inputs = list(model.inputs or [])
+    except Exception:  # noqa: BLE001
+        pass
+    names = keras_input_names(model) or []
+    found = []
+    for layer in walk_layers(model):
+        kinds = {k.__name__ for k in type(layer).__mro__}
+        if "Masking" in kinds:
+            found.append(_read_position(layer, inputs, names) + (float(layer.mask_value),
+                                                                  f"Masking layer {layer.name!r}"))
+        elif "Embedding" in kinds and getattr(layer, "mask_zero", False):
+            found.append(_read_position(layer, inputs, names) + (0.0, f"Embedding layer {layer.name!r} "
+                                                                      f"(mask_zero=True)"))
+    return [(position, value, what, shape) for position, shape, value, what in found]
+
+
+def _read_position(layer, inputs, names):
+    """(position of the model input ``layer`` reads, or None; the shape of what it reads, or None)."""
+    try:
+        tensor = layer.input
+    except Exception:  # noqa: BLE001 - a layer used more than once, or never called
+        return None, None
+    shape = getattr(tensor, "shape", None)
+    shape = tuple(None if d is None else int(d) for d in shape) if shape is not None else None
+    for i, t in enumerate(inputs):
+        if t is tensor:
+            return i, shape
+    name = getattr(tensor, "name", None)
+    if name in names and names.count(name) == 1 and len(names) > 1:
+        return names.index(name), shape
+    return None, shape

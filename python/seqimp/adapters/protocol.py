@@ -81,16 +81,35 @@ class Predictor:
         except (KeyboardInterrupt, MemoryError):
             raise
         except Exception as exc:  # noqa: BLE001 - re-raised with the shapes the user needs
-            raise ValueError(f"The model ({self.description}) failed on input of shape {block.shape}"
+            raise ValueError(f"The model ({self.description}) failed on input of shape {input_shapes(block)}"
                              f"{self._expected()}: {type(exc).__name__}: {exc}") from exc
         out = as_prediction_array(out, self.description)
-        if out.ndim == 0 or out.shape[0] != block.shape[0]:
+        rows = input_rows(block)
+        if out.ndim == 0 or out.shape[0] != rows:
             raise ValueError(f"The model returned predictions of shape {out.shape} for an input of shape "
-                             f"{block.shape}; expected {block.shape[0]} rows, one per input sample.")
+                             f"{input_shapes(block)}; expected {rows} rows, one per input sample.")
         return out
 
     def _expected(self):
         return ""
+
+
+def input_rows(block):
+    """Rows of a chunk of model input: one array, or a list or dict of them (several inputs)."""
+    if isinstance(block, dict):
+        block = next(iter(block.values()))
+    elif isinstance(block, (list, tuple)):
+        block = block[0]
+    return block.shape[0]
+
+
+def input_shapes(block):
+    """The shape of a chunk of model input, for messages: a shape, or a list or dict of shapes."""
+    if isinstance(block, dict):
+        return {k: tuple(v.shape) for k, v in block.items()}
+    if isinstance(block, (list, tuple)):
+        return [tuple(v.shape) for v in block]
+    return tuple(block.shape)
 
 
 def as_prediction_array(out, description):

@@ -1,0 +1,231 @@
+"""Padded sequences: which steps of each sequence input are real, and where that was learnt.
+
+Every method takes ``mask=`` and ``mask_value=`` and calls :func:`apply_mask` once, after the inputs
+module made the blocks and before labels are made:
+
+- ``mask=None`` (default): automatic. A Keras model with a ``Masking`` layer (its ``mask_value``) or an
+  ``Embedding(mask_zero=True)`` says what padding is; any other model has none.
+- ``mask_value=<number>``: for any model, a step is padding where every feature of that input equals
+  the number (a dict or list keyed like X gives one per input).
+- ``mask=<bool array (n, T)>``: True for a real step. For several sequence inputs a dict or list keyed
+  like X (None for an input without padding); one array when there is one sequence input.
+- ``mask=False``: no mask, whatever the model says.
+
+Under a mask no transform changes a padded cell (the engine restores them), statistics use real cells
+only (:meth:`seqimp.inputs.Block.real_values`), resampling moves real values only, and gradients
+attribute nothing to padding. ``data.mask_source`` says where the mask came from, for the result.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping
+from dataclasses import replace
+
+import numpy as np
+
+from . import checks
+from .adapters.keras_layers import keras_padding
+from .adapters.protocol import is_rpy2_object, keras_model_flavour
+
+
+def check_mask_arguments(mask, mask_value, func):
+    """Refuse ``mask`` with ``mask_value`` and wrong types, before any work is done."""
+    given_mask = mask is not None and mask is not False
+    if given_mask and mask_value is not None:
+        raise ValueError(f"The 'mask' and 'mask_value' parameters of {func} cannot be used together: "
+                         f"'mask' gives the real steps, 'mask_value' says how to find them. Got both; pass "
+                         f"one.")
+    if mask is True:
+        checks.fail("mask", func, "None (automatic), False (off), or a boolean array (samples, timesteps) "
+                    "with True for a real step (a dict or list keyed like X for several inputs)", mask,
+                    TypeError)
+    if mask_value is not None and not isinstance(mask_value, (Mapping, list, tuple)):
+        _number(mask_value, "mask_value", func)
+
+
+def _number(value, name, func):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        checks.fail(name, func, "a finite number (a step is padding where every feature of that input "
+                    "equals it), a dict or list of them keyed like X, or None", value, TypeError)
+    return float(value)
+
+
+def _per_input(value, data, name, func):
+    """One entry per block from a value for all, a dict keyed like X or a list in X's order."""
+    keys = list(data.input_names)
+    if isinstance(value, Mapping):
+        if data.structure != "dict":
+            checks.fail(name, func, f"one value or array for X's {len(keys)} inputs, given as a list in X's "
+                        f"order", value, TypeError)
+        given = {str(k): v for k, v in value.items()}
+        unknown = sorted(set(given) - set(keys))
+        if unknown:
+            raise ValueError(f"The '{name}' parameter of {func} has keys {unknown} that are not inputs of "
+                             f"X; X's inputs are {keys}.")
+        return [given.get(k) for k in keys]
+    if isinstance(value, (list, tuple)) and not data.is_single:
+        if len(value) != len(keys):
+            raise ValueError(f"The '{name}' parameter of {func} must have one entry per input of X "
+                             f"({len(keys)}); got {len(value)}.")
+        return list(value)
+    return None
+
+
+def _from_values(data, mask_value, func):
+    per = _per_input(mask_value, data, "mask_value", func)
+    if per is None:
+        per = [mask_value if block.is_sequence or data.is_single else None for block in data.blocks]
+    masks = []
+    for block, value in zip(data.blocks, per):
+        if value is None:
+            masks.append(None)
+            continue
+        value = _number(value, "mask_value", func)
+        if not block.is_sequence:
+            raise ValueError(f"The 'mask_value' parameter of {func} applies to sequence inputs; "
+                             f"{_which(data, block)} is 2-D (samples, features) and has no timesteps.")
+        masks.append(~(block.X == np.float32(value)).all(axis=2))
+    shown = mask_value if not isinstance(mask_value, (Mapping, list, tuple)) else per
+    return masks, f"mask_value={shown!r}"
+
+
+def _which(data, block):
+    return "X" if data.is_single else f"input {block.name!r}"
+
+
+def _from_arrays(data, mask, func):
+    per = _per_input(mask, data, "mask", func)
+    if per is None:
+        sequences = [b for b, block in enumerate(data.blocks) if block.is_sequence or data.is_single]
+        if len(sequences) != 1:
+            raise ValueError(f"The 'mask' parameter of {func} must be a dict or list keyed like X, with one "
+                             f"(samples, timesteps) array per sequence input, when X has "
+                             f"{len(sequences)} sequence inputs. Got one array instead.")
+        per = [mask if b == sequences[0] else None for b in range(len(data.blocks))]
+    masks = []
+    for block, given in zip(data.blocks, per):
+        masks.append(None if given is None else _mask_array(given, data, block, func))
+    return masks, "mask argument"
+
+
+def _mask_array(given, data, block, func):
+    if is_rpy2_object(given):
+        from .r import from_r  # noqa: WPS433
+
+        given = from_r(given, name="mask")
+    array = np.asarray(given.to_numpy() if hasattr(given, "to_numpy") else given)
+    expected = (block.X.shape[0], block.n_timesteps)
+    where = "" if data.is_single else f" for input {block.name!r}"
+    if not block.is_sequence and not data.is_single:
+        raise ValueError(f"The 'mask' parameter of {func} applies to sequence inputs; input {block.name!r} "
+                         f"is 2-D (samples, features) and has no timesteps. Give it None.")
+    if array.dtype != bool:
+        if not np.issubdtype(array.dtype, np.number) or not np.isin(array, (0, 1)).all():
+            raise TypeError(f"The 'mask' parameter of {func} must be boolean (True for a real step){where}; "
+                            f"got an array of dtype {array.dtype}.")
+        array = array.astype(bool)
+    if array.shape != expected:
+        raise ValueError(f"The 'mask' parameter of {func} must have shape (samples, timesteps) = {expected}"
+                         f"{where}, one entry per step, True for a real step. Got shape {array.shape} "
+                         f"instead.")
+    return array
+
+
+def _from_model(data, model, func):
+    """The masks a Keras model's Masking or Embedding(mask_zero=True) layers imply; (None, "none") for none."""
+    found = keras_padding(model) if keras_model_flavour(model) is not None else []
+    if not found:
+        return None, "none"
+    masks = [None] * len(data.blocks)
+    described = []
+    for position, value, layer, shape in found:
+        if position is None:
+            position = _only_sequence_input(data, shape, layer, func)
+        block = data.blocks[position]
+        if "Embedding" in layer and not block.is_sequence:
+            raise ValueError(f"{func}: the model's {layer} reads {_which(data, block)} as token ids of shape "
+                             f"(samples, timesteps), but seqimp reads a 2-D input as (samples, features) and "
+                             f"cannot mask token inputs yet. Pass mask=False to explain the model without a "
+                             f"mask (padded tokens are then perturbed like real ones).")
+        if not block.is_sequence:
+            continue
+        masks[position] = ~(block.X == np.float32(value)).all(axis=2)
+        described.append(f"{layer} (mask_value={value!r})")
+    return masks, ("model: " + ", ".join(described)) if described else "none"
+
+
+def _only_sequence_input(data, shape, layer, func):
+    """The input a padding layer that reads no model input directly applies to: the one sequence input
+    of X whose (T, F) is what the layer reads. Anything else is refused, not guessed."""
+    sequences = [b for b, block in enumerate(data.blocks) if block.is_sequence]
+    fits = [b for b in sequences if shape is None or tuple(shape[1:]) == data.blocks[b].X.shape[1:]]
+    if len(fits) != 1:
+        raise ValueError(f"{func}: the model's {layer} defines padding, but seqimp cannot tell which of X's "
+                         f"inputs it applies to (it does not read a model input directly). Pass "
+                         f"mask_value= or mask=, or mask=False to ignore it.")
+    return fits[0]
+
+
+def apply_mask(data, model, mask, mask_value, func):
+    """``data`` with each sequence block's mask of real steps set, and ``mask_source`` saying from where."""
+    check_mask_arguments(mask, mask_value, func)
+    if mask is False:
+        return data.with_blocks(data.blocks, mask_source="off (mask=False)")
+    if mask is not None:
+        masks, source = _from_arrays(data, mask, func)
+    elif mask_value is not None:
+        masks, source = _from_values(data, mask_value, func)
+    else:
+        masks, source = _from_model(data, model, func)
+        if masks is None:
+            return data
+    blocks = []
+    for block, real in zip(data.blocks, masks):
+        if real is not None:
+            _check_some_real(real, data, block, source, func)
+            if real.all():
+                real = None  # nothing is padding: the fast path, and the source still says where
+            else:
+                real = np.ascontiguousarray(real)
+                real.setflags(write=False)
+        blocks.append(block if real is None and block.mask is None else _with_mask(block, real))
+    return data.with_blocks(blocks, mask_source=source)
+
+
+def _with_mask(block, real):
+    return replace(block, mask=real)
+
+
+def _check_some_real(real, data, block, source, func):
+    empty = np.flatnonzero(~real.any(axis=1))
+    if empty.size:
+        where = "X" if data.is_single else f"input {block.name!r}"
+        raise ValueError(f"{func}: sample {checks.shown_index(empty[0])} of {where} has no real step (every "
+                         f"step is padding by the {source}; {empty.size} samples in all). Drop such samples, "
+                         f"or check the mask.")
+
+
+def real_sample_counts(data, labels):
+    """Per label, how many samples have at least one real cell among the label's cells; None without a
+    mask. For a timestep (or cell) label this is the number of samples real at that step."""
+    if not data.has_mask:
+        return None
+    n = data.n_samples
+    counts = np.empty(len(labels), dtype=np.int64)
+    for j, label in enumerate(labels):
+        real = np.zeros(n, dtype=bool)
+        for b, cells in label.parts:
+            block_mask = data.blocks[b].mask
+            if block_mask is None:
+                real[:] = True
+                break
+            real |= block_mask[:, cells.any(axis=1)].any(axis=1)
+        counts[j] = int(real.sum())
+    return counts
+
+
+def mask_extra(data, labels):
+    """The ``extra`` entries a result gets under a mask: ``n_real_samples`` per label."""
+    counts = real_sample_counts(data, labels)
+    return {} if counts is None else {"n_real_samples": counts}
