@@ -3,6 +3,7 @@ compiled forward is cached per model and never retraces; bad models get errors n
 
 import numpy as np
 import pytest
+from conftest import require
 
 import seqimp
 from seqimp.adapters import as_predictor
@@ -33,7 +34,7 @@ def X():
 
 @pytest.mark.parametrize("flavour", ["keras", "tf_keras"])
 def test_keras_models_predict_like_the_formula(flavour, X):
-    keras = pytest.importorskip(flavour)
+    keras = require(flavour)
     model = linear_keras(keras)
     predictor = as_predictor(model)
     assert predictor.description == ("Keras 3 model" if flavour == "keras" else "tf_keras model")
@@ -43,7 +44,7 @@ def test_keras_models_predict_like_the_formula(flavour, X):
 
 @pytest.mark.parametrize("flavour", ["keras", "tf_keras"])
 def test_keras_importances_equal_the_numpy_function_importances(flavour, X):
-    keras = pytest.importorskip(flavour)
+    keras = require(flavour)
     model = linear_keras(keras)
     by_keras = seqimp.perturbation_importance(model, X, n_repeats=2, random_state=3)
     by_numpy = seqimp.perturbation_importance(linear_numpy, X, n_repeats=2, random_state=3)
@@ -52,7 +53,7 @@ def test_keras_importances_equal_the_numpy_function_importances(flavour, X):
 
 
 def test_compiled_forward_is_cached_per_model_and_never_retraces(X):
-    keras = pytest.importorskip("keras")
+    keras = require("keras")
     model = linear_keras(keras)
     for n_repeats in (1, 2, 3):  # different amounts of work, same chunk size
         seqimp.perturbation_importance(model, X, n_repeats=n_repeats, batch_size=64, random_state=0)
@@ -62,7 +63,7 @@ def test_compiled_forward_is_cached_per_model_and_never_retraces(X):
 
 
 def test_recurrent_models_use_xla():
-    keras = pytest.importorskip("keras")
+    keras = require("keras")
     inp = keras.Input((T, F))
     model = keras.Model(inp, keras.layers.Dense(1)(keras.layers.LSTM(4)(inp)))
     assert as_predictor(model).jit_compile is True
@@ -94,7 +95,7 @@ def test_model_that_rejects_the_input_names_the_shape(X):
 
 
 def test_keras_model_with_other_input_shape_names_both_shapes(X):
-    keras = pytest.importorskip("keras")
+    keras = require("keras")
     with pytest.raises(ValueError, match=r"model expects input of shape \(None, 6, 3\), but X has shape "
                                          r"\(300, 6, 2\)"):
         seqimp.perturbation_importance(linear_keras(keras), X[:, :, :2])

@@ -7,8 +7,9 @@ never from seqimp's own output.
 
 import numpy as np
 import pytest
+from conftest import require
 
-keras = pytest.importorskip("keras")
+keras = require("keras")
 
 import seqimp  # noqa: E402
 from seqimp.gradients import trapezoid_path  # noqa: E402
@@ -211,7 +212,7 @@ def test_functionally_identical_models_give_the_same_attributions(lstm, X):
 
 
 def test_tf_keras_model_with_the_same_weights_gives_the_same_attributions(lstm, X):
-    tf_keras = pytest.importorskip("tf_keras")
+    tf_keras = require("tf_keras")
     legacy = tf_keras.Sequential([tf_keras.Input((T, F)), tf_keras.layers.LSTM(8), tf_keras.layers.Dense(1)])
     legacy.set_weights(lstm.get_weights())
     a = seqimp.gradient_importance(lstm, X, method="integrated_gradients", n_steps=16)
@@ -267,6 +268,31 @@ def test_smoothgrad_is_the_mean_gradient_over_noisy_copies(lstm, X):
     assert not np.allclose(a.attributions, b.attributions)
     # Its importance is the mean size of the (signed) mean gradient.
     np.testing.assert_allclose(a.importances_mean, np.abs(a.attributions).mean(axis=(0, 1)), rtol=1e-12)
+
+
+def test_smoothgrad_noise_sd_is_noise_scale_times_each_features_range():
+    # f(x) = sum of x³ over the cells, so the gradient at x + e is 3 (x + e)², and SmoothGrad's mean over
+    # n_samples noisy copies is 3 x² + 6 x mean(e) + 3 mean(e²). Where x = 0 it is 3 mean(e²) alone,
+    # whose expectation is 3 sigma_j² with sigma_j = noise_scale * (max - min of feature j over samples
+    # and timesteps). Two rows per feature set the range (R_j / 2 and -R_j / 2); every other cell is 0.
+    # The estimate of sigma² averages (n - 2) * T * n_samples = 11880 squared normal draws per feature, a
+    # relative standard error of sqrt(2 / 11880) = 1.3% (0.65% on sigma); 3% on sigma is over four.
+    n, n_samples, noise_scale = 200, 10, 0.1
+    ranges = np.array([1.0, 4.0, 0.5])
+    X = np.zeros((n, T, F), dtype=np.float32)
+    X[0, 0], X[1, 0] = ranges / 2, -ranges / 2
+    inp = keras.Input((T, F))
+    cube = keras.Model(inp, keras.layers.Lambda(lambda x: keras.ops.sum(x ** 3, axis=(1, 2),
+                                                                       keepdims=False)[:, None])(inp))
+    r = seqimp.gradient_importance(cube, X, method="smoothgrad", noise_scale=noise_scale,
+                                   n_samples=n_samples, random_state=0)
+    at_zero = r.attributions[2:]                                   # x = 0: 3 mean(e²) per cell
+    sigma = np.sqrt(at_zero.reshape(-1, F).mean(axis=0) / 3.0)
+    np.testing.assert_allclose(sigma, noise_scale * ranges, rtol=0.03)
+    # Each cell's value is 3 sigma² chi²(n_samples) / n_samples: its spread tells the noise is fresh in
+    # every copy (the same draw reused n_samples times would give a spread of 3 sigma² sqrt(2)).
+    spread = at_zero.reshape(-1, F).std(axis=0) / (3 * (noise_scale * ranges) ** 2)
+    np.testing.assert_allclose(spread, np.sqrt(2 / n_samples), rtol=0.1)
 
 
 def test_seed_model_saliency_ranks_features_1_and_2_above_3(seed_model, seed_eval_data):

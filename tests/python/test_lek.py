@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import require
 
 import seqimp
 
@@ -62,7 +63,7 @@ def test_multi_output_models_take_an_output(X):
 
 
 def test_keras_model_profile_equals_its_predictions_on_the_constant_sequences(X):
-    keras = pytest.importorskip("keras")
+    keras = require("keras")
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((T, F)), keras.layers.LSTM(4), keras.layers.Dense(1)])
     frame = seqimp.lek_profile(model, X, features="x2", quantiles=[0.2, 0.8], n_points=4)

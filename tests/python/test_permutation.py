@@ -310,16 +310,25 @@ def test_max_samples_uses_one_subset_for_baseline_and_every_label():
         np.testing.assert_array_equal(full[0], other)
 
 
-def test_subsample_seed_is_not_a_task_seed():
-    # The subset and the first task's permutation come from different seeds: with max_samples=n-1
-    # the subset's order must not equal the permutation task (0, 0) draws.
-    from seqimp.engine import task_seed
-    from seqimp.permutation import _SUBSAMPLE_KEY
+def test_the_subsample_depends_only_on_random_state():
+    # The rows max_samples picks are the baseline rows the model sees first. They must not change with
+    # the number of repeats, the labels, the batch size or the metric, and must change with the seed.
+    X = np.random.default_rng(18).random((600, 3, 2)).astype(np.float32)
+    y = X.sum(axis=(1, 2))
+    index = {row.tobytes(): i for i, row in enumerate(X)}
 
-    root = np.random.SeedSequence(0)
-    sub = np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key + (_SUBSAMPLE_KEY,))
-    task_states = {tuple(task_seed(root, j, r).generate_state(4)) for j in range(50) for r in range(50)}
-    assert tuple(sub.generate_state(4)) not in task_states
+    def subset(random_state, **kwargs):
+        seen = []
+        model = _record(lambda x: np.asarray(x, dtype=np.float64).sum(axis=(1, 2)), seen)
+        seqimp.permutation_importance(model, X, y, max_samples=250, random_state=random_state, **kwargs)
+        return [index[row.tobytes()] for row in np.concatenate(seen)[:250]]
+
+    picked = subset(0)
+    assert len(set(picked)) == 250 and picked == sorted(picked)    # without replacement, in X's order
+    for kwargs in (dict(n_repeats=1), dict(n_repeats=7, batch_size=13), dict(granularity="cell"),
+                   dict(groups={"both": [0, 1]}), dict(metric="mse")):
+        assert subset(0, **kwargs) == picked, kwargs
+    assert subset(1) != picked
 
 
 def test_y_is_checked_on_the_first_chunk_without_a_second_pass():

@@ -5,6 +5,7 @@ Also: the caller's arrays are never written, and read-only arrays (R's memory th
 
 import numpy as np
 import pytest
+from conftest import require
 
 import seqimp
 
@@ -149,7 +150,7 @@ def test_groups_with_timestep_granularity(func):
 
 @pytest.mark.parametrize("func", BOTH)
 def test_x_that_does_not_fit_a_keras_model_names_the_shapes(func):
-    keras = pytest.importorskip("keras")
+    keras = require("keras")
     inp = keras.layers.Input(shape=(T + 1, F))
     net = keras.models.Model(inp, keras.layers.Dense(1)(keras.layers.Flatten()(inp)))
     with pytest.raises(ValueError, match=r"model expects input of shape \(None, 5, 3\), but X has shape "
