@@ -271,6 +271,9 @@ def test_wrong_shapes_and_segments_are_refused():
         pf.baseline(data(9))
     with pytest.raises(ValueError, match="segment"):
         pf.suffix(data(8), 4, states)
+    with pytest.raises(ValueError, match="row for row"):
+        pf.suffix(data(3), 1, states.take([0, 1]))
+    assert pf.suffix(data(2), 1, states.take([0, 1])).shape == (2, 2)
 
 
 def test_plan_none_asks_prefix_plan_and_refuses_what_it_refuses():

@@ -390,6 +390,9 @@ class PrefixForward:
         x, n = self._pad(x_chunk)
         if not 0 <= int(segment) < self.n_segments:
             raise ValueError(f"segment must be in [0, {self.n_segments}), got {segment}.")
+        if states.rows not in (n, self.chunk_rows):
+            raise ValueError(f"states hold {states.rows} rows; the chunk has {n} (states must come from "
+                             f"this chunk's baseline, or be taken row for row with states.take).")
         tensors = [states.boundary] + ([states.outputs] if self.plan.sequences else [])
         if states.rows < self.chunk_rows:
             tensors = [tf.pad(t, [[0, 0], [0, self.chunk_rows - states.rows], [0, 0]]) for t in tensors]
