@@ -55,8 +55,11 @@ demo: setup
 
 test: setup test-python test-r check-r
 
+# The Python suite and every docstring example in the package (doctests). Both need keras and rpy2,
+# which make setup installs: a doctest that cannot import them fails, it is never skipped.
 test-python:
-	$(PY) -m pytest -q -ra
+	$(PY) -m pytest -q -ra --doctest-modules -o doctest_optionflags="NORMALIZE_WHITESPACE ELLIPSIS" \
+	  tests/python python/seqimp
 
 test-r:
 	cd tests && Rscript testthat.R
