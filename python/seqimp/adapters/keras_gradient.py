@@ -12,7 +12,8 @@ import weakref
 
 import numpy as np
 
-from .keras_forward import CompiledForward, KerasPredictor, as_model_inputs, cached_compiled, pad_rows
+from .keras_forward import (CompiledForward, KerasPredictor, as_model_inputs, cached_compiled, compiled_function,
+                            pad_rows)
 from .keras_layers import has_recurrent_layer, keras_backend, keras_input_names, takes_dict
 from .protocol import (PREDICTIONS_ONLY, Predictor, as_prediction_array, describe_model, input_rows,
                        keras_model_flavour)
@@ -143,8 +144,6 @@ class CompiledGradient(CompiledForward):
         model_ref, mode = self._model_ref, self._mode
         names = self._input_names
 
-        @tf.function(input_signature=[self._spec, tf.TensorSpec((None,), tf.float32)], jit_compile=jit,
-                     reduce_retracing=False, autograph=False)
         def gradient(x, w):
             xs = list(x) if isinstance(x, (list, tuple)) else [x]  # several inputs: a list, model order
             rows = tf.shape(xs[0])[0]
@@ -160,4 +159,4 @@ class CompiledGradient(CompiledForward):
             flat = [tf.reshape(tf.cast(g, tf.float32), (rows, -1)) for g in grads]
             return tf.concat(flat + [s[:, None]], axis=1)
 
-        return gradient
+        return compiled_function(gradient, [self._spec, tf.TensorSpec((None,), tf.float32)], jit)
