@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
+from conftest import require
 
-keras = pytest.importorskip("keras")
+keras = require("keras")
 
 import seqimp  # noqa: E402
 
@@ -190,7 +191,7 @@ def test_flattened_sequence_input_gives_cells_and_features():
 
 
 def test_tf_keras_models_work_the_same():
-    tf_keras = pytest.importorskip("tf_keras")
+    tf_keras = require("tf_keras")
     model = _mlp(3, [4], seed=5)
     legacy = tf_keras.Sequential([tf_keras.Input((3,)), tf_keras.layers.Dense(4, activation="tanh"),
                                   tf_keras.layers.Dense(1)])
