@@ -37,7 +37,7 @@
 gradient_importance <- function(model, x, method = "saliency", granularity = "feature", groups = NULL,
                                 baseline = NULL, n_steps = 50L, noise_scale = 0.1, n_samples = 20L,
                                 output = NULL, feature_names = NULL, batch_size = NULL, seed = NULL,
-                                progress = NULL) {
+                                progress = NULL, mask = NULL, mask_value = NULL) {
   fn <- "gradient_importance"
   if (!inherits(model, "python.builtin.object")) {
     arg_error("model", fn, paste("a keras model (R functions cannot be differentiated; use",
@@ -57,6 +57,8 @@ gradient_importance <- function(model, x, method = "saliency", granularity = "fe
     n_samples = as_count(n_samples, "n_samples", fn),
     output = as_output(output, fn),
     feature_names = py_names(data$names),
+    mask = prepare_mask(mask, fn),
+    mask_value = prepare_mask_value(mask_value, fn),
     batch_size = as_count(batch_size, "batch_size", fn, null_ok = TRUE),
     random_state = as_seed(seed, fn)
   )

@@ -5,9 +5,11 @@
 X_EXPECTED <- paste("a numeric array (samples, timesteps, features), a numeric matrix",
                     "(samples, features) or a data.frame of numeric columns")
 
-# x as list(py = NumPy array, names = feature names or NULL, dim = R dims).
+# x as list(py = NumPy array, names = feature names or NULL, dim = R dims). A list of arrays is
+# several model inputs (prepare_several).
 prepare_x <- function(x, fn, feature_names = NULL, name = "x") {
   core_ready()
+  if (is.list(x) && !is.data.frame(x)) return(prepare_several(x, fn, feature_names, name))
   frame_names <- NULL
   if (is.data.frame(x)) {
     bad <- r_bridge()$non_numeric_columns(x)$name
@@ -86,8 +88,71 @@ prepare_y <- function(y, n_samples, fn, name = "y") {
   reticulate::r_to_py(y)
 }
 
-# A character vector as a Python list, even of length 1 (reticulate would make a str of that).
-py_names <- function(names) if (is.null(names)) NULL else as.list(as.character(names))
+# Several model inputs (a sequence plus static covariates): a list of arrays or matrices, named by
+# the model's input names (a Python dict) or in its input order (a Python list). Each is prepared as
+# one x; its feature names come from its own dimnames, or from feature_names, a list keyed like x.
+# The result's names are a list of name vectors, one per input, and dim is c(samples, all features).
+prepare_several <- function(x, fn, feature_names = NULL, name = "x") {
+  keys <- names(x)
+  if (length(x) == 0L || (!is.null(keys) && (anyNA(keys) || any(keys == "") || anyDuplicated(keys)))) {
+    arg_error(name, fn, "a non-empty list of arrays or matrices, with a unique name for every element or none",
+              describe(x))
+  }
+  if (!is.null(feature_names) && (!is.list(feature_names) || (is.null(names(feature_names)) &&
+                                                                length(feature_names) != length(x)))) {
+    arg_error("feature_names", fn, sprintf("a list keyed like x with one character vector (or NULL) per input (%d)",
+                                           length(x)), describe(feature_names))
+  }
+  parts <- lapply(seq_along(x), function(i) {
+    label <- if (is.null(keys)) sprintf("%s[[%d]]", name, i) else sprintf("%s[[\"%s\"]]", name, keys[[i]])
+    given <- if (is.null(feature_names)) NULL else if (is.null(names(feature_names))) feature_names[[i]]
+             else feature_names[[keys[[i]]]]
+    prepare_x(x[[i]], fn, given, label)
+  })
+  widths <- vapply(parts, function(p) p$dim[length(p$dim)], integer(1))
+  names_list <- lapply(seq_along(parts), function(i) default_names(parts[[i]]$names, widths[[i]]))
+  arrays <- lapply(parts, `[[`, "py")
+  names(names_list) <- keys
+  py <- if (is.null(keys)) reticulate::r_to_py(arrays) else reticulate::py_dict(keys, arrays, convert = FALSE)
+  list(py = py, names = names_list, dim = c(parts[[1L]]$dim[1L], sum(widths)))
+}
+
+# A character vector as a Python list, even of length 1 (reticulate would make a str of that); a list
+# of them (several inputs) as a list or, when named, a dict of such lists.
+py_names <- function(names) {
+  if (is.null(names)) return(NULL)
+  if (is.list(names)) {
+    out <- lapply(names, py_names)
+    return(if (is.null(names(names))) out else reticulate::py_dict(names(names), unname(out), convert = FALSE))
+  }
+  as.list(as.character(names))
+}
+
+# mask: NULL (automatic), FALSE (off), a logical matrix (samples x timesteps, TRUE for a real step), or
+# a list of them keyed like x (NULL for an input without padding). mask_value: NULL, a number, or a
+# list of numbers keyed like x. Shapes are checked by the core, which names the argument.
+prepare_mask <- function(mask, fn, name = "mask") {
+  if (is.null(mask) || isFALSE(mask)) return(mask)
+  if (is.list(mask) && !is.data.frame(mask)) {
+    out <- lapply(mask, function(m) prepare_mask(m, fn, name))
+    return(if (is.null(names(mask))) out else reticulate::py_dict(names(mask), unname(out), convert = FALSE))
+  }
+  if (!is.logical(mask) || length(dim(mask)) != 2L || anyNA(mask)) {
+    arg_error(name, fn, paste("NULL, FALSE, or a logical matrix (samples x timesteps) with TRUE for a real",
+                              "step (a list of them keyed like x for several inputs)"), describe(mask))
+  }
+  reticulate::r_to_py(mask)
+}
+
+prepare_mask_value <- function(mask_value, fn) {
+  if (is.null(mask_value)) return(NULL)
+  if (is.list(mask_value)) {
+    out <- lapply(mask_value, function(v) prepare_mask_value(v, fn))
+    if (is.null(names(mask_value))) return(out)
+    return(reticulate::py_dict(names(mask_value), unname(out), convert = FALSE))
+  }
+  as_number(mask_value, "mask_value", fn)
+}
 
 default_names <- function(names, n_features) {
   if (is.null(names)) paste0("x", seq_len(n_features)) else names
@@ -98,6 +163,13 @@ default_names <- function(names, n_features) {
 # How it is called is the R code shared with the core's rpy2 bridge (r_bridge()).
 prepare_model <- function(model, fn, names, n_features, name = "model") {
   if (inherits(model, "python.builtin.object")) return(model)
+  if (is.list(names)) {  # several inputs: an R function gets them as a list, keyed like x
+    if (!is.function(model)) {
+      arg_error(name, fn, paste("a keras model or an R function(x) taking a list of arrays, when x is a",
+                                "list of inputs"), describe(model))
+    }
+    return(py_helpers()$r_predictor(r_chunk_call_several(model, names), "R function"))
+  }
   names <- default_names(names, n_features)
   predict_args <- list()
   if (inherits(model, "seqimp_r_model")) {  # from r_model(): its names and predict() arguments
@@ -138,6 +210,21 @@ r_chunk_call <- function(call, model, names, predict_args = list()) {
   force(predict_args)
   reticulate::r_to_py(convert = TRUE, function(x) {
     out <- do.call(call, c(list(model, x, dim(x), names), predict_args))
+    array(out$values, dim = out$dim)
+  })
+}
+
+# Several inputs: the chunk arrives as a list (or, keyed, a named list) of R arrays or matrices; each
+# gets its feature names as its last dimnames, and the model is called once with the whole list.
+r_chunk_call_several <- function(model, names) {
+  force(model)
+  force(names)
+  bridge <- r_bridge()
+  reticulate::r_to_py(convert = TRUE, function(x) {
+    keys <- names(x)
+    x <- lapply(seq_along(x), function(i) bridge$shape(x[[i]], dim(x[[i]]), names[[i]]))
+    names(x) <- keys
+    out <- bridge$as_prediction(model(x), "function")
     array(out$values, dim = out$dim)
   })
 }

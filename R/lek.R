@@ -22,7 +22,8 @@
 #' }
 #' @export
 lek_profile <- function(model, x, features = NULL, quantiles = c(0, 0.2, 0.4, 0.6, 0.8, 1),
-                        n_points = 50L, output = NULL, feature_names = NULL, batch_size = NULL) {
+                        n_points = 50L, output = NULL, feature_names = NULL, batch_size = NULL,
+                        mask = NULL, mask_value = NULL) {
   fn <- "lek_profile"
   data <- prepare_x(x, fn, feature_names)
   n_features <- data$dim[length(data$dim)]
@@ -37,6 +38,8 @@ lek_profile <- function(model, x, features = NULL, quantiles = c(0, 0.2, 0.4, 0.
     n_points = as_count(n_points, "n_points", fn),
     output = as_output(output, fn),
     feature_names = py_names(data$names),
+    mask = prepare_mask(mask, fn),
+    mask_value = prepare_mask_value(mask_value, fn),
     batch_size = as_count(batch_size, "batch_size", fn, null_ok = TRUE)
   )
   frame <- call_core(core_module("lek", convert = FALSE)$lek_profile, args)  # a pandas DataFrame

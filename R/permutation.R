@@ -14,6 +14,11 @@
 #'   an R \code{function(y_true, y_pred)} returning one number, taken as a loss (lower is better);
 #'   or a \code{\link{seqimp_metric}()}. Default is \code{"mae"}.
 #' @param n_repeats Integer. Independent permutations per variable. Default is 5.
+#' @param output NULL, integer or character. Which prediction the metric scores against \code{y}
+#'   (one value per sample then), as in \code{\link{gradient_importance}}: a 1-based index, a vector of
+#'   1-based indices into the output's dims, or \code{"sum"}, \code{"mean"} or \code{"max"}. Padded
+#'   sequences (\code{mask}) move values between real steps only, aligned from each sequence's last real
+#'   step. Default is NULL (the whole prediction).
 #' @param max_samples Integer or numeric. Score on a random subset of the rows: an integer counts rows
 #'   (\code{1L} is one row, \code{40L} forty), a double in (0, 1] is a fraction of them (\code{1} and
 #'   \code{0.5} are all and half the rows), and a whole double above 1 counts rows too (\code{40}).
@@ -31,7 +36,7 @@
 permutation_importance <- function(model, x, y, metric = "mae", n_repeats = 5L,
                                    granularity = "feature", groups = NULL, feature_names = NULL,
                                    max_samples = NULL, batch_size = NULL, seed = NULL,
-                                   progress = NULL) {
+                                   progress = NULL, output = NULL, mask = NULL, mask_value = NULL) {
   fn <- "permutation_importance"
   data <- prepare_x(x, fn, feature_names)
   n_features <- data$dim[length(data$dim)]
@@ -44,6 +49,9 @@ permutation_importance <- function(model, x, y, metric = "mae", n_repeats = 5L,
     granularity = as_string(granularity, "granularity", fn),
     groups = prepare_groups(groups, data$names, n_features, fn),
     feature_names = py_names(data$names),
+    output = as_output(output, fn),
+    mask = prepare_mask(mask, fn),
+    mask_value = prepare_mask_value(mask_value, fn),
     max_samples = as_max_samples(max_samples, fn),
     batch_size = as_count(batch_size, "batch_size", fn, null_ok = TRUE),
     random_state = as_seed(seed, fn)

@@ -12,7 +12,11 @@
 #'   feature names as its last dimnames.
 #' @param x Numeric array of dims (samples, timesteps, features), matrix (samples, features) or
 #'   data.frame of numeric columns. Feature names come from \code{dimnames(x)[[3]]}, or the column
-#'   names of a matrix or data.frame. No NA values.
+#'   names of a matrix or data.frame. No NA values. For a model with several inputs (a sequence plus
+#'   static covariates), a list of such arrays and matrices with the same number of samples: named by
+#'   the model's input names, or in its input order. Every feature of every input gets a row; a name
+#'   two inputs share is prefixed with the input's name (\code{"static.x1"}). An R function model then
+#'   gets a list of arrays keyed like \code{x}.
 #' @param noise Character. \code{"gaussian"} adds N(0, scale); \code{"uniform"} adds U(-scale,
 #'   scale); \code{"zero"} sets to 0; \code{"mean"} sets to the feature's mean; \code{"swap"} takes
 #'   another sample's values. Default is \code{"gaussian"}.
@@ -27,8 +31,19 @@
 #'   \code{"feature"}.
 #' @param groups List. Named list of feature names or 1-based feature indices, perturbed together;
 #'   one row per group. Default is NULL.
-#' @param feature_names Character. One name per feature; overrides the names \code{x} carries.
-#'   Default is NULL.
+#' @param feature_names Character. One name per feature; overrides the names \code{x} carries. For a
+#'   list \code{x}, a list keyed like \code{x} of character vectors (or NULL). Default is NULL.
+#' @param output NULL, integer or character. Which prediction is explained, as in
+#'   \code{\link{gradient_importance}}: a 1-based index into the flattened per-sample output, a vector
+#'   of 1-based indices into its dims (e.g. \code{c(timestep, class)}), or \code{"sum"}, \code{"mean"}
+#'   or \code{"max"}. Default is NULL (the whole prediction).
+#' @param mask NULL, FALSE, logical matrix or list. Padded sequences: a logical matrix (samples x
+#'   timesteps), TRUE for a real step; for several sequence inputs a list keyed like \code{x}. NULL
+#'   finds the padding from a keras \code{Masking} layer; FALSE turns that off. Padded cells are never
+#'   perturbed, and means and standard deviations use real cells only. Default is NULL.
+#' @param mask_value NULL or numeric. For any model: a step is padding where every feature of its
+#'   input equals this value (a list keyed like \code{x} for one value per input). Not with
+#'   \code{mask}. Default is NULL.
 #' @param batch_size Integer. Rows per forward call; results do not depend on it. Default is NULL
 #'   (the core chooses).
 #' @param seed Integer. Random seed; the same seed gives the same numbers as the Python core's
@@ -50,7 +65,8 @@
 perturbation_importance <- function(model, x, noise = "gaussian", scale = 0.2, scale_by_std = FALSE,
                                     effect = "rms", n_repeats = 1L, granularity = "feature",
                                     groups = NULL, feature_names = NULL, batch_size = NULL,
-                                    seed = NULL, progress = NULL) {
+                                    seed = NULL, progress = NULL, output = NULL, mask = NULL,
+                                    mask_value = NULL) {
   fn <- "perturbation_importance"
   data <- prepare_x(x, fn, feature_names)
   n_features <- data$dim[length(data$dim)]
@@ -65,6 +81,9 @@ perturbation_importance <- function(model, x, noise = "gaussian", scale = 0.2, s
     granularity = as_string(granularity, "granularity", fn),
     groups = prepare_groups(groups, data$names, n_features, fn),
     feature_names = py_names(data$names),
+    output = as_output(output, fn),
+    mask = prepare_mask(mask, fn),
+    mask_value = prepare_mask_value(mask_value, fn),
     batch_size = as_count(batch_size, "batch_size", fn, null_ok = TRUE),
     random_state = as_seed(seed, fn)
   )

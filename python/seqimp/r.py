@@ -109,6 +109,12 @@ def _as_r(value):
         return ro.StrVector([value])
     if isinstance(value, float):
         return ro.FloatVector([value])
+    if isinstance(value, dict):  # several inputs' attributions: a named R list of arrays
+        with localconverter(ro.default_converter):
+            return ro.baseenv["list"](**{str(k): _as_r(v) for k, v in value.items()})
+    if isinstance(value, list) and value and isinstance(value[0], np.ndarray):
+        with localconverter(ro.default_converter):
+            return ro.baseenv["list"](*[_as_r(v) for v in value])
     if isinstance(value, list):
         return ro.StrVector([str(v) for v in value])
     array = np.asarray(value)

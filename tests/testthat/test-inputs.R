@@ -66,7 +66,8 @@ test_that("bad input gives an R error that names the argument", {
   y <- model(x)
   expect_error(perturbation_importance(model, x[, 1, 1]), "'x' argument.*vector of length 20")
   expect_error(perturbation_importance(model, array(0, c(2, 2, 2, 2))), "'x' argument.*4-D")
-  expect_error(perturbation_importance(model, list(1, 2)), "'x' argument")
+  # A list is several model inputs: each element is checked as an x of its own.
+  expect_error(perturbation_importance(model, list(1, 2)), "'x\\[\\[1\\]\\]' argument.*vector of length 1")
   expect_error(perturbation_importance(model, data.frame(a = 1:3, b = letters[1:3])), "'x'.*'b'")
   x_na <- x
   x_na[5, 2, 1] <- NA

@@ -147,7 +147,8 @@ new_importance <- function(names, feature, timestep, importances, mean, std, met
   timestep <- as.integer(timestep)
   names <- one_based_labels(as.character(unlist(names)), timestep)
   out <- data.frame(feature = as.character(unlist(feature)), stringsAsFactors = FALSE)
-  if (granularity != "feature") out$timestep <- timestep + 1L
+  # A feature of a 2-D input among timestep or cell labels (several inputs) has no timestep: NA.
+  if (granularity != "feature") out$timestep <- ifelse(timestep < 0L, NA_integer_, timestep + 1L)
   out$importance <- as.double(mean)
   out$std <- as.double(std)
   if (!is.matrix(importances)) importances <- matrix(importances, nrow = length(names))

@@ -131,6 +131,8 @@ class _RPredictor(Predictor):
         names = data.feature_names
         if not (self._fixed_names and len(self.feature_names) == len(names)):
             self.feature_names = [str(n) for n in names]
+        # Several inputs: each array gets its own input's names.
+        self.input_feature_names = None if data.is_single else [list(b.feature_names) for b in data.blocks]
 
     def _names_for(self, n_features):
         if self.feature_names is not None and len(self.feature_names) == n_features:
@@ -154,8 +156,25 @@ class RFunctionPredictor(_RPredictor):
     description = "R function"
 
     def _r_call(self, block):
+        if isinstance(block, (dict, list)):
+            return self._call_several(block)
         return call_bridge("call_function", self.model, to_r_doubles(block), ro.IntVector(block.shape),
                            self._names_for(block.shape[-1]))
+
+    def _call_several(self, block):
+        """Several inputs: ``f`` gets one R list of arrays (named like X's dict), each with its input's
+        feature names as its last dimnames."""
+        keys = list(block) if isinstance(block, dict) else None
+        values = list(block.values()) if keys is not None else list(block)
+        names = getattr(self, "input_feature_names", None) or [None] * len(values)
+        arrays = [call_bridge("shape", to_r_doubles(v), ro.IntVector(v.shape),
+                              ro.StrVector(n if n else [f"x{i + 1}" for i in range(v.shape[-1])]))
+                  for v, n in zip(values, names)]
+        with localconverter(ro.default_converter):
+            r_list = ro.baseenv["list"](**dict(zip(keys, arrays))) if keys is not None else \
+                ro.baseenv["list"](*arrays)
+            out = self.model(r_list)
+        return call_bridge("as_prediction", out, "function")
 
 
 class RModelPredictor(_RPredictor):
