@@ -68,8 +68,11 @@ def lofo_importance(model_or_builder, X, y, *, fit_kwargs=None, metric="mae", cv
         written for other data or arguments is refused. An interruption (Ctrl-C, a killed process)
         loses at most the fits that were running. With ``random_state=None`` the seed drawn by the
         first run is stored in the file and reused. A builder is recognised by its qualified name
-        (a compiled model by its architecture and compile settings): after changing what a builder
-        builds, use a new file.
+        and its code (its bytecode, constants, defaults and closure values, and the functions and
+        classes of its module that it uses; comments do not count), so an edited builder is refused;
+        a compiled model by its architecture and compile settings. One run writes a file at a time: a
+        call on a file that another run (another process, or another thread) is writing raises a
+        RuntimeError; the lock goes with the run, however it ends.
     random_state : int, Generator, SeedSequence or None, default=None
         Seeds the folds (for an int ``cv``) and every fit (``keras.utils.set_random_seed``). One seed
         per fold is shared by all of that fold's fits, so the numbers do not depend on ``n_jobs``,
