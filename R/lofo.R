@@ -7,8 +7,10 @@
 #'
 #' @inheritParams permutation_importance
 #' @param model A compiled keras model (cloned with fresh weights, and rebuilt for the narrower
-#'   input when a feature is dropped), or an R builder \code{function(n_features)} returning a
-#'   compiled keras model, called once per fit.
+#'   input when a feature is dropped), a scikit-learn estimator from reticulate (e.g.
+#'   \code{reticulate::import("sklearn.linear_model")$Ridge()}, cloned for every fit; a 3-D
+#'   \code{x} reaches it flattened, timestep-major), or an R builder \code{function(n_features)}
+#'   returning a compiled keras model, called once per fit.
 #' @param fit_kwargs List. Named arguments for the model's \code{fit()}, e.g.
 #'   \code{list(epochs = 20, batch_size = 32)}; whole numbers for integer arguments are passed as
 #'   integers. Default is NULL.
@@ -110,7 +112,8 @@ prepare_builder <- function(model, fn) {
     })
     return(py_named(builder, "R builder"))
   }
-  arg_error("model", fn, "a compiled keras model or an R builder function(n_features)", describe(model))
+  arg_error("model", fn, "a compiled keras model, a scikit-learn estimator or an R builder function(n_features)",
+            describe(model))
 }
 
 # Keras wants integers for these; R users write 20, not 20L.

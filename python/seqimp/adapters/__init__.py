@@ -10,6 +10,7 @@ so importing seqimp imports none of them). One room per job:
 - ``keras_gradient``: :class:`KerasGradient`, the compiled gradient behind gradient_importance.
 - ``dense_kernels``: the Dense kernels that Olden's and Garson's methods read.
 - ``keras_refit``: rebuilding, seeding, fitting and scoring fresh models for LOFO's refits.
+- ``sklearn_refit``: a seeded clone of a scikit-learn estimator for each of LOFO's refits.
 - ``r_models``: R functions and fitted R models through rpy2, imported only when one is handed in
   (``r_bridge.R`` is the R code it runs, shared with the R package).
 """
@@ -23,11 +24,13 @@ from .keras_refit import (KerasRecipe, build_for_fit, fit_model, is_compiled_ker
                           limit_tf_threads, predict_fitted, rebuild_keras, release_keras_state, seed_fit)
 from .protocol import (CallablePredictor, PredictMethodPredictor, Predictor, describe_model, is_rpy2_object,
                        keras_flavour, keras_model_flavour)
+from .sklearn_refit import EstimatorRecipe, estimator_recipe, is_sklearn_estimator, is_sklearn_estimator_class
 
 __all__ = [
     "as_predictor", "Predictor", "CallablePredictor", "PredictMethodPredictor", "KerasPredictor",
     "keras_flavour", "keras_model_flavour", "is_rpy2_object", "describe_model", "check_keras_input_shape",
     "gradient_predictor", "KerasGradient", "GRADIENT_FRAMEWORKS", "dense_kernels", "KerasRecipe",
     "keras_recipe", "rebuild_keras", "seed_fit", "build_for_fit", "fit_model", "predict_fitted",
-    "limit_tf_threads", "release_keras_state", "is_compiled_keras",
+    "limit_tf_threads", "release_keras_state", "is_compiled_keras", "EstimatorRecipe", "estimator_recipe",
+    "is_sklearn_estimator", "is_sklearn_estimator_class",
 ]

@@ -22,6 +22,7 @@ import numpy as np
 from .choose import as_predictor
 from .keras_layers import check_keras_input_shape, keras_input_shape, keras_module, walk_layers
 from .protocol import as_prediction_array, keras_flavour, keras_model_flavour
+from .sklearn_refit import EstimatorRecipe, build_estimator
 
 _PREDICT_BATCH = 512
 _KERAS_MODULES = ("keras", "tf_keras", "tensorflow")
@@ -197,7 +198,11 @@ def seed_fit(seed, flavour=None):
 
 
 def build_for_fit(source, n_features, seed):
-    """A fresh, compiled model for one fit: from a :class:`KerasRecipe` or the caller's builder."""
+    """A fresh, compiled model for one fit: from a :class:`KerasRecipe`, an
+    :class:`~seqimp.adapters.sklearn_refit.EstimatorRecipe` (a clone; ``n_features`` is learned by its
+    fit) or the caller's builder."""
+    if isinstance(source, EstimatorRecipe):
+        return build_estimator(source, seed)
     if isinstance(source, KerasRecipe):
         seed_fit(seed, source.flavour)
         return rebuild_keras(source, n_features, seed)

@@ -32,10 +32,16 @@ def lofo_importance(model_or_builder, X, y, *, fit_kwargs=None, metric="mae", cv
     model_or_builder : compiled Keras model or callable
         A compiled Keras 3 or tf_keras model (an R keras model is the same object): it is cloned with
         fresh weights, rebuilt for the narrower input when a feature is dropped, and compiled with the
-        same optimizer configuration, loss and metrics. Its trained weights are not used. Or a builder
-        ``build(n_features) -> compiled model``, called once per fit; it may also return any object
-        with ``fit(X, y, **fit_kwargs)`` and ``predict(X)``.
+        same optimizer configuration, loss and metrics. Its trained weights are not used. Or a
+        scikit-learn estimator (anything with ``get_params``, ``fit`` and ``predict``): every fit uses
+        ``sklearn.base.clone(estimator)``, so a fitted one is accepted and its fitted state ignored, and
+        the caller's object is never changed. Or a builder ``build(n_features) -> compiled model``,
+        called once per fit; it may also return any object with ``fit(X, y, **fit_kwargs)`` and
+        ``predict(X)``.
     X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_features)
+        A scikit-learn estimator takes 2-D input, so 3-D X reaches it flattened timestep-major, as
+        ``X.reshape(n_samples, -1)`` would (columns t0/f0, t0/f1, ..., t1/f0, ...); leaving a feature
+        out removes its n_timesteps columns.
     y : array-like of shape (n_samples, ...)
         Targets, in the shape the model is trained on.
     fit_kwargs : dict, default=None
@@ -53,8 +59,11 @@ def lofo_importance(model_or_builder, X, y, *, fit_kwargs=None, metric="mae", cv
         architecture and replaces the feature, in training and validation data, by its training-fold
         mean over samples and timesteps.
     groups : dict, default=None
-        ``{name: [feature names or indices]}`` left out together; one row per group. Features in no
-        group are always kept.
+        ``{name: [feature names or indices]}`` left out together; one row per group, then, as the
+        lofo-importance package does, one row for each feature in no group, left out on its own (in
+        column order, under its own name; a group may not take the name of such a feature). To ask
+        about the groups alone, put the other features in one group of their own: one fit per fold
+        instead of one per feature.
     feature_names : sequence of str, default=None
     n_jobs : int or None, default=1
         Fits run in parallel through joblib: -1 uses every core. Inside
@@ -70,13 +79,16 @@ def lofo_importance(model_or_builder, X, y, *, fit_kwargs=None, metric="mae", cv
         first run is stored in the file and reused. A builder is recognised by its qualified name
         and its code (its bytecode, constants, defaults and closure values, and the functions and
         classes of its module that it uses; comments do not count), so an edited builder is refused;
-        a compiled model by its architecture and compile settings. One run writes a file at a time: a
-        call on a file that another run (another process, or another thread) is writing raises a
-        RuntimeError; the lock goes with the run, however it ends.
+        a compiled model by its architecture and compile settings, an estimator by its class and
+        ``get_params()``. One run writes a file at a time: a call on a file that another run (another
+        process, or another thread) is writing raises a RuntimeError; the lock goes with the run,
+        however it ends.
     random_state : int, Generator, SeedSequence or None, default=None
-        Seeds the folds (for an int ``cv``) and every fit (``keras.utils.set_random_seed``). One seed
-        per fold is shared by all of that fold's fits, so the numbers do not depend on ``n_jobs``,
-        the backend, or the order in which fits finish.
+        Seeds the folds (for an int ``cv``) and every fit (``keras.utils.set_random_seed``; for a
+        scikit-learn estimator, every ``random_state`` parameter it leaves at None, nested ones in a
+        pipeline too; one it sets is kept, as ``cross_validate`` keeps it). One seed per fold is
+        shared by all of that fold's fits, so the numbers do not depend on ``n_jobs``, the backend, or
+        the order in which fits finish.
     progress : bool, default=True
         Show a tqdm progress bar over fits, with an estimate of the time left.
 
@@ -118,6 +130,19 @@ def lofo_importance(model_or_builder, X, y, *, fit_kwargs=None, metric="mae", cv
     >>> r = seqimp.lofo_importance(build, X, y, fit_kwargs={"epochs": 10}, cv=5,
     ...                            n_jobs=-1, checkpoint="lofo.jsonl", random_state=0)
     >>> r.to_frame(sort=True)
+
+    A scikit-learn estimator, cloned for every fit; under MSE a linear model that loses x_j gains
+    w_j**2 Var(x_j), here 4, 0.25 and 0:
+
+    >>> import numpy as np, seqimp
+    >>> from sklearn.linear_model import LinearRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> y = 2 * X[:, 0] + 0.5 * X[:, 1] + 0.1 * rng.normal(size=200)
+    >>> r = seqimp.lofo_importance(LinearRegression(), X, y, metric="mse", cv=5, random_state=0,
+    ...                            progress=False)
+    >>> r.importances_mean[:2].round(2).tolist(), bool(abs(r.importances_mean[2]) < 0.01)
+    ([4.27, 0.25], True)
     """
     setup = make_setup(_LOFO, model_or_builder=model_or_builder, X=X, y=y, fit_kwargs=fit_kwargs,
                        metric=metric, cv=cv, mode=mode, groups=groups, feature_names=feature_names,
