@@ -121,15 +121,20 @@ def lofo_importance(model_or_builder, X, y, *, fit_kwargs=None, metric="mae", cv
 
     Examples
     --------
-    >>> import numpy as np, keras, seqimp                                  # doctest: +SKIP
+    A builder for a Keras LSTM on (samples, timesteps, features) data, fitted (3 + 1) x 2 times (pass
+    ``checkpoint="lofo.jsonl"`` to keep finished fits, and ``n_jobs=-1`` to fit on every core):
+
+    >>> import numpy as np, keras, seqimp
+    >>> X = np.random.default_rng(0).random((120, 6, 3)).astype("float32")
+    >>> y = X[:, :, 0].mean(axis=1)
     >>> def build(n_features):
-    ...     model = keras.Sequential([keras.Input((10, n_features)), keras.layers.LSTM(8),
+    ...     model = keras.Sequential([keras.Input((6, n_features)), keras.layers.LSTM(4),
     ...                               keras.layers.Dense(1)])
     ...     model.compile(optimizer="adam", loss="mse")
     ...     return model
-    >>> r = seqimp.lofo_importance(build, X, y, fit_kwargs={"epochs": 10}, cv=5,
-    ...                            n_jobs=-1, checkpoint="lofo.jsonl", random_state=0)
-    >>> r.to_frame(sort=True)
+    >>> r = seqimp.lofo_importance(build, X, y, fit_kwargs={"epochs": 2}, cv=2, random_state=0)
+    >>> r.importances.shape  # 3 features x 2 folds
+    (3, 2)
 
     A scikit-learn estimator, cloned for every fit; under MSE a linear model that loses x_j gains
     w_j**2 Var(x_j), here 4, 0.25 and 0:
