@@ -215,3 +215,43 @@ def test_lek_profile_varies_one_feature_of_one_input(data):
     flat = frame[frame["feature"] == "x3"]["response"].to_numpy()
     assert np.all(flat == flat[0])
 
+
+class _LeastSquares:
+    """A linear model fitted by least squares on every input's values side by side."""
+
+    def __init__(self, widths):
+        self.widths = widths
+
+    @staticmethod
+    def _design(X):
+        parts = [np.asarray(v, dtype=np.float64).reshape(len(v), -1) for v in X.values()]
+        return np.concatenate(parts + [np.ones((len(parts[0]), 1))], axis=1)
+
+    def fit(self, X, y):
+        assert [np.shape(v)[-1] for v in X.values()] == list(self.widths.values())
+        self.coef = np.linalg.lstsq(self._design(X), y, rcond=None)[0]
+
+    def predict(self, X):
+        return self._design(X) @ self.coef
+
+
+def test_lofo_narrows_the_input_a_feature_belongs_to(data):
+    seq, static = data[0][:600], data[1][:600]
+    y = linear_list([seq, static]) + 0.01 * np.random.default_rng(2).normal(size=600)
+    calls = []
+
+    def build(widths):
+        calls.append(dict(widths))
+        return _LeastSquares(widths)
+
+    r = seqimp.lofo_importance(build, {"seq": seq, "static": static}, y, metric="mse", cv=3, random_state=0,
+                               progress=False)
+    assert {"seq": 1, "static": 3} in calls and {"seq": 2, "static": 2} in calls
+    # Without feature j the best linear fit misses its whole contribution: the MSE rises by Var(c_j).
+    expected = [np.var(c) for c in contributions(seq, static)]
+    np.testing.assert_allclose(r.importances_mean[:3], expected[:3], rtol=0.15)
+    assert np.abs(r.importances_mean[3:]).max() < 1e-3
+    keras = require("keras")
+    with pytest.raises(TypeError, match=r"must be a builder function when X has several inputs.*"
+                                        r"\{'seq': 2, 'static': 3\}"):
+        seqimp.lofo_importance(_keras_linear(keras, as_dict=True), {"seq": seq, "static": static}, y)

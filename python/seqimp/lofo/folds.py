@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 import numbers
+from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -78,10 +80,48 @@ def make_folds(cv, n_samples, y, root, func):
     return folds, description
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """Several model inputs as a fit gets them: ``arrays`` (n, T_i, F_i) in X's order, ``ndims`` (2 or 3
+    each, the rank the model takes), ``keys`` (X's dict keys, or None for a list). Features are numbered
+    across the inputs in this order, as the labels number them."""
+
+    arrays: tuple
+    ndims: tuple
+    keys: Optional[tuple] = None
+
+    @classmethod
+    def of(cls, data):
+        """X as a fit gets it: the one array, or an :class:`Inputs` for several inputs."""
+        if data.is_single:
+            return data.X
+        keys = tuple(data.input_names) if data.structure == "dict" else None
+        return cls(tuple(b.X for b in data.blocks), tuple(b.input_ndim for b in data.blocks), keys)
+
+    def local(self, columns):
+        """Global feature indices -> one sorted list of local indices per input."""
+        offsets = np.cumsum([0] + [a.shape[2] for a in self.arrays])
+        return [[j - offsets[b] for j in columns if offsets[b] <= j < offsets[b + 1]]
+                for b in range(len(self.arrays))]
+
+    def structured(self, values):
+        return dict(zip(self.keys, values)) if self.keys is not None else list(values)
+
+
+def fit_widths(X, task):
+    """What a builder is called with: the number of kept features; with several inputs, one count per
+    input (a list, or a dict keyed like X)."""
+    if not isinstance(X, Inputs):
+        return len(task.keep)
+    return X.structured([len(cols) for cols in X.local(task.keep)])
+
+
 def fold_inputs(X, train, test, task, input_ndim):
-    """One fit's (X_train, X_test) from X of shape (n, T, F): the kept columns, constants held at the
-    training-fold mean. ``input_ndim`` 2 gives (n, T * F_kept), timestep-major (t0/f0, t0/f1, ...,
-    as ``X.reshape(n, -1)``): 2-D data (T = 1) as it came, or 3-D data for a scikit-learn estimator."""
+    if isinstance(X, Inputs):  # several inputs: each narrowed to its own kept features, in X's structure
+        parts = [fold_inputs(array, train, test, _InputTask(keep, constant), ndim)
+                 for array, ndim, keep, constant in zip(X.arrays, X.ndims, X.local(task.keep),
+                                                        X.local(task.constant))]
+        return X.structured([p[0] for p in parts]), X.structured([p[1] for p in parts])
     X_train, X_test = X[train], X[test]  # fancy indexing copies; the caller's X is never written
     if task.constant:
         cols = list(task.constant)
@@ -92,8 +132,16 @@ def fold_inputs(X, train, test, task, input_ndim):
         X_train = np.ascontiguousarray(X_train[:, :, list(task.keep)])
         X_test = np.ascontiguousarray(X_test[:, :, list(task.keep)])
     if input_ndim == 2:
-        X_train, X_test = X_train.reshape(len(X_train), -1), X_test.reshape(len(X_test), -1)
+        X_train, X_test = X_train[:, 0, :], X_test[:, 0, :]
     return X_train, X_test
+
+
+@dataclass(frozen=True)
+class _InputTask:
+    """One input's share of a fit's task: its kept and constant columns (local indices)."""
+
+    keep: list
+    constant: list
 
 
 def fold_fit_kwargs(fit_kwargs, train):

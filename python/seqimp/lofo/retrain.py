@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import adapters
 from ..metrics import check_target
-from .folds import fold_fit_kwargs, fold_inputs
+from .folds import Inputs, fit_widths, fold_fit_kwargs, fold_inputs
 
 # Seeding and building use process-wide state (Python's, NumPy's and TensorFlow's global seeds), so
 # fits that share a process (a threaded Dask worker) take turns; each still gets every core it owns.
@@ -61,19 +61,6 @@ def _kept_global_rng(active):
         np.random.set_state(np_state)
 
 
-def _local_nested_jobs(in_caller):
-    """In a worker, a fit's own joblib calls (a random forest's trees) run in the worker's threads.
-
-    On a Dask worker they would otherwise go back to the cluster, whose slots are held by fits waiting
-    for this process's fit lock: a deadlock. ``n_jobs`` set on the estimator still applies.
-    """
-    if in_caller:
-        return contextlib.nullcontext()
-    import joblib
-
-    return joblib.parallel_config(backend="threading")
-
-
 def _portable(exc):
     try:
         pickle.dumps(exc)
@@ -108,10 +95,12 @@ def _fit_task(source, X, y, task, train, test, fit_kwargs, input_ndim, metric, t
         X_train, X_test = fold_inputs(X, train, test, task, input_ndim)
         kwargs = fold_fit_kwargs(fit_kwargs, train)
         n_features = len(task.keep)
-        with _FIT_LOCK, _kept_global_rng(in_caller), _local_nested_jobs(in_caller):
+        if isinstance(X, Inputs):  # several inputs: the builder gets one count per input
+            source = _PerInput(source, fit_widths(X, task))
+        with _FIT_LOCK, _kept_global_rng(in_caller):
             model = adapters.build_for_fit(source, n_features, task.seed)
             adapters.fit_model(model, X_train, y[train], kwargs)
-            predictions = adapters.predict_fitted(model, X_test)
+            predictions = _predict(model, X_test)
             del model
             if not in_caller:
                 adapters.release_keras_state()
@@ -122,6 +111,33 @@ def _fit_task(source, X, y, task, train, test, fit_kwargs, input_ndim, metric, t
         if in_caller:
             return ("error", task, exc, None)  # the exception keeps its own traceback
         return ("error", task, _portable(exc), traceback.format_exc())
+
+
+class _PerInput:
+    """A builder for several inputs, called as ``build(widths)`` (a list, or a dict keyed like X) where
+    a builder of one input gets the number of features."""
+
+    def __init__(self, builder, widths):
+        self.builder, self.widths = builder, widths
+
+    def __call__(self, n_features):
+        return self.builder(self.widths)
+
+
+def _predict(model, X_test):
+    """The fitted model's predictions on the test fold; several inputs in rows of 512, as one-input data
+    is (a Keras model is called on each, a fitted object's .predict on the whole)."""
+    if not isinstance(X_test, (list, dict)):
+        return adapters.predict_fitted(model, X_test)
+    if adapters.keras_model_flavour(model) is None:
+        return adapters.protocol.as_prediction_array(model.predict(X_test), "fitted model")
+    values = list(X_test.values()) if isinstance(X_test, dict) else X_test
+    parts = []
+    for i in range(0, len(values[0]), 512):
+        rows = [v[i:i + 512] for v in values]
+        chunk = dict(zip(X_test, rows)) if isinstance(X_test, dict) else rows
+        parts.append(adapters.protocol.as_prediction_array(model(chunk, training=False), "Keras model"))
+    return np.concatenate(parts, axis=0)
 
 
 def _null_prediction(y_train, n_test, metric):
@@ -235,9 +251,9 @@ class Retrainer:
         workers = joblib.effective_n_jobs(n_jobs)
         threads = max(1, joblib.cpu_count() // max(1, workers))
         main_pid = os.getpid()
-        X, y = s.data.X, s.y
+        X, y = Inputs.of(s.data), s.y
         calls = (joblib.delayed(_fit_task)(s.source, X, y, t, s.folds[t.fold][0], s.folds[t.fold][1],
-                                            s.fit_kwargs, s.fit_ndim, s.metric, threads, main_pid,
+                                            s.fit_kwargs, s.data.input_ndim, s.metric, threads, main_pid,
                                             s.func)
                  for t in tasks)
         results = {}
