@@ -9,10 +9,14 @@
 #' @param y Numeric vector, matrix or array. True targets, one value (or row) per sample, the shape
 #'   of the model's predictions. For class probabilities \code{y} may hold class labels
 #'   0..k-1. No NA values.
-#' @param metric Character or function. \code{"mae"}, \code{"mse"}, \code{"rmse"}, \code{"r2"},
-#'   \code{"log_loss"}, \code{"accuracy"} or \code{"auc"} (or a scikit-learn name for one of them);
-#'   an R \code{function(y_true, y_pred)} returning one number, taken as a loss (lower is better);
-#'   or a \code{\link{seqimp_metric}()}. Default is \code{"mae"}.
+#' @param metric Character, function or list. \code{"mae"}, \code{"mse"}, \code{"rmse"}, \code{"r2"},
+#'   \code{"log_loss"}, \code{"accuracy"}, \code{"auc"} or any scikit-learn scorer name
+#'   (\code{"neg_log_loss"}, \code{"roc_auc"}, \code{"f1"}, ...); an R \code{function(y_true, y_pred)}
+#'   returning one number, taken as a loss (lower is better); or a \code{\link{seqimp_metric}()}. Several
+#'   names (a character vector) or a list of metrics (named: the results' names) are scored in one pass
+#'   on the same permutations, and a named list of results is returned. For a binomial \code{glm} a
+#'   metric scored on probabilities or ranks calls \code{predict(type = "response")}. Default is
+#'   \code{"mae"}.
 #' @param n_repeats Integer. Independent permutations per variable. Default is 5.
 #' @param output NULL, integer or character. Which prediction the metric scores against \code{y}
 #'   (one value per sample then), as in \code{\link{gradient_importance}}: a 1-based index, a vector of
@@ -23,8 +27,11 @@
 #'   (\code{1L} is one row, \code{40L} forty), a double in (0, 1] is a fraction of them (\code{1} and
 #'   \code{0.5} are all and half the rows), and a whole double above 1 counts rows too (\code{40}).
 #'   Default is NULL (every row).
+#' @param sample_weight Numeric vector. One weight per sample for the metric (finite, >= 0, not all
+#'   zero), as scikit-learn's \code{sample_weight}; with \code{max_samples} the drawn rows keep their
+#'   weights. Default is NULL (equal weights).
 #' @return A \code{seqimp_importance} data.frame with the metric on unperturbed data as its
-#'   \code{baseline_score} attribute.
+#'   \code{baseline_score} attribute; for several metrics, a named list of them.
 #' @examples
 #' if (seqimp_available()) {
 #'   # y = sum over t of (x_t1 + 0.5 x_t2): permuting feature j raises the MSE by 2 T w_j^2 / 12.
@@ -36,15 +43,18 @@
 permutation_importance <- function(model, x, y, metric = "mae", n_repeats = 5L,
                                    granularity = "feature", groups = NULL, feature_names = NULL,
                                    max_samples = NULL, batch_size = NULL, seed = NULL,
-                                   progress = NULL, output = NULL, mask = NULL, mask_value = NULL) {
+                                   progress = NULL, sample_weight = NULL, output = NULL, mask = NULL,
+                                   mask_value = NULL) {
   fn <- "permutation_importance"
   data <- prepare_x(x, fn, feature_names)
   n_features <- data$dim[length(data$dim)]
+  metric <- prepare_metrics(metric, fn, arg_label(substitute(metric)))
   args <- list(
-    prepare_model(model, fn, data$names, n_features),
+    prepare_model(probability_model(model, metric, fn), fn, data$names, n_features),
     data$py,
     prepare_y(y, data$dim[1L], fn),
-    metric = prepare_metric(metric, fn, arg_label(substitute(metric))),
+    metric = metric,
+    sample_weight = prepare_weights(sample_weight, fn),
     n_repeats = as_count(n_repeats, "n_repeats", fn),
     granularity = as_string(granularity, "granularity", fn),
     groups = prepare_groups(groups, data$names, n_features, fn),
@@ -59,7 +69,49 @@ permutation_importance <- function(model, x, y, metric = "mae", n_repeats = 5L,
   bar <- prepare_progress(progress, fn)
   on.exit(bar$close(), add = TRUE)
   args$progress <- bar$py
-  as_seqimp_importance(call_core(seqimp_py$permutation_importance, args))
+  importance_results(call_core(seqimp_py$permutation_importance, args))
+}
+
+# Several metrics: a character vector of names, or a list (its names name the results) of names, R
+# functions and seqimp_metric()s; the core scores them in one pass.
+prepare_metrics <- function(metric, fn, label) {
+  if (is.character(metric) && length(metric) > 1L && !anyNA(metric)) return(as.list(metric))
+  if (!is.list(metric) || length(metric) == 0L) return(prepare_metric(metric, fn, label))
+  labels <- if (is.null(names(metric))) rep("custom", length(metric)) else names(metric)
+  out <- lapply(seq_along(metric), function(i) prepare_metric(metric[[i]], fn, labels[[i]]))
+  names(out) <- names(metric)
+  out
+}
+
+# A binomial glm's predict() gives log-odds; a metric that scores probabilities or ranks gets
+# type = "response", as the core does for a glm from rpy2. A type the caller gave is kept.
+probability_model <- function(model, metric, fn) {
+  inner <- if (inherits(model, "seqimp_r_model")) model$model else model
+  binomial <- inherits(inner, "glm") && is.list(inner$family) &&
+    isTRUE(inner$family$family %in% c("binomial", "quasibinomial"))
+  if (!binomial || "type" %in% names(model$predict_args)) return(model)
+  wants <- call_core(core_module("metrics", convert = FALSE)$scores_beyond_predict, list(metric, fn))
+  if (!isTRUE(reticulate::py_to_r(wants))) return(model)
+  if (!inherits(model, "seqimp_r_model")) return(r_model(model, type = "response"))
+  model$predict_args$type <- "response"
+  model
+}
+
+# Weights as a 1-D array (the core checks their number, sign and finiteness and names the argument).
+prepare_weights <- function(sample_weight, fn) {
+  if (is.null(sample_weight)) return(NULL)
+  if (!(is.numeric(sample_weight) || is.logical(sample_weight)) || is.object(sample_weight)) {
+    arg_error("sample_weight", fn, "a numeric vector, one weight per sample of x", describe(sample_weight))
+  }
+  sample_weight <- as.vector(sample_weight)
+  dim(sample_weight) <- length(sample_weight)
+  reticulate::r_to_py(sample_weight)
+}
+
+# One seqimp_importance, or a named list of them for several metrics.
+importance_results <- function(result) {
+  if (!inherits(result, "python.builtin.dict")) return(as_seqimp_importance(result))
+  lapply(reticulate::py_to_r(result), as_seqimp_importance)
 }
 
 # The core decides what max_samples means, so it gets the value as given: an R integer arrives as a

@@ -5,22 +5,34 @@ A :class:`Metric` knows whether greater is better, so every method can report im
 Sequence outputs are scored over all their elements.
 
 Names: the short ones ("mae", "mse", "rmse", "r2", "log_loss", "accuracy", "auc"), scikit-learn's
-function names ("mean_absolute_error", ...) and scikit-learn's scorer names ("neg_mean_absolute_error",
-"roc_auc", ...). A "neg_" scorer is the negated loss with greater_is_better=True, exactly as in
-scikit-learn: its importances equal the loss's, and its baseline_score is negative.
+function names ("mean_absolute_error", ...) and every scorer name of scikit-learn
+(``sklearn.metrics.get_scorer_names()``, see :mod:`seqimp.scorers`). A "neg_" scorer is the negated
+loss with greater_is_better=True, exactly as in scikit-learn: its importances equal the loss's, and its
+baseline_score is negative.
+
+Each metric knows what it scores (``response_method``, as scikit-learn's scorers do): "predict",
+"predict_proba", "decision_function" or a preference list. A classifier (an object with ``.predict``
+and ``classes_``) is asked for that response; Keras models, callables and R functions are scored on
+their outputs as they are. seqimp's and scikit-learn's metrics take ``sample_weight``, one weight per
+sample (repeated over a sample's elements for sequence outputs).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+import inspect
 from typing import Callable
 
 import numpy as np
 
-from . import checks
+from . import checks, scorers
+
+PREDICT = "predict"
+# scikit-learn's preference for metrics that rank scores: decision values where the model has them.
+SCORES = ("decision_function", "predict_proba")
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Metric:
     """A metric ``func(y_true, y_pred) -> float``.
 
@@ -38,7 +50,15 @@ class Metric:
         The predictions must be probabilities in [0, 1] (checked before any work is done).
     needs_classes : bool, default=False
         ``y`` must hold class labels: 0/1 (or one-hot rows), or integer labels 0..k-1 against (n, k)
-        predicted probabilities.
+        predicted probabilities; for a metric scored on predicted labels (``response_method="predict"``),
+        any integer labels. A continuous ``y`` is refused.
+    response_method : str or tuple of str, default="predict"
+        What a classifier is asked for: "predict", "predict_proba", "decision_function", or a
+        preference list such as ``("decision_function", "predict_proba")`` (the first method the
+        model has). Keras models and callables are scored on their outputs as they are.
+    pos_label : int, float, bool, str or None, default=None
+        The positive class of a binary classifier, whose column of ``predict_proba`` is scored (and
+        whose sign ``decision_function`` takes); None is ``classes_[-1]``, as in scikit-learn.
 
     Examples
     --------
@@ -58,6 +78,8 @@ class Metric:
     name: str = None
     needs_proba: bool = False
     needs_classes: bool = False
+    response_method: object = PREDICT
+    pos_label: object = None
 
     def __post_init__(self):
         if not callable(self.func):
@@ -65,14 +87,48 @@ class Metric:
         checks.check_bool(self.greater_is_better, "greater_is_better", "Metric")
         if self.name is None:
             object.__setattr__(self, "name", getattr(self.func, "__name__", "custom"))
+        response = self.response_method
+        options = (response,) if isinstance(response, str) else tuple(response) \
+            if isinstance(response, (tuple, list)) else ()
+        if not options or not all(o in (PREDICT,) + SCORES for o in options):
+            checks.fail("response_method", "Metric", "'predict', 'predict_proba', 'decision_function' or a "
+                        "tuple of them", response)
+        object.__setattr__(self, "response_method", options[0] if len(options) == 1 else options)
 
-    def __call__(self, y_true, y_pred):
+    @property
+    def request(self):
+        """(response_method, pos_label, name): what a model adapter is asked for on this metric's behalf."""
+        return self.response_method, self.pos_label, self.name
+
+    @property
+    def scores_labels(self):
+        """True for a classification metric scored on predicted labels (accuracy, F1, ...)."""
+        return self.needs_classes and self.response_method == PREDICT
+
+    @property
+    def accepts_sample_weight(self):
+        """Whether ``func`` takes a ``sample_weight`` keyword."""
+        declared = getattr(self.func, "accepts_sample_weight", None)  # a scikit-learn score function's
+        if declared is not None:
+            return bool(declared)
         try:
-            value = self.func(y_true, y_pred)
+            params = inspect.signature(self.func).parameters.values()
+        except (TypeError, ValueError):  # a builtin or an R function without a readable signature
+            return False
+        return any(p.name == "sample_weight" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+    def __call__(self, y_true, y_pred, sample_weight=None, *, func=None):
+        """The metric's value; ``func`` (the public function) is named in a failure's message."""
+        try:
+            if sample_weight is None:
+                value = self.func(y_true, y_pred)
+            else:
+                value = self.func(y_true, y_pred, sample_weight=sample_weight)
         except (KeyboardInterrupt, MemoryError):
             raise
         except Exception as exc:  # noqa: BLE001 - re-raised naming the metric and the shapes
-            raise ValueError(f"The metric {self.name!r} failed on y of shape {np.shape(y_true)} and "
+            where = f"The 'metric' parameter of {func}: metric" if func else "The metric"
+            raise ValueError(f"{where} {self.name!r} failed on y of shape {np.shape(y_true)} and "
                              f"predictions of shape {np.shape(y_pred)}: {type(exc).__name__}: {exc}") from exc
         try:
             value = float(np.asarray(value, dtype=np.float64).reshape(()))
@@ -86,33 +142,40 @@ class Metric:
         return baseline_score - score if self.greater_is_better else score - baseline_score
 
 
-def _flat(y_true, y_pred):
-    return np.ravel(y_true), np.ravel(y_pred)
+def _flat(y_true, y_pred, sample_weight=None):
+    """Every element of y and of the predictions, each sample's weight repeated over its elements."""
+    y, p = np.ravel(y_true), np.ravel(y_pred)
+    if sample_weight is not None:
+        sample_weight = np.repeat(np.asarray(sample_weight, dtype=np.float64), p.size // len(sample_weight))
+    return y, p, sample_weight
 
 
-def _mae(y_true, y_pred):
+def _mae(y_true, y_pred, sample_weight=None):
     from sklearn.metrics import mean_absolute_error
 
-    return mean_absolute_error(*_flat(y_true, y_pred))
+    y, p, w = _flat(y_true, y_pred, sample_weight)
+    return mean_absolute_error(y, p, sample_weight=w)
 
 
-def _mse(y_true, y_pred):
+def _mse(y_true, y_pred, sample_weight=None):
     from sklearn.metrics import mean_squared_error
 
-    return mean_squared_error(*_flat(y_true, y_pred))
+    y, p, w = _flat(y_true, y_pred, sample_weight)
+    return mean_squared_error(y, p, sample_weight=w)
 
 
-def _rmse(y_true, y_pred):
-    return float(np.sqrt(_mse(y_true, y_pred)))
+def _rmse(y_true, y_pred, sample_weight=None):
+    return float(np.sqrt(_mse(y_true, y_pred, sample_weight)))
 
 
-def _r2(y_true, y_pred):
+def _r2(y_true, y_pred, sample_weight=None):
     from sklearn.metrics import r2_score
 
+    y, p, w = _flat(y_true, y_pred, sample_weight)
     # force_finite=False: R² of a constant y is undefined (NaN), which the caller then refuses, rather
     # than scikit-learn's stand-in 0.0 or 1.0, which would make every importance a plausible 0.
     with np.errstate(divide="ignore", invalid="ignore"):
-        return r2_score(*_flat(y_true, y_pred), force_finite=False)
+        return r2_score(y, p, sample_weight=w, force_finite=False)
 
 
 def _is_multiclass(y_true, y_pred):
@@ -125,43 +188,49 @@ def _class_labels(y_true):
     return y_true.argmax(axis=1) if y_true.ndim == 2 else y_true.astype(np.int64)
 
 
-def _log_loss(y_true, y_pred):
+def _log_loss(y_true, y_pred, sample_weight=None):
     from sklearn.metrics import log_loss
 
     if _is_multiclass(y_true, y_pred):
-        return log_loss(_class_labels(y_true), y_pred, labels=np.arange(y_pred.shape[1]))
-    y, p = _flat(y_true, y_pred)
-    return log_loss(y, p, labels=[0, 1])
+        return log_loss(_class_labels(y_true), y_pred, labels=np.arange(y_pred.shape[1]),
+                        sample_weight=sample_weight)
+    y, p, w = _flat(y_true, y_pred, sample_weight)
+    return log_loss(y, p, labels=[0, 1], sample_weight=w)
 
 
-def _accuracy(y_true, y_pred):
+def _accuracy(y_true, y_pred, sample_weight=None):
     from sklearn.metrics import accuracy_score
 
     if _is_multiclass(y_true, y_pred):
-        return accuracy_score(_class_labels(y_true), y_pred.argmax(axis=1))
-    y, p = _flat(y_true, y_pred)
-    return accuracy_score(y.astype(np.int64), (p >= 0.5).astype(np.int64))
+        return accuracy_score(_class_labels(y_true), y_pred.argmax(axis=1), sample_weight=sample_weight)
+    y, p, w = _flat(y_true, y_pred, sample_weight)
+    # Predicted labels (a classifier's predict) are compared as they are; probabilities cut at 0.5.
+    labels = p if np.array_equal(p, np.round(p)) else (p >= 0.5)
+    return accuracy_score(y.astype(np.int64), labels.astype(np.int64), sample_weight=w)
 
 
-def _auc(y_true, y_pred):
+def _auc(y_true, y_pred, sample_weight=None):
     from sklearn.metrics import roc_auc_score
 
     if _is_multiclass(y_true, y_pred):
         return roc_auc_score(_class_labels(y_true), y_pred, multi_class="ovr",
-                             labels=np.arange(y_pred.shape[1]))
-    return roc_auc_score(*_flat(y_true, y_pred))
+                             labels=np.arange(y_pred.shape[1]), sample_weight=sample_weight)
+    y, p, w = _flat(y_true, y_pred, sample_weight)
+    return roc_auc_score(y, p, sample_weight=w)
 
 
 # Binary AUC ranks scores, so logits or decision values are as good as probabilities: it needs classes
-# in y, not probabilities. Log loss is meaningless without probabilities.
+# in y, not probabilities. Log loss is meaningless without probabilities. What a classifier is asked for
+# is what scikit-learn's scorer of the same name asks for.
 METRICS = {
     "mae": Metric(_mae, False, "mae"),
     "mse": Metric(_mse, False, "mse"),
     "rmse": Metric(_rmse, False, "rmse"),
     "r2": Metric(_r2, True, "r2"),
-    "log_loss": Metric(_log_loss, False, "log_loss", needs_proba=True, needs_classes=True),
+    "log_loss": Metric(_log_loss, False, "log_loss", needs_proba=True, needs_classes=True,
+                       response_method="predict_proba"),
     "accuracy": Metric(_accuracy, True, "accuracy", needs_classes=True),
-    "auc": Metric(_auc, True, "auc", needs_classes=True),
+    "auc": Metric(_auc, True, "auc", needs_classes=True, response_method=SCORES),
 }
 
 # scikit-learn's metric-function and scorer names for the same metrics.
@@ -183,38 +252,83 @@ NEGATED = {
 
 
 def _negated(name, base):
-    def func(y_true, y_pred):
-        return -base.func(y_true, y_pred)
+    def func(y_true, y_pred, sample_weight=None):
+        return -base.func(y_true, y_pred, sample_weight=sample_weight)
 
-    return Metric(func, True, name, needs_proba=base.needs_proba, needs_classes=base.needs_classes)
+    func.__wrapped__ = base.func
+    return Metric(func, True, name, needs_proba=base.needs_proba, needs_classes=base.needs_classes,
+                  response_method=base.response_method)
+
+
+def _from_scorer(metric, func):
+    arguments = scorers.scorer_arguments(metric)
+    if arguments is None:
+        checks.fail("metric", func, "a scikit-learn scorer with one score function (from make_scorer or "
+                    "get_scorer; for several metrics pass a list or dict of them), a metric name, a "
+                    "seqimp.metrics.Metric or a callable (y_true, y_pred) -> float", metric, TypeError)
+    return Metric(**arguments)
 
 
 def get_metric(metric, func):
-    """A :class:`Metric` from a name, a Metric, or a bare callable (taken as a loss: lower is better).
+    """A :class:`Metric` from a name, a scikit-learn scorer, a Metric, or a bare callable (taken as a
+    loss: lower is better).
 
     Names are case-insensitive; see the module docstring for the names understood.
     """
     if isinstance(metric, Metric):
         return metric
-    if type(metric).__module__.startswith("sklearn.metrics._scorer"):
-        # A scorer takes (estimator, X, y); there is no estimator here, only predictions.
-        checks.fail("metric", func, "a metric name, a seqimp.metrics.Metric or a callable (y_true, y_pred) -> "
-                    "float, not a scikit-learn scorer (estimator, X, y); pass its name (e.g. 'r2') or "
-                    "Metric(sklearn.metrics.r2_score, greater_is_better=True)", metric, TypeError)
+    if scorers.is_scorer(metric):
+        return _from_scorer(metric, func)
     if callable(metric) and not isinstance(metric, str):
         return Metric(metric, greater_is_better=False)
     if isinstance(metric, str):
         key = metric.strip().lower()
         if key in METRICS:
             return METRICS[key]
-        if key in ALIASES:
-            return METRICS[ALIASES[key]]
+        if key in ALIASES:  # the same metric, under the name the caller knows
+            return dataclasses.replace(METRICS[ALIASES[key]], name=key)
         if key in NEGATED:
             return _negated(key, METRICS[NEGATED[key]])
+        arguments = scorers.named_scorer_arguments(key)
+        if arguments is not None:
+            return Metric(**arguments)
     listed = ", ".join(repr(m) for m in METRICS)
-    checks.fail("metric", func, f"one of {{{listed}}} (or a scikit-learn scorer name such as "
-                f"'neg_mean_absolute_error'), a seqimp.metrics.Metric, or a callable loss (y_true, y_pred) "
-                f"-> float", metric, ValueError if isinstance(metric, str) else TypeError)
+    checks.fail("metric", func, f"one of {{{listed}}} or a scikit-learn scorer name (any of "
+                f"sklearn.metrics.get_scorer_names(), such as 'neg_log_loss'), a scikit-learn scorer, a "
+                f"seqimp.metrics.Metric, or a callable loss (y_true, y_pred) -> float", metric,
+                ValueError if isinstance(metric, str) else TypeError)
+
+
+def get_metrics(metric, func):
+    """``[(name, Metric), ...]`` and whether several were asked for: a list or tuple of metrics (named
+    by the names given, else by each Metric's name) or a dict ``{name: metric}``."""
+    if isinstance(metric, dict):
+        if not metric or not all(isinstance(k, str) for k in metric):
+            checks.fail("metric", func, "a non-empty dict {name: metric} with string names", metric, TypeError)
+        return [(k, get_metric(v, func)) for k, v in metric.items()], True
+    if isinstance(metric, (list, tuple)):
+        if not metric:
+            checks.fail("metric", func, "a metric, or a non-empty list or dict of metrics", metric)
+        named = [(m.strip() if isinstance(m, str) else get_metric(m, func).name, get_metric(m, func))
+                 for m in metric]
+        names = [name for name, _ in named]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"The 'metric' parameter of {func} names {repeated} more than once; pass a "
+                             f"dict {{name: metric}} to give each metric its own name.")
+        return named, True
+    return [(None, get_metric(metric, func))], False
+
+
+def scores_beyond_predict(metric, func):
+    """True when some metric of ``metric`` (one, or a list or dict) scores a classifier's
+    ``predict_proba`` or ``decision_function`` rather than its ``predict``. The R package asks, to call
+    a binomial ``glm``'s ``predict`` with ``type = "response"``."""
+    return any(m.response_method != PREDICT for _, m in get_metrics(metric, func)[0])
+
+
+def _base_func(metric):
+    return getattr(metric.func, "__wrapped__", metric.func)
 
 
 def _squeezed(shape):
@@ -246,24 +360,55 @@ def check_target(metric, y, predictions, func, *, partial=False):
         raise ValueError(f"The 'y' parameter of {func} must match the shape of the model's predictions: "
                          f"{(y.shape[0],) + per_row}{hint}. Got shape {y.shape} instead.")
     if metric.needs_classes:
-        values = np.unique(y)
-        if multiclass_labels:
-            k = predictions.shape[1]
-            if not (np.isin(values, np.arange(k))).all():
-                raise ValueError(f"The 'y' parameter of {func} must hold class labels 0..{k - 1} for "
-                                 f"{metric.name!r} against {k} predicted class probabilities; got values "
-                                 f"such as {values[:5].tolist()}.")
-        elif not np.isin(values, [0, 1]).all():
-            raise ValueError(f"The 'y' parameter of {func} must hold class labels 0/1 (or one-hot rows) for "
-                             f"the metric {metric.name!r}; got values such as {values[:5].tolist()}.")
+        _check_classes(metric, y, predictions, multiclass_labels, func)
     if metric.func is _auc and not partial and not multiclass_labels and np.unique(y).size < 2:
         raise ValueError(f"The 'y' parameter of {func} holds only the class {np.unique(y).tolist()}; the "
                          f"metric {metric.name!r} needs both classes present in y.")
     if metric.needs_proba:
-        lo, hi = float(predictions.min()), float(predictions.max())
-        if lo < 0.0 or hi > 1.0:
-            raise ValueError(f"The 'metric' parameter of {func} is {metric.name!r}, which needs predicted "
-                             f"probabilities in [0, 1]; the model's predictions range from {lo:.4g} to "
-                             f"{hi:.4g}. Use a model with a sigmoid/softmax output, or a metric such as "
-                             f"'mae'.")
+        _check_probabilities(metric, predictions, partial, func)
 
+
+# seqimp's own classification metrics that score probabilities or scores take classes 0/1 (or 0..k-1).
+_ZERO_ONE = (_log_loss, _auc)
+
+
+def _integral(values):
+    return np.array_equal(values, np.round(values))
+
+
+def _check_classes(metric, y, predictions, multiclass_labels, func):
+    values = np.unique(y)
+    base = _base_func(metric)
+    # Accuracy cuts probabilities at 0.5, which means classes 0/1; predicted labels may be any integers.
+    zero_one = base in _ZERO_ONE or (base is _accuracy and not multiclass_labels and not _integral(predictions))
+    if not zero_one:
+        if not _integral(values):
+            raise ValueError(f"The 'y' parameter of {func} must hold class labels 0/1 or other integers for "
+                             f"the metric {metric.name!r}, a classification metric; got continuous values "
+                             f"such as {', '.join(f'{v:.4g}' for v in values[:5])}. Use a regression metric such as 'mse' or "
+                             f"'neg_mean_absolute_error' for a continuous y.")
+    elif multiclass_labels:
+        k = predictions.shape[1]
+        if not (np.isin(values, np.arange(k))).all():
+            raise ValueError(f"The 'y' parameter of {func} must hold class labels 0..{k - 1} for "
+                             f"{metric.name!r} against {k} predicted class probabilities; got values "
+                             f"such as {values[:5].tolist()}.")
+    elif not np.isin(values, [0, 1]).all():
+        raise ValueError(f"The 'y' parameter of {func} must hold class labels 0/1 (or one-hot rows) for "
+                         f"the metric {metric.name!r}; got values such as {values[:5].tolist()}.")
+
+
+def _check_probabilities(metric, predictions, partial, func):
+    lo, hi = float(predictions.min()), float(predictions.max())
+    if lo < 0.0 or hi > 1.0:
+        raise ValueError(f"The 'metric' parameter of {func} is {metric.name!r}, which needs predicted "
+                         f"probabilities in [0, 1]; the model's predictions range from {lo:.4g} to "
+                         f"{hi:.4g}. Use a model with a sigmoid/softmax output, or a metric such as "
+                         f"'mae'.")
+    # Every prediction exactly 0 or 1 is a model's class labels: a probability metric never scores them.
+    if not partial and predictions.size > 1 and np.isin(predictions, (0.0, 1.0)).all():
+        raise ValueError(f"The 'metric' parameter of {func} is {metric.name!r}, which needs predicted "
+                         f"probabilities, but every prediction of the model is exactly 0 or 1: class "
+                         f"labels. seqimp never scores labels with a probability metric. Pass a model "
+                         f"that returns probabilities (a scikit-learn classifier is asked for its "
+                         f"predict_proba), or a metric scored on labels such as 'accuracy'.")

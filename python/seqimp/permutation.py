@@ -6,15 +6,14 @@ import numbers
 
 import numpy as np
 
-from . import checks, engine
-from .adapters import as_predictor
+from . import checks, engine, engine_jobs
 from .inputs import as_sequence_data, as_target
 from .labels import make_labels
 from .masks import apply_mask, check_mask_arguments, mask_extra
-from .metrics import check_target, get_metric
-from .outputs import select_predictions
+from .metrics import get_metrics
 from .progress import check_progress
 from .result import ImportanceResult
+from .scoring import Scoring, check_sample_weight, check_weight_total, metrics_predictor
 from .transforms import Resample
 
 _FUNC = "permutation_importance"
@@ -49,25 +48,28 @@ def _n_rows(max_samples, n_samples):
     return count
 
 
-def _subsample(data, y, count, root_seed):
+def _subsample(data, y, sample_weight, count, root_seed):
+    """The same rows of X, y and the weights."""
     if count == data.n_samples:
-        return data, y
+        return data, y, sample_weight
     seed = np.random.SeedSequence(root_seed.entropy, spawn_key=tuple(root_seed.spawn_key) + (_SUBSAMPLE_KEY,))
     rows = np.sort(np.random.default_rng(seed).choice(data.n_samples, size=count, replace=False))
-    return data.take(rows), y[rows]
+    if sample_weight is not None:
+        sample_weight = sample_weight[rows]
+        check_weight_total(sample_weight, _FUNC, f" on the {count} rows that max_samples drew")
+    return data.take(rows), y[rows], sample_weight
 
 
 class _CheckFirstChunk:
-    """The predictor, with ``y`` checked against the first chunk of baseline predictions.
+    """The predictor, with ``y`` checked against the first chunk of baseline predictions by every metric.
 
     A ``y`` of the wrong shape, or a metric the predictions cannot satisfy, then fails after one
     forward call rather than after a full pass over the data; no extra forward call is made.
     """
 
-    def __init__(self, predictor, metric, y):
+    def __init__(self, predictor, scoring):
         self._predictor = predictor
-        self._metric = metric
-        self._y = y
+        self._scoring = scoring
         self._checked = False
 
     def __getattr__(self, name):  # prepare, default_chunk_rows, ...: the wrapped predictor's
@@ -77,15 +79,15 @@ class _CheckFirstChunk:
         predictions = self._predictor(block)
         if not self._checked:
             # The engine's first chunk starts with the baseline's first rows.
-            m = min(len(self._y), predictions.shape[0])
-            check_target(self._metric, self._y[:m], predictions[:m], _FUNC, partial=True)
+            self._scoring.check(predictions[:len(self._scoring.y)], partial=True)
             self._checked = True
         return predictions
 
 
 def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularity="feature", groups=None,
                            feature_names=None, output=None, mask=None, mask_value=None, max_samples=None,
-                           batch_size=None, random_state=None, progress=None):
+                           sample_weight=None, batch_size=None, random_state=None, progress=None,
+                           n_jobs=None):
     """Permutation importance for sequence models: the metric's loss when a variable is shuffled.
 
     For every label (a feature, a timestep, a cell or a group) and every repeat, the label's values
@@ -111,11 +113,20 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
         True targets, the shape of the model's predictions (trailing axes of length 1 may be
         dropped). For sequence outputs every element is scored. For "log_loss", "accuracy" and
         "auc" against (n, k) class probabilities, y may also hold class labels 0..k-1.
-    metric : str, callable or Metric, default="mae"
-        "mae", "mse", "rmse", "r2", "log_loss", "accuracy", "auc", or a scikit-learn name for one of
-        them ("mean_absolute_error", "neg_mean_absolute_error", "roc_auc", "neg_log_loss", ...).
-        A bare callable ``f(y_true, y_pred) -> float`` is a loss (lower is better); for a score use
-        ``seqimp.metrics.Metric(f, greater_is_better=True)``.
+    metric : str, scorer, callable, Metric, or a list or dict of them, default="mae"
+        "mae", "mse", "rmse", "r2", "log_loss", "accuracy", "auc"; any scikit-learn scorer name
+        (``sklearn.metrics.get_scorer_names()``: "neg_log_loss", "roc_auc", "f1", "neg_brier_score",
+        ...) or scorer object (``make_scorer(fbeta_score, beta=2)``), with scikit-learn's meaning, sign
+        and response method; a bare callable ``f(y_true, y_pred) -> float`` is a loss (lower is
+        better); for a score use ``seqimp.metrics.Metric(f, greater_is_better=True)``. A classifier
+        (an object with ``.predict`` and ``classes_``) is asked for what the metric scores, as
+        scikit-learn's scorers ask: ``predict_proba`` for log loss and Brier, ``decision_function``
+        (else ``predict_proba``) for ROC AUC and average precision, ``predict`` for labels; a binary
+        classifier gives its positive class, ``classes_[1]``. One without the method a probability
+        metric needs is refused. Keras models and callables are scored on their outputs as they are.
+        A list or dict of metrics returns a dict ``{name: ImportanceResult}`` from one pass over the
+        data: every metric scores the same permuted copies, and the model is asked once per chunk
+        for each response the metrics need.
     n_repeats : int, default=5
         Independent permutations per label; their spread gives ``importances_std``.
     granularity : {"feature", "timestep", "cell"}, default="feature"
@@ -148,6 +159,9 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
         float in (0, 1] a fraction of them; None uses every row. Unlike scikit-learn, which scores
         the baseline on all rows and draws a subset per feature, one subset is drawn per call and
         used for the baseline and every label, so every importance compares the same rows.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples in every metric, as scikit-learn's ``sample_weight``: finite, >= 0 and
+        not all zero. With ``max_samples`` the drawn rows keep their weights.
     batch_size : int, default=None
         Rows per forward call. Results do not depend on it.
     random_state : int, Generator, RandomState, SeedSequence or None, default=None
@@ -157,13 +171,19 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
         A progress bar over the rows streamed through the model. None shows a tqdm bar in interactive
         sessions (a terminal or a notebook) once the run has taken a few seconds; True always, False
         never; a callable ``progress(done, total)`` is called after every chunk instead.
+    n_jobs : int, default=None
+        Run the permuted copies on joblib workers: None or 1 in this process, -1 on every core.
+        ``with joblib.parallel_backend("dask")`` runs them on a Dask cluster. The numbers do not depend
+        on it. The model travels to each worker once (pickled; a Keras model with its weights); R
+        models and models that cannot be pickled need ``n_jobs=1``.
 
     Returns
     -------
-    ImportanceResult
+    ImportanceResult, or a dict of them
         ``importances`` is an ndarray of shape (n_labels, n_repeats); ``importances_mean`` and
         ``importances_std`` summarise it; ``baseline_score`` is the metric on unperturbed data and
-        ``metric`` its name.
+        ``metric`` its name. For a list or dict of metrics, ``{name: ImportanceResult}`` in their order
+        (a list's names are the names given, else each metric's name).
 
     See Also
     --------
@@ -190,36 +210,32 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
     >>> r.to_frame(sort=True)["feature"].tolist()
     ['x1', 'x2', 'x3']
     """
-    metric = get_metric(metric, _FUNC)
+    metrics, several = get_metrics(metric, _FUNC)
     n_repeats = checks.check_int(n_repeats, "n_repeats", _FUNC)
     root_seed = checks.check_random_state(random_state, _FUNC)
     progress = check_progress(progress, _FUNC)
+    n_jobs = engine_jobs.check_n_jobs(n_jobs, _FUNC)
     check_mask_arguments(mask, mask_value, _FUNC)
-    predictor = select_predictions(as_predictor(model, func=_FUNC), output, _FUNC)
+    predictor = metrics_predictor(model, metrics, output, _FUNC)
     data = apply_mask(as_sequence_data(X, feature_names, func=_FUNC), model, mask, mask_value, _FUNC)
     y = as_target(y, data.n_samples, func=_FUNC)
+    sample_weight = check_sample_weight(sample_weight, data.n_samples, metrics, _FUNC)
     count = _n_rows(max_samples, data.n_samples)
     granularity, labels = make_labels(data, granularity, groups, _FUNC)
     chunk_rows = engine.resolve_chunk_rows(predictor, data, batch_size, _FUNC)
-    data, y = _subsample(data, y, count, root_seed)
+    data, y, sample_weight = _subsample(data, y, sample_weight, count, root_seed)
+    score = Scoring(metrics, y, sample_weight, predictor, len(labels), n_repeats, _FUNC)
 
-    baseline = {}
-
-    def score(baseline_predictions, predictions, label_index, repeat):
-        if not baseline:
-            check_target(metric, y, baseline_predictions, _FUNC)
-            baseline["score"] = metric(y, baseline_predictions)
-        return metric.worsening(baseline["score"], metric(y, predictions))
-
-    out = engine.run(_CheckFirstChunk(predictor, metric, y), data, labels, Resample(data, "permutation"),
-                     n_repeats=n_repeats, root_seed=root_seed, chunk_rows=chunk_rows, score=score,
-                     progress=progress, func=_FUNC)
+    engine.run(_CheckFirstChunk(predictor, score), data, labels, Resample(data, "permutation"),
+               n_repeats=n_repeats, root_seed=root_seed, chunk_rows=chunk_rows, score=score,
+               progress=progress, func=_FUNC, n_jobs=n_jobs)
     params = {"n_repeats": n_repeats, "max_samples": max_samples, "n_samples": data.n_samples,
-              "greater_is_better": metric.greater_is_better, "mask": data.mask_source}
+              "mask": data.mask_source, "sample_weight": sample_weight is not None}
     if output is not None:
         params["output"] = predictor.selection.description
-    return ImportanceResult(
-        method="permutation", labels=labels, importances=out.scores, granularity=granularity,
-        metric=metric.name, baseline_score=baseline["score"], feature_names=data.feature_names,
-        params=params, extra=mask_extra(data, labels) or None,
-    )
+    results = {name: ImportanceResult(
+        method="permutation", labels=labels, importances=score.importances[i], granularity=granularity,
+        metric=metric.name, baseline_score=score.baseline_scores[i], feature_names=data.feature_names,
+        params={**params, "greater_is_better": metric.greater_is_better}, extra=mask_extra(data, labels) or None,
+    ) for i, (name, metric) in enumerate(metrics)}
+    return results if several else next(iter(results.values()))

@@ -84,12 +84,13 @@ def test_unknown_metric_names_the_argument():
         get_metric(None, F)
 
 
-def test_a_scikit_learn_scorer_is_refused_with_a_way_out():
+def test_a_scikit_learn_scorer_is_taken_apart():
+    # Scorer objects are accepted since issue 12; tests/python/test_scorers.py covers them.
     from sklearn.metrics import get_scorer
 
-    with pytest.raises(TypeError, match=r"'metric' parameter of permutation_importance .*not a scikit-learn "
-                                        r"scorer.*Metric\(sklearn.metrics.r2_score, greater_is_better=True\)"):
-        get_metric(get_scorer("r2"), F)
+    m = get_metric(get_scorer("r2"), F)
+    assert m.name == "r2" and m.greater_is_better
+    assert m(np.array([0.0, 1.0, 2.0, 3.0]), np.ones(4)) == pytest.approx(1 - 6 / 5)
 
 
 def test_metric_construction_is_checked():

@@ -4,6 +4,8 @@ so importing seqimp imports none of them). One room per job:
 - ``protocol``: the :class:`Predictor` protocol (a block of inputs in, one row of predictions per row
   out), the wrappers for a callable and a ``.predict`` object, and telling kinds of model apart.
 - ``choose``: :func:`as_predictor`, which picks the adapter for whatever model the caller passed.
+- ``responses``: what a classifier is asked for (``predict_proba``, ``decision_function`` or ``predict``,
+  as each metric needs), once per chunk for several metrics.
 - ``keras_layers``: reading a Keras model's layers, input shape and backend without running it.
 - ``keras_forward``: :class:`KerasPredictor`, the compiled, cached forward pass over fixed-size chunks.
 - ``keras_prefix``: recurrent stacks resumed from the baseline's cached states (perturbed suffixes only).

@@ -227,17 +227,19 @@ def fit_model(model, X, y, fit_kwargs):
     model.fit(X, y, **fit_kwargs)
 
 
-def predict_fitted(model, X):
+def predict_fitted(model, X, request=None):
     """Predictions for every row of X as a float64 ndarray.
 
     A model that is scored once is called directly, chunk by chunk: tracing ``model.predict`` for one
     use costs more than it saves, and retracing it for every new model floods the log with warnings.
+    ``request`` is one metric's ``(response_method, pos_label, name)``: a classifier is asked for
+    ``predict_proba`` or ``decision_function`` where the metric scores them.
     """
     if keras_model_flavour(model) is not None:
         parts = [as_prediction_array(model(X[i:i + _PREDICT_BATCH], training=False), "Keras model")
                  for i in range(0, X.shape[0], _PREDICT_BATCH)]
         return np.concatenate(parts, axis=0)
-    return as_predictor(model)(X)
+    return as_predictor(model, responses=None if request is None else [request])(X)
 
 
 def limit_tf_threads(n_threads):

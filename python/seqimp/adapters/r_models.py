@@ -196,6 +196,18 @@ class RModelPredictor(_RPredictor):
                            self._names_for(block.shape[-1]), **self.predict_args)
 
 
+_IS_BINOMIAL_GLM = """function(m) inherits(m, "glm") && is.list(m$family) &&
+  isTRUE(m$family$family %in% c("binomial", "quasibinomial"))"""
+
+
+def probability_args(obj):
+    """``{"type": "response"}`` for a binomial ``glm``, whose ``predict`` gives log-odds by default: what
+    a probability metric needs from it. Nothing for any other R object."""
+    with localconverter(ro.default_converter):
+        binomial = bool(ro.r(_IS_BINOMIAL_GLM)(obj)[0])
+    return {"type": "response"} if binomial else {}
+
+
 def r_model(obj, *, feature_names=None, func="seqimp", **predict_args):
     """Wrap an R function or a fitted R model as a seqimp model.
 

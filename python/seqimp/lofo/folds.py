@@ -117,6 +117,9 @@ def fit_widths(X, task):
 
 
 def fold_inputs(X, train, test, task, input_ndim):
+    """One fit's (X_train, X_test) from X of shape (n, T, F): the kept columns, constants held at the
+    training-fold mean. ``input_ndim`` 2 gives (n, T * F_kept), timestep-major (t0/f0, t0/f1, ...,
+    as ``X.reshape(n, -1)``): 2-D data (T = 1) as it came, or 3-D data for a scikit-learn estimator."""
     if isinstance(X, Inputs):  # several inputs: each narrowed to its own kept features, in X's structure
         parts = [fold_inputs(array, train, test, _InputTask(keep, constant), ndim)
                  for array, ndim, keep, constant in zip(X.arrays, X.ndims, X.local(task.keep),
@@ -132,7 +135,7 @@ def fold_inputs(X, train, test, task, input_ndim):
         X_train = np.ascontiguousarray(X_train[:, :, list(task.keep)])
         X_test = np.ascontiguousarray(X_test[:, :, list(task.keep)])
     if input_ndim == 2:
-        X_train, X_test = X_train[:, 0, :], X_test[:, 0, :]
+        X_train, X_test = X_train.reshape(len(X_train), -1), X_test.reshape(len(X_test), -1)
     return X_train, X_test
 
 

@@ -61,6 +61,19 @@ def _kept_global_rng(active):
         np.random.set_state(np_state)
 
 
+def _local_nested_jobs(in_caller):
+    """In a worker, a fit's own joblib calls (a random forest's trees) run in the worker's threads.
+
+    On a Dask worker they would otherwise go back to the cluster, whose slots are held by fits waiting
+    for this process's fit lock: a deadlock. ``n_jobs`` set on the estimator still applies.
+    """
+    if in_caller:
+        return contextlib.nullcontext()
+    import joblib
+
+    return joblib.parallel_config(backend="threading")
+
+
 def _portable(exc):
     try:
         pickle.dumps(exc)
@@ -97,7 +110,7 @@ def _fit_task(source, X, y, task, train, test, fit_kwargs, input_ndim, metric, t
         n_features = len(task.keep)
         if isinstance(X, Inputs):  # several inputs: the builder gets one count per input
             source = _PerInput(source, fit_widths(X, task))
-        with _FIT_LOCK, _kept_global_rng(in_caller):
+        with _FIT_LOCK, _kept_global_rng(in_caller), _local_nested_jobs(in_caller):
             model = adapters.build_for_fit(source, n_features, task.seed)
             adapters.fit_model(model, X_train, y[train], kwargs)
             predictions = _predict(model, X_test)
@@ -253,7 +266,7 @@ class Retrainer:
         main_pid = os.getpid()
         X, y = Inputs.of(s.data), s.y
         calls = (joblib.delayed(_fit_task)(s.source, X, y, t, s.folds[t.fold][0], s.folds[t.fold][1],
-                                            s.fit_kwargs, s.data.input_ndim, s.metric, threads, main_pid,
+                                            s.fit_kwargs, s.fit_ndim, s.metric, threads, main_pid,
                                             s.func)
                  for t in tasks)
         results = {}

@@ -12,9 +12,9 @@ import numpy as np
 
 from .. import adapters, checks
 from ..inputs import as_sequence_data, as_target
-from ..labels import make_labels
+from ..labels import Label, make_labels
 from ..metrics import get_metric
-from .checkpoint import Checkpoint, fingerprint, stable
+from .checkpoint import Checkpoint, fingerprint, qualname, stable
 from .folds import fold_seeds, make_folds
 
 MODES = ("drop", "constant")
@@ -73,7 +73,8 @@ def _check_checkpoint(checkpoint, func):
 
 def _model_source(model_or_builder, data, func):
     """(what each fit builds from, what identifies it in a checkpoint's fingerprint)."""
-    if not data.is_single and adapters.keras_model_flavour(model_or_builder) is not None:
+    if not data.is_single and (adapters.keras_model_flavour(model_or_builder) is not None or
+                               adapters.is_sklearn_estimator(model_or_builder)):
         counts = "{" + ", ".join(f"{b.name!r}: {b.n_features}" for b in data.blocks) + "}" \
             if data.structure == "dict" else str([b.n_features for b in data.blocks])
         raise TypeError(f"The 'model_or_builder' parameter of {func} must be a builder function when X has "
@@ -84,10 +85,18 @@ def _model_source(model_or_builder, data, func):
     if adapters.keras_model_flavour(model_or_builder) is not None:
         recipe = adapters.keras_recipe(model_or_builder, data.input_shape, func=func)
         return recipe, recipe.fingerprint
+    if adapters.is_sklearn_estimator(model_or_builder):
+        recipe = adapters.estimator_recipe(model_or_builder, func=func)
+        template = recipe.estimator
+        return recipe, f"estimator {qualname(template)} {stable(template.get_params(deep=True))}"
+    if adapters.is_sklearn_estimator_class(model_or_builder):
+        raise TypeError(f"The 'model_or_builder' parameter of {func} must be an estimator instance, such as "
+                        f"{model_or_builder.__name__}(), not the class {model_or_builder.__name__}: a class "
+                        f"would be called as a builder, with the number of features as its first argument.")
     if callable(model_or_builder):
         return model_or_builder, "builder " + stable(model_or_builder)
     checks.fail("model_or_builder", func, "a compiled Keras model or a builder function "
-                "build(n_features) -> compiled model", model_or_builder, TypeError)
+                "build(n_features) -> compiled model, or a scikit-learn estimator", model_or_builder, TypeError)
 
 
 def _check_picklable(source, n_jobs, func):
@@ -104,6 +113,40 @@ def _check_picklable(source, n_jobs, func):
         raise TypeError(f"The 'model_or_builder' parameter of {func} must be picklable to run with "
                         f"n_jobs={n_jobs} (worker processes or a Dask cluster): {type(exc).__name__}: "
                         f"{exc}. Define the builder at module level, or use n_jobs=1.") from None
+
+
+def _labels(data, groups, func):
+    """Every feature; or every group, then each feature in no group on its own, as the lofo-importance
+    package reports them (a model retrained without one of them is asked the same question)."""
+    granularity, labels = make_labels(data, "feature", groups, func)
+    if groups is None:
+        return granularity, labels
+    grouped = set().union(*[lb.features.tolist() for lb in labels])
+    names = {lb.name for lb in labels}
+    for j, name in enumerate(data.feature_names):
+        if j in grouped:
+            continue
+        if name in names:
+            raise ValueError(f"The 'groups' parameter of {func} has a group named {name!r} that does not "
+                             f"hold the feature {name!r}; that feature is in no group, so it has a row of "
+                             f"its own under the same name. Rename the group or put the feature in a group.")
+        mask = np.zeros((data.n_timesteps, data.n_features), dtype=bool)
+        mask[:, j] = True
+        labels.append(Label(name, name, None, mask))
+    return granularity, labels
+
+
+def _weighted_fits(fit_kwargs, sample_weight, source):
+    """Whether ``sample_weight`` weights the fits too (each fit gets its training rows' weights, see
+    folds.fold_fit_kwargs): where fit takes it, that is Keras models and builders, and estimators whose
+    ``fit`` has a ``sample_weight`` parameter. A ``sample_weight`` in ``fit_kwargs`` wins for the fits."""
+    if sample_weight is None or "sample_weight" in fit_kwargs:
+        return False
+    if isinstance(source, adapters.EstimatorRecipe):
+        from sklearn.utils.validation import has_fit_parameter
+
+        return bool(has_fit_parameter(source.estimator, "sample_weight"))
+    return True
 
 
 @dataclass
@@ -126,6 +169,7 @@ class Setup:
     progress: bool
     root: object              # the SeedSequence every seed comes from
     kind: str                 # "feature" or "group", for messages
+    fit_ndim: int             # the rank of X a fit gets: a scikit-learn estimator's 3-D X is flattened
     checkpoint: object = None
 
 
@@ -141,7 +185,7 @@ def make_setup(func, *, model_or_builder, X, y, fit_kwargs, metric, cv, mode, gr
     data = as_sequence_data(X, feature_names, func=func)
     y = as_target(y, data.n_samples, func=func)
     fit_kwargs = _check_fit_kwargs(fit_kwargs, data.n_samples, func)
-    granularity, labels = make_labels(data, "feature", groups, func)
+    granularity, labels = _labels(data, groups, func)
 
     stored = Checkpoint.stored_seed(path) if random_state is None and path is not None else None
     # A run that drew its own seed resumes with that seed.
@@ -153,7 +197,8 @@ def make_setup(func, *, model_or_builder, X, y, fit_kwargs, metric, cv, mode, gr
     setup = Setup(func=func, data=data, y=y, labels=labels, granularity=granularity, metric=metric, mode=mode,
                   folds=folds, cv_description=cv_description, fold_seeds=fold_seeds(root, len(folds)),
                   source=source, fit_kwargs=fit_kwargs, n_jobs=n_jobs, progress=progress, root=root,
-                  kind="feature" if groups is None else "group")
+                  kind="feature" if groups is None else "group",
+                  fit_ndim=2 if isinstance(source, adapters.EstimatorRecipe) else data.input_ndim)
     if path is not None:
         run = {**fingerprint(setup, model_id), **(extra_fingerprint or {})}
         setup.checkpoint = Checkpoint(path, func, run, [lb.name for lb in labels], len(folds))
