@@ -1,13 +1,15 @@
 # make setup: idempotent; installs Debian's R packages (apt-get), the Python venv (.venv) with the
 # package in editable mode plus dev extras (pins in constraints.txt), and the R package into .Rlib.
-# make demo: the seed experiment end to end.  make test: every Python and R test.
+# make demo: the seed experiment end to end.  make test: every Python and R test, and the docs.
+# make docs: the Python site (Sphinx) in site/python and the R site (pkgdown) in site/r.
 
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 RLIB := .Rlib
 APT_PACKAGES := r-base-core r-base-dev r-cran-reticulate r-cran-testthat r-cran-ggplot2 \
-	r-cran-jsonlite r-cran-withr r-cran-irkernel
+	r-cran-jsonlite r-cran-withr r-cran-irkernel \
+	pandoc r-cran-knitr r-cran-rmarkdown r-cran-pkgdown
 export R_LIBS := $(CURDIR)/$(RLIB)
 export RETICULATE_PYTHON := $(CURDIR)/$(PY)
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -15,9 +17,10 @@ export MPLBACKEND := Agg
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 R_SOURCES := DESCRIPTION NAMESPACE $(wildcard R/*.R) $(wildcard man/*.Rd) $(wildcard inst/*/*)
 # What R CMD build gets: a staged copy, because building in place copies .venv (GBs) first.
-R_PKG_FILES := DESCRIPTION NAMESPACE LICENSE .Rbuildignore R man $(wildcard inst) tests/testthat.R tests/testthat
+R_PKG_FILES := DESCRIPTION NAMESPACE LICENSE .Rbuildignore R man $(wildcard inst) tests/testthat.R tests/testthat \
+	vignettes
 
-.PHONY: setup apt demo test test-python test-r check-r bench clean notebooks
+.PHONY: setup apt demo test test-python test-r check-r docs bench clean notebooks
 
 setup: apt $(VENV)/.installed $(VENV)/.kernels $(RLIB)/.installed
 
@@ -53,7 +56,7 @@ demo: setup
 	$(PY) -m seqimp.demo
 	Rscript inst/examples/seed003_lstm.R demo-output
 
-test: setup test-python test-r check-r
+test: setup test-python test-r check-r docs
 
 # The Python suite and every docstring example in the package (doctests). Both need keras and rpy2,
 # which make setup installs: a doctest that cannot import them fails, it is never skipped.
@@ -65,15 +68,31 @@ test-r:
 	cd tests && Rscript testthat.R
 
 # R CMD check --no-manual on the built tarball; fails on any ERROR or WARNING (NOTEs are allowed).
-# The tests inside it see R_LIBS and RETICULATE_PYTHON from the exports above.
+# The tests inside it see R_LIBS and RETICULATE_PYTHON from the exports above. R CMD build knits the
+# vignettes into the tarball; check runs their code again (--no-build-vignettes skips only a third
+# knit) and the installed package must list them in vignette(package = "seqimp").
 check-r: setup
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	mkdir -p "$$tmp/seqimp"; cp -r --parents $(R_PKG_FILES) "$$tmp/seqimp/"; \
 	(cd "$$tmp" && R CMD build --no-manual seqimp > build.log 2>&1) || { cat "$$tmp/build.log"; exit 1; }; \
 	rm -rf seqimp.Rcheck; \
-	R CMD check --no-manual --output=$(CURDIR) "$$tmp"/seqimp_*.tar.gz || { cat seqimp.Rcheck/00check.log; exit 1; }; \
+	R CMD check --no-manual --no-build-vignettes --output=$(CURDIR) "$$tmp"/seqimp_*.tar.gz \
+	  || { cat seqimp.Rcheck/00check.log; exit 1; }; \
 	if grep -Eq '^Status: .*(WARNING|ERROR)' seqimp.Rcheck/00check.log; then \
-	  echo "R CMD check reported warnings or errors (see seqimp.Rcheck/00check.log)"; exit 1; fi
+	  echo "R CMD check reported warnings or errors (see seqimp.Rcheck/00check.log)"; exit 1; fi; \
+	Rscript -e 'v <- vignette(package = "seqimp", lib.loc = "seqimp.Rcheck")$$results[, "Item"]' \
+	  -e 'if (!"seqimp" %in% v) stop("the built package lists no seqimp vignette")'
+
+# The two documentation sites, built from scratch with warnings as errors: Sphinx (site/python; the
+# pages' code runs in the html build's plot directives and in the doctest builder) and pkgdown
+# (site/r; reference examples and the vignettes run). docs/check_sites.py then fails if a public
+# Python name or an R export has no page.
+docs: setup
+	rm -rf site/python site/r site/.doctrees docs/api
+	$(PY) -m sphinx -E -W --keep-going -q -b html -d site/.doctrees docs site/python
+	$(PY) -m sphinx -W --keep-going -q -b doctest -d site/.doctrees docs site/.doctest
+	Rscript docs/pkgdown.R site/r
+	$(PY) docs/check_sites.py
 
 # Re-run the example notebooks and store their outputs (make test runs them without storing).
 notebooks: setup
