@@ -5,7 +5,9 @@ then one copy of X per (label, repeat) task. It is cut into chunks of ``chunk_ro
 task boundaries, so every forward call but the last has the same size (a compiled model never
 retraces) and memory is bounded by a chunk plus the predictions of the at most few tasks a chunk
 touches, never by labels x repeats. The stream builds chunks and consumes their predictions; the serial
-and the concurrent runners only decide when.
+and the concurrent runners only decide when. So does the cached runner (:mod:`seqimp.engine_prefix`),
+which serves recurrent Keras stacks row chunk first from the baseline's cached states when labels start
+after step 0 (see its docstring for its memory bounds).
 
 Randomness never depends on the chunking: each task's seed is derived from ``random_state`` by its
 (label, repeat) key, and a transform draws its random numbers in fixed blocks of rows
@@ -21,7 +23,7 @@ from typing import Optional
 
 import numpy as np
 
-from . import checks
+from . import checks, engine_jobs, engine_prefix
 from .progress import open_progress
 
 # Rows per random block. Fixed: it is part of what a seed means, so changing it changes results.
@@ -86,6 +88,7 @@ class _Identity(Transform):
 class EngineResult:
     baseline: np.ndarray  # predictions on the unperturbed X, (n, ...)
     scores: Optional[np.ndarray]  # (n_labels, n_repeats) from ``score``; None when ``collect`` was used
+    path: str = "plain"  # "prefix": the cached runner served it (engine_prefix); "jobs": workers (engine_jobs)
 
 
 def resolve_chunk_rows(predictor, data, batch_size, func):
@@ -96,10 +99,10 @@ def resolve_chunk_rows(predictor, data, batch_size, func):
     return batch_size
 
 
-def baseline_predictions(predictor, data, chunk_rows, *, progress=False, func="seqimp"):
-    """Predictions on the unperturbed X, in chunks (task 0 alone)."""
+def baseline_predictions(predictor, data, chunk_rows, *, progress=False, func="seqimp", n_jobs=None):
+    """Predictions on the unperturbed X, in chunks (task 0 alone; blocks of rows on ``n_jobs`` workers)."""
     return run(predictor, data, [], _Identity(data), n_repeats=0, root_seed=np.random.SeedSequence(0),
-               chunk_rows=chunk_rows, progress=progress, func=func).baseline
+               chunk_rows=chunk_rows, progress=progress, func=func, n_jobs=n_jobs).baseline
 
 
 def describe_label(label):
@@ -137,6 +140,13 @@ class _Stream:
         self.baseline = None
         self._identity = _Identity(data)
         self._pending = {}  # task -> [predictions (n, ...) or None, the transform's per-task state]
+
+    def for_worker(self):
+        """A copy that builds chunks on its own (no pending tasks, no ``on_task``): what a job of
+        :mod:`seqimp.engine_jobs` runs."""
+        copy = object.__new__(_Stream)
+        copy.__dict__.update(self.__dict__, on_task=None, baseline=None, _pending={})
+        return copy
 
     def chunk_bounds(self, chunk_rows):
         """(start, stop) of every chunk, in stream order."""
@@ -185,7 +195,7 @@ class _Stream:
     def consume(self, predictions, segments):
         self._check_finite(predictions, segments)
         for k, i0, i1, offset in segments:
-            entry = self._pending[k]
+            entry = self._pending.setdefault(k, [None, None])  # built elsewhere: by a worker's job
             if entry[0] is None:
                 entry[0] = np.empty((self.n,) + predictions.shape[1:], dtype=predictions.dtype)
             elif entry[0].shape[1:] != predictions.shape[1:]:
@@ -224,7 +234,7 @@ class _Stream:
 
 
 def run(predictor, data, labels, transform, *, n_repeats, root_seed, chunk_rows, score=None, collect=None,
-        progress=False, describe_task=describe_label, func="seqimp"):
+        progress=False, describe_task=describe_label, func="seqimp", n_jobs=None):
     """Stream the baseline and every (label, repeat) copy through ``predictor``.
 
     Each finished task is handed over as soon as its last row comes back, so its predictions are freed
@@ -236,7 +246,8 @@ def run(predictor, data, labels, transform, *, n_repeats, root_seed, chunk_rows,
       (gradients, Lek's responses); ``EngineResult.scores`` is then None.
 
     ``progress`` is the public argument (see :mod:`seqimp.progress`); ``describe_task(label)`` says in
-    words when a task ran, for the error a non-finite prediction raises; ``func`` names the caller.
+    words when a task ran, for the error a non-finite prediction raises; ``func`` names the caller;
+    ``n_jobs`` > 1 runs the stream's chunks on joblib workers (:mod:`seqimp.engine_jobs`).
     """
     if score is not None and collect is not None:
         raise TypeError("engine.run takes score= or collect=, not both.")
@@ -261,14 +272,23 @@ def run(predictor, data, labels, transform, *, n_repeats, root_seed, chunk_rows,
     # built and starts while the last one computes); everything else, R above all, runs serially.
     workers = max(1, int(getattr(predictor, "concurrent_chunks", 1)))
     bar = open_progress(progress, stream.total_rows, func)
+    path, jobs = "plain", engine_jobs.n_workers(n_jobs)
     try:
-        if workers == 1:
+        # Recurrent Keras stacks with labels after step 0 resume from the baseline's cached states.
+        runner = None if jobs > 1 else \
+            engine_prefix.prefix_runner(predictor, data, labels, transform, n_repeats, chunk_rows)
+        if jobs > 1:
+            path = "jobs"
+            engine_jobs.run_jobs(stream, predictor, data, chunk_rows, n_jobs, jobs, bar, func)
+        elif runner is not None and runner.run(stream, predictor, bar):
+            path = "prefix"
+        elif workers == 1:
             _run_serial(stream, predictor, data, chunk_rows, bar)
         else:
             _run_concurrent(stream, predictor, data, chunk_rows, workers, bar)
     finally:
         bar.close()
-    return EngineResult(baseline=stream.baseline, scores=scores)
+    return EngineResult(baseline=stream.baseline, scores=scores, path=path)
 
 
 def _run_serial(stream, predictor, data, chunk_rows, bar):

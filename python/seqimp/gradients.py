@@ -15,7 +15,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import adapters, checks, engine
+from . import adapters, checks, engine, engine_jobs
 from .inputs import as_sequence_data
 from .labels import Label, make_labels
 from .masks import apply_mask, check_mask_arguments, mask_extra
@@ -163,7 +163,8 @@ def label_importances(attributions, labels, additive, data=None):
 
 def gradient_importance(model, X, *, method="saliency", granularity="feature", groups=None, baseline=None,
                         n_steps=50, noise_scale=0.1, n_samples=20, output=None, feature_names=None,
-                        mask=None, mask_value=None, batch_size=None, random_state=None, progress=None):
+                        mask=None, mask_value=None, batch_size=None, random_state=None, progress=None,
+                        n_jobs=None):
     """Importance from the gradients of the model's output with respect to its input.
 
     Parameters
@@ -213,6 +214,11 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
         A progress bar over the rows streamed through the model. None shows a tqdm bar in interactive
         sessions (a terminal or a notebook) once the run has taken a few seconds; True always, False
         never; a callable ``progress(done, total)`` is called after every chunk instead.
+    n_jobs : int, default=None
+        Take the gradients on joblib workers: None or 1 in this process, -1 on every core.
+        ``with joblib.parallel_backend("dask")`` runs them on a Dask cluster. The numbers do not depend
+        on it (a Keras model's: to float32 round-off). The model travels to each worker once (pickled;
+        a Keras model with its weights); R models and models that cannot be pickled need ``n_jobs=1``.
 
     Returns
     -------
@@ -264,12 +270,14 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
     passes = {"integrated_gradients": n_steps, "smoothgrad": n_samples + 1}.get(method, 1)
     checks.check_job_size(_FUNC, data.n_samples, passes - 1, f"{passes} gradient passes")
     predictor.plan(data.n_samples * passes)
-    run_options = {"chunk_rows": chunk_rows, "root_seed": root_seed, "progress": progress, "func": _FUNC}
+    run_options = {"chunk_rows": chunk_rows, "root_seed": root_seed, "progress": progress, "func": _FUNC,
+                   "n_jobs": engine_jobs.check_n_jobs(n_jobs, _FUNC)}
 
     P = sum(b.X.shape[1] * b.X.shape[2] for b in data.blocks)
     extra = {"output": selection.description}
     if method in ("saliency", "gradient_x_input"):
-        rows = engine.baseline_predictions(predictor, data, chunk_rows, progress=progress, func=_FUNC)
+        rows = engine.baseline_predictions(predictor, data, chunk_rows, progress=progress, func=_FUNC,
+                                           n_jobs=run_options["n_jobs"])
         gradient = _split(rows, data)
         attributions = [np.abs(g) if method == "saliency" else b.X * g for g, b in zip(gradient, data.blocks)]
     elif method == "integrated_gradients":

@@ -174,8 +174,8 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
     n_jobs : int, default=None
         Run the permuted copies on joblib workers: None or 1 in this process, -1 on every core.
         ``with joblib.parallel_backend("dask")`` runs them on a Dask cluster. The numbers do not depend
-        on it. The model travels to each worker once (pickled; a Keras model with its weights); R
-        models and models that cannot be pickled need ``n_jobs=1``.
+        on it (a Keras model's: to float32 round-off). The model travels to each worker once (pickled;
+        a Keras model with its weights); R models and models that cannot be pickled need ``n_jobs=1``.
 
     Returns
     -------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import checks, engine
+from . import checks, engine, engine_jobs
 from .adapters import as_predictor
 from .inputs import as_sequence_data
 from .labels import make_labels
@@ -40,7 +40,7 @@ def _effect_function(effect):
 def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_std=False, effect="rms",
                             n_repeats=1, granularity="feature", groups=None, feature_names=None,
                             output=None, mask=None, mask_value=None, batch_size=None, random_state=None,
-                            progress=None):
+                            progress=None, n_jobs=None):
     """Importance as the change in predictions when each variable is perturbed.
 
     For every label (a feature, a timestep, a cell or a group), a copy of ``X`` has that label's
@@ -92,6 +92,11 @@ def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_s
         A progress bar over the rows streamed through the model. None shows a tqdm bar in interactive
         sessions (a terminal or a notebook) once the run has taken a few seconds; True always, False
         never; a callable ``progress(done, total)`` is called after every chunk instead.
+    n_jobs : int, default=None
+        Run the perturbed copies on joblib workers: None or 1 in this process, -1 on every core.
+        ``with joblib.parallel_backend("dask")`` runs them on a Dask cluster. The numbers do not depend
+        on it (a Keras model's: to float32 round-off). The model travels to each worker once (pickled;
+        a Keras model with its weights); R models and models that cannot be pickled need ``n_jobs=1``.
 
     Returns
     -------
@@ -113,6 +118,7 @@ def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_s
     n_repeats = checks.check_int(n_repeats, "n_repeats", _FUNC)
     root_seed = checks.check_random_state(random_state, _FUNC)
     progress = check_progress(progress, _FUNC)
+    n_jobs = engine_jobs.check_n_jobs(n_jobs, _FUNC)
     check_mask_arguments(mask, mask_value, _FUNC)
     predictor = select_predictions(as_predictor(model, func=_FUNC), output, _FUNC)
     data = apply_mask(as_sequence_data(X, feature_names, func=_FUNC), model, mask, mask_value, _FUNC)
@@ -122,7 +128,7 @@ def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_s
 
     out = engine.run(predictor, data, labels, transform, n_repeats=n_repeats, root_seed=root_seed,
                      chunk_rows=chunk_rows, score=lambda base, preds, j, r: effect_fn(base, preds),
-                     progress=progress, func=_FUNC)
+                     progress=progress, func=_FUNC, n_jobs=n_jobs)
     params = {"noise": noise, "scale": scale, "scale_by_std": scale_by_std, "n_repeats": n_repeats,
               "mask": data.mask_source}
     if output is not None:
