@@ -11,6 +11,11 @@
 #'   \code{reticulate::import("sklearn.linear_model")$Ridge()}, cloned for every fit; a 3-D
 #'   \code{x} reaches it flattened, timestep-major), or an R builder \code{function(n_features)}
 #'   returning a compiled keras model, called once per fit.
+#' @param metric Character or function. One metric: \code{"mae"}, \code{"mse"}, \code{"rmse"},
+#'   \code{"r2"}, \code{"log_loss"}, \code{"accuracy"}, \code{"auc"} or any scikit-learn scorer name (a
+#'   scikit-learn classifier is scored on its probabilities where the metric needs them); an R
+#'   \code{function(y_true, y_pred)} returning one number, taken as a loss; or a
+#'   \code{\link{seqimp_metric}()}. Default is \code{"mae"}.
 #' @param fit_kwargs List. Named arguments for the model's \code{fit()}, e.g.
 #'   \code{list(epochs = 20, batch_size = 32)}; whole numbers for integer arguments are passed as
 #'   integers. Default is NULL.
@@ -24,6 +29,9 @@
 #' @param checkpoint Character. A file recording every finished fit; rerunning the same call resumes.
 #'   Default is NULL.
 #' @param progress Logical. Show a progress bar. Default is \code{interactive()}.
+#' @param sample_weight Numeric vector. One weight per sample: each fold's validation metric weighs its
+#'   test rows by them, and each fit gets its training rows' weights where its \code{fit()} takes
+#'   \code{sample_weight} (keras models, most scikit-learn estimators). Default is NULL.
 #' @return A \code{seqimp_importance} data.frame whose \code{importances} attribute has one column
 #'   per fold; \code{baseline_score} is the mean validation score with every feature.
 #'   \code{stepwise_importance()} adds the attributes \code{rank} (1 = most important by the path)
@@ -47,10 +55,11 @@
 #' @export
 lofo_importance <- function(model, x, y, fit_kwargs = NULL, metric = "mae", cv = 5L, mode = "drop",
                             groups = NULL, feature_names = NULL, n_jobs = 1L, checkpoint = NULL,
-                            seed = NULL, progress = interactive()) {
+                            seed = NULL, progress = interactive(), sample_weight = NULL) {
   args <- retrain_args("lofo_importance", model, x, y, fit_kwargs, metric,
                        arg_label(substitute(metric)), cv, mode, groups, feature_names, n_jobs,
                        checkpoint, seed, progress)
+  args$sample_weight <- prepare_weights(sample_weight, "lofo_importance")
   as_seqimp_importance(call_core(core_module("lofo")$lofo_importance, args))
 }
 

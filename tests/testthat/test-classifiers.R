@@ -60,3 +60,17 @@ test_that("a classification metric on a continuous y names y", {
   model <- linear_model(c(1, 0.5))
   expect_error(permutation_importance(model, x, model(x), metric = "f1"), "'y'.*class labels.*'f1'")
 })
+
+test_that("lofo_importance weighs each fold's metric by sample_weight", {
+  skip_if_no_seqimp()
+  linear <- reticulate::import("sklearn.linear_model")
+  set.seed(6)
+  x <- matrix(stats::rnorm(300), 150, 2, dimnames = list(NULL, c("a", "b")))
+  y <- x[, "a"] + stats::rnorm(150, sd = 0.2)
+  w <- stats::runif(150)
+  r <- lofo_importance(linear$LinearRegression(), x, y, metric = "mse", cv = 3L, seed = 1,
+                       progress = FALSE, sample_weight = w)
+  expect_gt(r$importance[1], r$importance[2])
+  expect_error(lofo_importance(linear$LinearRegression(), x, y, cv = 3L, progress = FALSE,
+                               sample_weight = -w), "sample_weight.*>= 0")
+})

@@ -18,7 +18,7 @@ _STEPWISE = "stepwise_importance"
 
 def lofo_importance(model_or_builder, X, y, *, fit_kwargs=None, metric="mae", cv=5, mode="drop",
                     groups=None, feature_names=None, n_jobs=1, checkpoint=None, random_state=None,
-                    progress=True):
+                    progress=True, sample_weight=None):
     """Leave-one-feature-out importance: how much worse the model gets when retrained without a feature.
 
     For every fold of ``cv`` the model is trained once with every feature and once without each
@@ -48,9 +48,12 @@ def lofo_importance(model_or_builder, X, y, *, fit_kwargs=None, metric="mae", cv
         Passed to ``model.fit``, e.g. ``{"epochs": 20, "batch_size": 32}``. ``verbose`` defaults to 0.
         ``sample_weight`` (one weight per sample of X) is split with the folds; ``validation_split``
         is taken from each training fold. ``x``, ``y`` and ``validation_data`` are refused.
-    metric : str, Metric or callable, default="mae"
-        "mae", "mse", "rmse", "r2", "log_loss", "accuracy", "auc", a :class:`seqimp.metrics.Metric`,
-        or ``f(y_true, y_pred) -> float`` taken as a loss (lower is better).
+    metric : str, scorer, Metric or callable, default="mae"
+        "mae", "mse", "rmse", "r2", "log_loss", "accuracy", "auc", any scikit-learn scorer name or
+        ``make_scorer`` object (a fitted classifier is asked for ``predict_proba`` or
+        ``decision_function`` where the metric scores them, as in :func:`permutation_importance`), a
+        :class:`seqimp.metrics.Metric`, or ``f(y_true, y_pred) -> float`` taken as a loss (lower is
+        better). One metric: every fit is scored once.
     cv : int, scikit-learn splitter or iterable of (train, test), default=5
         An int is ``KFold(cv, shuffle=True)`` seeded from ``random_state``. Any splitter works, e.g.
         ``TimeSeriesSplit(5)`` to validate on the future only. Splits are over samples.
@@ -91,6 +94,12 @@ def lofo_importance(model_or_builder, X, y, *, fit_kwargs=None, metric="mae", cv
         the order in which fits finish.
     progress : bool, default=True
         Show a tqdm progress bar over fits, with an estimate of the time left.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples: each fold's validation metric weighs its test rows by them, and each
+        fit gets its training rows' weights where ``fit`` takes ``sample_weight`` (Keras models and
+        builders, and estimators whose ``fit`` has that parameter; a ``Pipeline``'s has not, so it is
+        fitted unweighted). A ``sample_weight`` in ``fit_kwargs`` weighs the fits instead. Finite,
+        >= 0, not all zero.
 
     Returns
     -------
@@ -151,7 +160,8 @@ def lofo_importance(model_or_builder, X, y, *, fit_kwargs=None, metric="mae", cv
     """
     setup = make_setup(_LOFO, model_or_builder=model_or_builder, X=X, y=y, fit_kwargs=fit_kwargs,
                        metric=metric, cv=cv, mode=mode, groups=groups, feature_names=feature_names,
-                       n_jobs=n_jobs, checkpoint=checkpoint, random_state=random_state, progress=progress)
+                       n_jobs=n_jobs, checkpoint=checkpoint, random_state=random_state, progress=progress,
+                       sample_weight=sample_weight)
     everything = tuple(range(len(setup.labels)))
     actives = [everything] + [tuple(j for j in everything if j != i) for i in everything]
     total = Retrainer(setup).n_fits(actives)
@@ -161,7 +171,8 @@ def lofo_importance(model_or_builder, X, y, *, fit_kwargs=None, metric="mae", cv
     importances = setup.metric.worsening(baseline[np.newaxis, :], without)
     return _result(setup, "lofo", importances, baseline,
                    {"scores": without, "baseline_scores": baseline, "folds": setup.folds,
-                    "n_fitted": runner.n_fitted})
+                    "n_fitted": runner.n_fitted},
+                   sample_weight=setup.sample_weight is not None, weighted_fits=setup.weighted_fits)
 
 
 def stepwise_importance(model_or_builder, X, y, *, direction="backward", fit_kwargs=None, metric="mae",

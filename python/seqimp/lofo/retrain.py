@@ -94,7 +94,8 @@ def _worker_threads(default):
     return default
 
 
-def _fit_task(source, X, y, task, train, test, fit_kwargs, input_ndim, metric, threads, main_pid, func):
+def _fit_task(source, X, y, task, train, test, fit_kwargs, input_ndim, metric, threads, main_pid, func,
+              sample_weight=None):
     """Build, fit and score one model. Returns ("ok", task, score, seconds) or ("error", task, exc, tb).
 
     Errors are returned, not raised, so that the caller can name the feature and fold and keep the
@@ -113,12 +114,12 @@ def _fit_task(source, X, y, task, train, test, fit_kwargs, input_ndim, metric, t
         with _FIT_LOCK, _kept_global_rng(in_caller), _local_nested_jobs(in_caller):
             model = adapters.build_for_fit(source, n_features, task.seed)
             adapters.fit_model(model, X_train, y[train], kwargs)
-            predictions = _predict(model, X_test)
+            predictions = _predict(model, X_test, metric)
             del model
             if not in_caller:
                 adapters.release_keras_state()
         check_target(metric, y[test], predictions, func)
-        score = metric(y[test], predictions)
+        score = metric(y[test], predictions, _rows(sample_weight, test), func=func)
         return ("ok", task, score, time.perf_counter() - started)
     except Exception as exc:  # noqa: BLE001 - reported by the caller with the feature and fold
         if in_caller:
@@ -137,11 +138,11 @@ class _PerInput:
         return self.builder(self.widths)
 
 
-def _predict(model, X_test):
+def _predict(model, X_test, metric):
     """The fitted model's predictions on the test fold; several inputs in rows of 512, as one-input data
     is (a Keras model is called on each, a fitted object's .predict on the whole)."""
     if not isinstance(X_test, (list, dict)):
-        return adapters.predict_fitted(model, X_test)
+        return adapters.predict_fitted(model, X_test, metric.request)
     if adapters.keras_model_flavour(model) is None:
         return adapters.protocol.as_prediction_array(model.predict(X_test), "fitted model")
     values = list(X_test.values()) if isinstance(X_test, dict) else X_test
@@ -151,6 +152,10 @@ def _predict(model, X_test):
         chunk = dict(zip(X_test, rows)) if isinstance(X_test, dict) else rows
         parts.append(adapters.protocol.as_prediction_array(model(chunk, training=False), "Keras model"))
     return np.concatenate(parts, axis=0)
+
+
+def _rows(sample_weight, rows):
+    return None if sample_weight is None else sample_weight[rows]
 
 
 def _null_prediction(y_train, n_test, metric):
@@ -220,7 +225,7 @@ class Retrainer:
         out = np.empty(len(s.folds))
         for k, (train, test) in enumerate(s.folds):
             pred = _null_prediction(s.y[train], len(test), s.metric)
-            out[k] = s.metric(s.y[test], pred)
+            out[k] = s.metric(s.y[test], pred, _rows(s.sample_weight, test), func=s.func)
         return out
 
     def scores(self, actives):
@@ -266,8 +271,8 @@ class Retrainer:
         main_pid = os.getpid()
         X, y = Inputs.of(s.data), s.y
         calls = (joblib.delayed(_fit_task)(s.source, X, y, t, s.folds[t.fold][0], s.folds[t.fold][1],
-                                            s.fit_kwargs, s.fit_ndim, s.metric, threads, main_pid,
-                                            s.func)
+                                            s.fits_kwargs(), s.fit_ndim, s.metric, threads, main_pid,
+                                            s.func, s.sample_weight)
                  for t in tasks)
         results = {}
         with joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=1) as parallel:

@@ -14,7 +14,8 @@ from .. import adapters, checks
 from ..inputs import as_sequence_data, as_target
 from ..labels import Label, make_labels
 from ..metrics import get_metric
-from .checkpoint import Checkpoint, fingerprint, qualname, stable
+from ..scoring import check_sample_weight
+from .checkpoint import Checkpoint, digest, fingerprint, qualname, stable
 from .folds import fold_seeds, make_folds
 
 MODES = ("drop", "constant")
@@ -171,10 +172,18 @@ class Setup:
     kind: str                 # "feature" or "group", for messages
     fit_ndim: int             # the rank of X a fit gets: a scikit-learn estimator's 3-D X is flattened
     checkpoint: object = None
+    sample_weight: object = None  # (n_samples,) weights of the validation metric, or None
+    weighted_fits: bool = False   # the fits get sample_weight's training rows too
+
+    def fits_kwargs(self):
+        """``fit_kwargs`` as every fit gets them (before each fold takes its rows)."""
+        if not self.weighted_fits:
+            return self.fit_kwargs
+        return {**self.fit_kwargs, "sample_weight": self.sample_weight}
 
 
 def make_setup(func, *, model_or_builder, X, y, fit_kwargs, metric, cv, mode, groups, feature_names,
-               n_jobs, checkpoint, random_state, progress, extra_fingerprint=None):
+               n_jobs, checkpoint, random_state, progress, extra_fingerprint=None, sample_weight=None):
     """Check the arguments of ``func`` and resolve them; the checks run in a fixed order, so that of
     several bad arguments the same one is always reported."""
     mode = checks.check_option(mode, "mode", func, MODES)
@@ -185,6 +194,7 @@ def make_setup(func, *, model_or_builder, X, y, fit_kwargs, metric, cv, mode, gr
     data = as_sequence_data(X, feature_names, func=func)
     y = as_target(y, data.n_samples, func=func)
     fit_kwargs = _check_fit_kwargs(fit_kwargs, data.n_samples, func)
+    sample_weight = check_sample_weight(sample_weight, data.n_samples, [(None, metric)], func)
     granularity, labels = _labels(data, groups, func)
 
     stored = Checkpoint.stored_seed(path) if random_state is None and path is not None else None
@@ -198,8 +208,11 @@ def make_setup(func, *, model_or_builder, X, y, fit_kwargs, metric, cv, mode, gr
                   folds=folds, cv_description=cv_description, fold_seeds=fold_seeds(root, len(folds)),
                   source=source, fit_kwargs=fit_kwargs, n_jobs=n_jobs, progress=progress, root=root,
                   kind="feature" if groups is None else "group",
-                  fit_ndim=2 if isinstance(source, adapters.EstimatorRecipe) else data.input_ndim)
+                  fit_ndim=2 if isinstance(source, adapters.EstimatorRecipe) else data.input_ndim,
+                  sample_weight=sample_weight, weighted_fits=_weighted_fits(fit_kwargs, sample_weight, source))
     if path is not None:
         run = {**fingerprint(setup, model_id), **(extra_fingerprint or {})}
+        if sample_weight is not None:
+            run["sample_weight"] = digest(sample_weight)
         setup.checkpoint = Checkpoint(path, func, run, [lb.name for lb in labels], len(folds))
     return setup
