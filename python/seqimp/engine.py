@@ -16,6 +16,7 @@ Randomness never depends on the chunking: each task's seed is derived from ``ran
 
 from __future__ import annotations
 
+import contextvars
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -313,7 +314,8 @@ def _run_concurrent(stream, predictor, data, chunk_rows, workers, bar):
                 chunk = buffers[index % in_flight]
                 segments = stream.build(chunk, start, stop)
                 rows = data.to_model_input([b[: stop - start] for b in chunk])
-                queue.append((pool.submit(predictor, rows), segments))
+                # The caller's context (e.g. an R caller's 1-based positions) travels with each chunk.
+                queue.append((pool.submit(contextvars.copy_context().run, predictor, rows), segments))
             while queue:
                 _consume_oldest(stream, queue, bar)
         finally:
