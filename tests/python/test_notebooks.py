@@ -39,7 +39,7 @@ CHECKS = {
 # Start-up chatter of TensorFlow's C++ logging (written before TF_CPP_MIN_LOG_LEVEL applies) and an
 # R warning about an empty site library on Debian: machine-specific, stripped from stored outputs.
 _NOISE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\).*|[IWE]\d{4} .*"
-                    r"(cuda|cuInit|GPU).*)$")
+                    r"(cuda|cuInit|GPU|oneDNN).*)$")
 _R_EMPTY_LIBRARY = "contains no packages"
 
 
