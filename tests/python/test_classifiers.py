@@ -97,11 +97,24 @@ def test_each_response_method_is_called_once_per_chunk(binary):
     model = Recording(clf)
     seqimp.permutation_importance(model, X, y, metric=["neg_log_loss", "roc_auc", "accuracy", "f1"],
                                   n_repeats=2, batch_size=700, random_state=0)
-    methods = [m for m, _ in model.calls]
+    # Before the run, each method is asked about one row, to learn the shape of its response.
+    assert sorted(m for m, X_ in model.calls if len(X_) == 1) == ["decision_function", "predict",
+                                                                   "predict_proba"]
+    methods = [m for m, X_ in model.calls if len(X_) > 1]
     n_chunks = -(-len(X) * (1 + 3 * 2) // 700)
     # roc_auc prefers decision_function, as scikit-learn's scorer does; accuracy and f1 share predict.
     assert {m: methods.count(m) for m in set(methods)} == {
         "predict_proba": n_chunks, "decision_function": n_chunks, "predict": n_chunks}
+
+
+def test_several_responses_in_worker_processes_give_the_same_numbers(binary):
+    clf, X, y = binary
+    metrics = ["neg_log_loss", "roc_auc", "accuracy"]
+    here = seqimp.permutation_importance(clf, X[:300], y[:300], metric=metrics, n_repeats=2, random_state=0)
+    jobs = seqimp.permutation_importance(clf, X[:300], y[:300], metric=metrics, n_repeats=2, random_state=0,
+                                         n_jobs=2, batch_size=200)
+    for name in metrics:
+        np.testing.assert_allclose(jobs[name].importances, here[name].importances, rtol=1e-12, atol=1e-15)
 
 
 def test_positive_class_is_classes_1_or_the_scorers_pos_label():

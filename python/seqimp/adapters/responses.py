@@ -119,6 +119,12 @@ class ResponsePredictor(Predictor):
             return -raw
         return raw
 
+    def prepare(self, chunk_rows, data):
+        """Learn each response's per-row shape from one row, so that :meth:`split` works wherever the
+        chunks were computed (in this process, or in the engine's worker processes)."""
+        if len(self._plan) > 1 and self._shapes is None:
+            self(data.to_model_input([block.X[:1] for block in data.blocks]))
+
     def _call(self, block):
         raw = {method: as_prediction_array(getattr(self.model, method)(block), self.description)
                for method in self.methods}
