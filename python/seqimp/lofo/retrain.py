@@ -158,12 +158,17 @@ def _rows(sample_weight, rows):
     return None if sample_weight is None else sample_weight[rows]
 
 
-def _null_prediction(y_train, n_test, metric):
-    """What a model that sees no input predicts: the training-fold mean (class frequencies for labels)."""
-    classes = y_train.ndim == 1 and metric.needs_classes and \
-        np.all(y_train == np.round(y_train)) and y_train.min() >= 0 and y_train.max() > 1
+def _null_prediction(y, train, n_test, metric):
+    """What a model that sees no input predicts: the training-fold mean (class frequencies for labels).
+
+    Whether ``y`` holds class labels, and how many classes there are, is read from all of ``y``: a class
+    that is missing from one training fold still gets its column (with frequency 0).
+    """
+    y_train = y[train]
+    classes = y.ndim == 1 and metric.needs_classes and \
+        np.all(y == np.round(y)) and y.min() >= 0 and y.max() > 1
     if classes:
-        freq = np.bincount(y_train.astype(np.int64)) / y_train.shape[0]
+        freq = np.bincount(y_train.astype(np.int64), minlength=int(y.max()) + 1) / y_train.shape[0]
         return np.tile(freq, (n_test, 1))
     return np.broadcast_to(y_train.mean(axis=0), (n_test,) + y_train.shape[1:]).copy()
 
@@ -224,7 +229,7 @@ class Retrainer:
         s = self.s
         out = np.empty(len(s.folds))
         for k, (train, test) in enumerate(s.folds):
-            pred = _null_prediction(s.y[train], len(test), s.metric)
+            pred = _null_prediction(s.y, train, len(test), s.metric)
             out[k] = s.metric(s.y[test], pred, _rows(s.sample_weight, test), func=s.func)
         return out
 
