@@ -88,7 +88,7 @@ check-r: setup
 # (site/r; reference examples and the vignettes run). docs/check_sites.py then fails if a public
 # Python name or an R export has no page.
 docs: setup
-	rm -rf site/python site/r site/.doctrees docs/api
+	rm -rf site/python site/r site/.doctrees docs/api docs/notebooks
 	$(PY) -m sphinx -E -W --keep-going -q -b html -d site/.doctrees docs site/python
 	$(PY) -m sphinx -W --keep-going -q -b doctest -d site/.doctrees docs site/.doctest
 	Rscript docs/pkgdown.R site/r

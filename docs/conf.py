@@ -49,7 +49,6 @@ html_theme_options = {"description": "Variable importance for sequence models", 
 # API pages: one per public name, generated from the lists in api.rst.
 autosummary_generate = True
 autosummary_generate_overwrite = True
-autodoc_default_options = {"members": False}
 autodoc_typehints = "none"  # numpydoc docstrings already give the types
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
