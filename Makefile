@@ -104,6 +104,8 @@ bench: setup
 	$(PY) bench/bench_permutation.py
 	$(PY) bench/bench_gradients.py
 	$(PY) bench/bench_lofo.py
+	$(PY) bench/bench_prefix.py
+	$(PY) bench/bench_engine_scale.py
 	Rscript bench/bench_r_overhead.R
 
 clean:
