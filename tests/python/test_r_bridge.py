@@ -7,6 +7,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from conftest import skip_or_fail
 
 import seqimp
 
@@ -15,14 +16,10 @@ try:
     from rpy2.robjects import default_converter, numpy2ri, pandas2ri
     from rpy2.robjects.conversion import localconverter
 except ImportError:  # pragma: no cover
-    if os.environ.get("CI") == "true":
-        raise
-    pytest.skip("rpy2 is not installed", allow_module_level=True)
+    skip_or_fail("rpy2 is not installed")
 
 from seqimp.r import RModelPredictor, from_r, r_model, to_r  # noqa: E402
 
-needs_permutation = pytest.mark.skipif(not hasattr(seqimp, "permutation_importance"),
-                                       reason="seqimp.permutation_importance is not written yet")
 
 
 def r(code):
@@ -81,7 +78,6 @@ def test_r_array_and_numpy_array_give_identical_perturbation_importance(r_array)
     assert from_rarr.importances_mean[0] > 0 and from_rarr.importances_mean[1] > 0
 
 
-@needs_permutation
 def test_r_array_and_r_vector_target_match_numpy_for_permutation(r_array):
     X_np = numpy_copy_of(r_array, (60, 7, 3))
     y_np = linear_sequence_model(X_np) + 0.1
@@ -156,7 +152,6 @@ def test_r_lm_on_a_data_frame_is_explained_by_column_name(lm_case):
     assert result.to_frame(sort=True)["feature"].tolist() == ["x1", "x2", "x3"]
 
 
-@needs_permutation
 def test_r_lm_permutation_importance_ranks_by_coefficient(lm_case):
     fit, X, y = lm_case
     result = seqimp.permutation_importance(fit, X, y, metric="mse", n_repeats=10, random_state=0)
@@ -307,7 +302,7 @@ def test_to_r_timestep_and_cell_granularity_have_1_based_integer_timesteps(r_arr
     assert d["types"] == ["character", "integer", "double", "double"]
     assert column(frame, "feature") == ["(all)"] * 7
     assert column(frame, "timestep") == [1, 2, 3, 4, 5, 6, 7]
-    assert d["granularity"] == ["timestep"] and d["imp_rownames"] == [f"t{t}" for t in range(7)]
+    assert d["granularity"] == ["timestep"] and d["imp_rownames"] == [f"t{t + 1}" for t in range(7)]  # 1-based, as R counts
     # The last timestep carries temp and 2 * load, so it matters most.
     assert np.argmax(column(frame, "importance")) == 6
     cells = to_r(seqimp.perturbation_importance(linear_sequence_model, r_array, granularity="cell", noise="zero"))
@@ -316,7 +311,6 @@ def test_to_r_timestep_and_cell_granularity_have_1_based_integer_timesteps(r_arr
     assert describe(cells)["nrow"] == [21]
 
 
-@needs_permutation
 def test_to_r_carries_the_baseline_score(lm_case):
     fit, X, y = lm_case
     result = seqimp.permutation_importance(fit, X, y, metric="mae", n_repeats=2, random_state=0)
@@ -398,9 +392,7 @@ def r_package_ready():
 
 def test_to_r_frame_is_identical_to_the_r_packages(tmp_path, r_array):
     if not r_package_ready():
-        if os.environ.get("CI") == "true":
-            pytest.fail("the seqimp R package (with perturbation_importance) is not installed under CI=true")
-        pytest.skip("the seqimp R package with perturbation_importance is not installed (make setup)")
+        skip_or_fail("the seqimp R package with perturbation_importance is not installed (make setup)")
     model_code = 'function(x) x[, , "temp"] %*% rep(1, 7) + 2 * x[, 7, "load"]'
     result = seqimp.perturbation_importance(r(model_code), r_array, n_repeats=3, granularity="cell",
                                             random_state=4)
@@ -422,7 +414,6 @@ def test_to_r_frame_is_identical_to_the_r_packages(tmp_path, r_array):
     assert proc.stdout.split()[0] == "TRUE", proc.stdout[-3000:]
 
 
-@needs_permutation
 def test_an_r_factor_target_is_rejected_naming_y():
     with pytest.raises(TypeError, match=r"^y must hold numbers; got an R factor"):
         seqimp.permutation_importance(lambda x: x[:, 0], np.ones((3, 2)), r('factor(c("a", "b", "a"))'))
