@@ -90,12 +90,16 @@ def test_explaining_many_models_logs_no_retracing_warning(tmp_path):
             seqimp.perturbation_importance(model, X, random_state=0)
             seqimp.gradient_importance(model, X)
         print("explained", i + 1)
+        for i in range(6):  # timestep labels on a recurrent stack: the prefix-state cache's functions
+            model = keras.Sequential([keras.Input((5, 2)), keras.layers.GRU(3), keras.layers.Dense(1)])
+            seqimp.perturbation_importance(model, X, granularity="timestep", random_state=0)
+        print("cached", i + 1)
     """)
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"), TF_CPP_MIN_LOG_LEVEL="2")
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
                           timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "explained 6" in proc.stdout
+    assert "explained 6" in proc.stdout and "cached 6" in proc.stdout
     assert "retracing" not in proc.stderr, proc.stderr[-3000:]
 
 

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .keras_forward import cached_compiled
+from .keras_forward import cached_compiled, compiled_function
 from .keras_layers import keras_backend, keras_module
 from .protocol import keras_model_flavour
 
@@ -329,7 +329,6 @@ class PrefixForward:
         seg_spec = tf.TensorSpec((), tf.int32)
         buf_spec = tf.TensorSpec((self.n_segments, rows, plan.state_width), tf.float32)
         out_specs = [tf.TensorSpec((T, rows, plan.units), tf.float32)] if plan.sequences else []
-        options = dict(jit_compile=jit, reduce_retracing=False, autograph=False)
 
         def init_seq(outputs):
             if plan.sequences:
@@ -337,19 +336,20 @@ class PrefixForward:
                     tf.zeros((padded, rows, plan.units))
             return tf.zeros((rows, plan.units))
 
-        @tf.function(input_signature=[x_spec], **options)
         def baseline(x):
             flat = [tf.zeros((rows, s)) for s in sizes]
             pred, buf, seq = self._run(tf.transpose(x, [1, 0, 2]), tf.constant(0), flat, init_seq(()), True)
             return (pred, buf, seq) if plan.sequences else (pred, buf)
 
-        @tf.function(input_signature=[x_spec, seg_spec, buf_spec] + out_specs, **options)
         def suffix(x, segment, boundary, *outputs):
             flat = tf.split(tf.gather(boundary, segment), sizes, axis=-1)
             pred, _, _ = self._run(tf.transpose(x, [1, 0, 2]), segment, flat, init_seq(outputs), False)
             return pred
 
-        return baseline, suffix
+        # compiled_function: each model's two functions count their own traces (no "excessive
+        # retracing" warning when many models are explained in one session).
+        return (compiled_function(baseline, [x_spec], jit),
+                compiled_function(suffix, [x_spec, seg_spec, buf_spec] + out_specs, jit))
 
     # -- calls -----------------------------------------------------------------------------------
     def _call(self, which, *args):
