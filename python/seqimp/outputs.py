@@ -133,6 +133,13 @@ class SelectedOutput:
                                                    self._func)
         return self.selection.apply(predictions)
 
+    def resolve(self, data):
+        """The selection; resolved here from one row of ``data`` when no chunk ran in this process (the
+        engine's chunks ran on joblib workers, n_jobs > 1)."""
+        if self.selection is None:
+            self(data.to_model_input([block.X[:1] for block in data.blocks]))
+        return self.selection
+
 
 def select_predictions(predictor, output, func):
     """``predictor`` itself when ``output`` is None (the whole prediction), else a :class:`SelectedOutput`."""

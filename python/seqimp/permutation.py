@@ -232,7 +232,7 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
     params = {"n_repeats": n_repeats, "max_samples": max_samples, "n_samples": data.n_samples,
               "mask": data.mask_source, "sample_weight": sample_weight is not None}
     if output is not None:
-        params["output"] = predictor.selection.description
+        params["output"] = predictor.resolve(data).description
     results = {name: ImportanceResult(
         method="permutation", labels=labels, importances=score.importances[i], granularity=granularity,
         metric=metric.name, baseline_score=score.baseline_scores[i], feature_names=data.feature_names,

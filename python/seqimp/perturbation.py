@@ -132,7 +132,7 @@ def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_s
     params = {"noise": noise, "scale": scale, "scale_by_std": scale_by_std, "n_repeats": n_repeats,
               "mask": data.mask_source}
     if output is not None:
-        params["output"] = predictor.selection.description
+        params["output"] = predictor.resolve(data).description
     return ImportanceResult(
         method="perturbation", labels=labels, importances=out.scores, granularity=granularity,
         metric=effect if isinstance(effect, str) else getattr(effect, "__name__", "custom"),

@@ -110,3 +110,17 @@ def test_r_models_refuse_n_jobs(monkeypatch):
 def test_n_jobs_is_checked(bad):
     with pytest.raises((TypeError, ValueError), match="n_jobs"):
         seqimp.perturbation_importance(lambda x: x.sum(axis=(1, 2)), np.zeros((5, 3, 2)), n_jobs=bad)
+
+
+def test_output_with_workers_matches_one_process():
+    X = np.random.default_rng(3).random((64, 4, 3))
+
+    def two_outputs(x):
+        return np.stack([x[:, :, 0].sum(axis=1), x[:, :, 1].sum(axis=1)], axis=1)
+
+    y = two_outputs(X)[:, 1]
+    one = seqimp.permutation_importance(two_outputs, X, y, output=1, metric="mse", random_state=0)
+    two = seqimp.permutation_importance(two_outputs, X, y, output=1, metric="mse", random_state=0, n_jobs=2)
+    np.testing.assert_array_equal(one.importances, two.importances)
+    assert one.params["output"] == two.params["output"] == "output 1"
+    assert two.importances_mean[1] > 0 and two.importances_mean[0] == 0.0
