@@ -23,7 +23,9 @@
 #'   (e.g. \code{reticulate::import("sklearn.model_selection")$TimeSeriesSplit(5L)}); or a list of
 #'   folds, each \code{list(train = , test = )} with 1-based sample indices. Default is 5.
 #' @param mode Character. \code{"drop"} removes the feature's column; \code{"constant"} replaces it
-#'   by its training-fold mean. Default is \code{"drop"}.
+#'   by its training-fold mean (over real cells only, and on real cells only, under a \code{mask}).
+#'   With a list \code{x} (several inputs) a builder gets a named list of feature counts, one per
+#'   input, and dropping a feature narrows its own input. Default is \code{"drop"}.
 #' @param n_jobs Integer. Fits run in parallel worker processes through joblib (-1: every core).
 #'   Must be 1 when the model, builder or metric is an R function. Default is 1.
 #' @param checkpoint Character. A file recording every finished fit; rerunning the same call resumes.
@@ -55,11 +57,14 @@
 #' @export
 lofo_importance <- function(model, x, y, fit_kwargs = NULL, metric = "mae", cv = 5L, mode = "drop",
                             groups = NULL, feature_names = NULL, n_jobs = 1L, checkpoint = NULL,
-                            seed = NULL, progress = interactive(), sample_weight = NULL) {
+                            seed = NULL, progress = interactive(), sample_weight = NULL, mask = NULL,
+                            mask_value = NULL) {
   args <- retrain_args("lofo_importance", model, x, y, fit_kwargs, metric,
                        arg_label(substitute(metric)), cv, mode, groups, feature_names, n_jobs,
                        checkpoint, seed, progress)
   args$sample_weight <- prepare_weights(sample_weight, "lofo_importance")
+  args$mask <- prepare_mask(mask, "lofo_importance")
+  args$mask_value <- prepare_mask_value(mask_value, "lofo_importance")
   as_seqimp_importance(call_core(core_module("lofo")$lofo_importance, args))
 }
 
@@ -68,10 +73,13 @@ lofo_importance <- function(model, x, y, fit_kwargs = NULL, metric = "mae", cv =
 #' @export
 stepwise_importance <- function(model, x, y, direction = "backward", fit_kwargs = NULL, metric = "mae",
                                 cv = 5L, mode = "drop", groups = NULL, feature_names = NULL,
-                                n_jobs = 1L, checkpoint = NULL, seed = NULL, progress = interactive()) {
+                                n_jobs = 1L, checkpoint = NULL, seed = NULL, progress = interactive(),
+                                mask = NULL, mask_value = NULL) {
   fn <- "stepwise_importance"
   args <- retrain_args(fn, model, x, y, fit_kwargs, metric, arg_label(substitute(metric)), cv, mode,
                        groups, feature_names, n_jobs, checkpoint, seed, progress)
+  args$mask <- prepare_mask(mask, fn)
+  args$mask_value <- prepare_mask_value(mask_value, fn)
   args$direction <- as_string(direction, "direction", fn)
   result <- call_core(core_module("lofo")$stepwise_importance, args)
   out <- as_seqimp_importance(result)

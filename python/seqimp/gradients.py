@@ -16,7 +16,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import adapters, checks, engine, engine_jobs
-from .inputs import as_sequence_data
+from .inputs import as_sequence_data, entries_by_input
 from .labels import Label, make_labels
 from .masks import apply_mask, check_mask_arguments, mask_extra
 from .outputs import OUTPUT_REDUCTIONS, OutputSelection, check_output, select_output  # noqa: F401 (re-exported)
@@ -64,11 +64,7 @@ def _baseline_per_input(baseline, data, func):
         return [baseline] * len(data.blocks)
     keys = list(data.input_names)
     if isinstance(baseline, dict) and data.structure == "dict":
-        unknown = sorted(set(map(str, baseline)) - set(keys))
-        if unknown:
-            raise ValueError(f"The 'baseline' parameter of {func} has keys {unknown} that are not inputs of "
-                             f"X; X's inputs are {keys}.")
-        return [baseline.get(k) for k in keys]
+        return entries_by_input(baseline, keys, "baseline", func)
     if isinstance(baseline, (list, tuple)) and len(baseline) == len(keys):
         return list(baseline)
     checks.fail("baseline", func, f"None, 'mean', or one entry (None, 'mean' or an array) per input of X, as "
@@ -173,8 +169,10 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
         Keras 3 with the TensorFlow backend, or tf_keras (an R keras model is the same object). Models
         seqimp cannot differentiate (plain callables, R functions) raise an error that points to
         :func:`perturbation_importance` and :func:`permutation_importance`.
-    X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_features)
-        Integer arrays (R integer arrays) are cast to float32 first.
+    X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_features), or a list or dict of them
+        Integer arrays (R integer arrays) are cast to float32 first. Several inputs: a list in the
+        model's input order or a dict keyed by its input names; the attributions then come per input,
+        in the same structure.
     method : {"saliency", "gradient_x_input", "integrated_gradients", "smoothgrad"}, default="saliency"
         - "saliency": attributions |ds/dx| (Simonyan et al. 2014); a label's importance is the mean of
           |ds/dx| over samples and its cells, e.g. over timesteps for a feature (seed 004).
@@ -188,8 +186,10 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
     groups : dict, default=None
         ``{name: [feature names or indices]}``; one row per group.
     baseline : None, "mean" or array-like, default=None
-        Integrated gradients only. None: zeros. "mean": each feature's mean over samples and timesteps.
-        An array broadcasting to X's shape: shape (F,), (T, F) or X's own shape.
+        Integrated gradients only. None: zeros, or on a masked input each feature's mean over real
+        cells. "mean": each feature's mean over samples and (real) timesteps. An array broadcasting to
+        X's shape: shape (F,), (T, F) or X's own shape; with several inputs, a dict or list keyed like X.
+        Padded cells always keep X's own values, so the path never un-masks them and completeness holds.
     n_steps : int, default=50
         Integrated gradients: points on the path (>= 2). Cost: ``n_steps`` gradient passes over X.
     noise_scale : float, default=0.1
@@ -205,7 +205,12 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
         indexes its shape, e.g. ``(timestep, class)``; "max" explains each sample's largest output
         (the predicted class). For a softmax classifier pass a class or "max": the sum of a
         softmax is 1, so its gradient is 0 (a warning says so).
-    feature_names : sequence of str, default=None
+    feature_names : sequence of str, or a dict or list of them (several inputs), default=None
+    mask : None, False, bool array of shape (n_samples, n_timesteps), or a dict or list of them, default=None
+        Padded sequences, as in :func:`perturbation_importance` (None: a Keras ``Masking`` layer's).
+        Padded cells get zero attribution, and SmoothGrad adds no noise to them.
+    mask_value : float, or a dict or list of them, default=None
+        A step is padding where every feature of its input equals this value. Not with ``mask``.
     batch_size : int, default=None
         Rows per gradient call (the engine's fixed chunk size). Results do not depend on it.
     random_state : int, Generator, SeedSequence or None, default=None
@@ -223,7 +228,8 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
     Returns
     -------
     ImportanceResult
-        ``attributions``: ndarray of X's shape, per sample and cell. ``importances``: ndarray of
+        ``attributions``: ndarray of X's shape, per sample and cell (a list or dict of them, keyed like
+        X, for several inputs). ``importances``: ndarray of
         shape (n_labels, n_samples), one column per sample of X, so ``importances_mean`` is the
         importance and ``importances_std`` its spread over samples. Always >= 0. ``extra`` holds
         ``"predictions"`` (s(x), shape (n,)) and, for integrated gradients, ``"baseline_predictions"``

@@ -349,17 +349,23 @@ def _names_per_input(feature_names, keys, structure, func):
     expected = (f"a dict keyed like X ({keys}) or a list with one entry (a sequence of names, or None) "
                 f"per input ({len(keys)})")
     if isinstance(feature_names, Mapping):
-        given = {str(k): v for k, v in feature_names.items()}
-        unknown = sorted(set(given) - set(keys))
-        if unknown:
-            raise ValueError(f"The 'feature_names' parameter of {func} names inputs {unknown} that X does "
-                             f"not have; X's inputs are {keys}.")
-        return [given.get(k) for k in keys]
+        return entries_by_input(feature_names, keys, "feature_names", func)
     if isinstance(feature_names, str) or not hasattr(feature_names, "__len__") or \
             len(feature_names) != len(keys) or \
             not all(v is None or (not isinstance(v, str) and hasattr(v, "__iter__")) for v in feature_names):
         checks.fail("feature_names", func, expected, feature_names, TypeError)
     return list(feature_names)
+
+
+def entries_by_input(value, keys, name, func):
+    """A dict keyed like X -> its values in X's order of inputs (None for an input it does not name).
+    Keys that are not inputs of X are refused, naming them."""
+    given = {str(k): v for k, v in value.items()}
+    unknown = sorted(set(given) - set(keys))
+    if unknown:
+        raise ValueError(f"The '{name}' parameter of {func} has keys {unknown} that are not inputs of X; "
+                         f"X's inputs are {list(keys)}.")
+    return [given.get(k) for k in keys]
 
 
 def label_names(blocks, func="seqimp"):

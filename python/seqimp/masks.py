@@ -25,6 +25,7 @@ from dataclasses import replace
 import numpy as np
 
 from . import checks
+from .inputs import entries_by_input
 from .adapters.keras_layers import keras_padding
 from .adapters.protocol import is_rpy2_object, keras_model_flavour
 
@@ -58,12 +59,7 @@ def _per_input(value, data, name, func):
         if data.structure != "dict":
             checks.fail(name, func, f"one value or array for X's {len(keys)} inputs, given as a list in X's "
                         f"order", value, TypeError)
-        given = {str(k): v for k, v in value.items()}
-        unknown = sorted(set(given) - set(keys))
-        if unknown:
-            raise ValueError(f"The '{name}' parameter of {func} has keys {unknown} that are not inputs of "
-                             f"X; X's inputs are {keys}.")
-        return [given.get(k) for k in keys]
+        return entries_by_input(value, keys, name, func)
     if isinstance(value, (list, tuple)) and not data.is_single:
         if len(value) != len(keys):
             raise ValueError(f"The '{name}' parameter of {func} must have one entry per input of X "

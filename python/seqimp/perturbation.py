@@ -81,7 +81,9 @@ def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_s
         Padded sequences: True marks a real step. None finds the padding from the model (a Keras
         ``Masking`` layer or ``Embedding(mask_zero=True)``); False turns that off. Padded cells are
         never perturbed, means and standard deviations use real cells only, and
-        ``result.extra["n_real_samples"]`` says how many samples are real in each label's cells.
+        ``result.extra["n_real_samples"]`` says how many samples are real in each label's cells. A
+        real step whose every feature is set to the mask value (``noise="zero"`` on a whole step with
+        ``Masking(0.0)``) reads as padding to the model: the step is then left out, as occlusion.
     mask_value : float, or a dict or list of them, default=None
         For any model: a step is padding where every feature of its input equals this value. Not with
         ``mask``.

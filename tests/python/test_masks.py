@@ -208,3 +208,50 @@ def test_masks_with_several_inputs(padded):
         seqimp.permutation_importance(model, data, model(data), mask={"static": np.ones((N, 1), bool)})
     with pytest.raises(ValueError, match=r"'mask' parameter.*keys \['sequence'\] that are not inputs"):
         seqimp.permutation_importance(model, data, model(data), mask={"sequence": real})
+
+
+def test_an_embedding_with_mask_zero_is_refused_until_token_inputs_are_supported():
+    keras = require("keras")
+    tokens = np.random.default_rng(0).integers(0, 5, size=(30, 6)).astype(np.float32)
+    inputs = keras.Input((6,))
+    h = keras.layers.Embedding(5, 3, mask_zero=True)(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.GlobalAveragePooling1D()(h)))
+    with pytest.raises(ValueError, match=r"Embedding layer .*mask_zero=True.*token ids.*mask=False"):
+        seqimp.perturbation_importance(model, tokens, noise="swap")
+    r = seqimp.perturbation_importance(model, tokens, noise="swap", mask=False, random_state=0)
+    assert r.params["mask"] == "off (mask=False)"
+
+
+
+class _MaskedMean:
+    """A 'fitted' model that is the masked mean itself: fit changes nothing."""
+
+    def fit(self, x, y):
+        pass
+
+    def predict(self, x):
+        return masked_mean(x)
+
+
+def test_lofo_constant_mode_keeps_padding_padded(padded):
+    X, real = padded
+    y = masked_mean(X)
+    kwargs = {"mode": "constant", "cv": 2, "metric": "mse", "random_state": 0, "progress": False}
+    masked = seqimp.lofo_importance(lambda n: _MaskedMean(), X, y, mask_value=0.0, **kwargs)
+    # x3 has weight 0: held at its mean on real cells only, nothing changes.
+    assert masked.importances[2].tolist() == [0.0, 0.0] and np.all(masked.importances[:2] > 0)
+    assert masked.params["mask"] == "mask_value=0.0"
+    # Without the mask the constant fills the padding, which the model then reads as real steps.
+    unmasked = seqimp.lofo_importance(lambda n: _MaskedMean(), X, y, **kwargs)
+    assert np.all(unmasked.importances[2] > 0)
+
+    from seqimp.lofo.folds import fold_inputs
+
+    class Task:
+        keep, constant = (0, 1, 2), (0,)
+
+    train, test = np.arange(0, N, 2), np.arange(1, N, 2)
+    X_train, X_test = fold_inputs(X, train, test, Task, 3, real)
+    mean = X[train][real[train]][:, 0].mean(dtype=np.float64)
+    np.testing.assert_allclose(X_train[:, :, 0][real[train]], mean, rtol=1e-6)
+    assert np.all(X_train[~real[train]] == 0.0) and np.all(X_test[~real[test]] == 0.0)

@@ -129,7 +129,7 @@ def test_bad_several_inputs_are_refused_naming_the_argument(data):
     with pytest.raises(ValueError, match=r"'X' parameter of perturbation_importance must hold arrays with "
                                          r"the same number of samples.*X\['seq'\] has 3000, X\['static'\] has 10"):
         seqimp.perturbation_importance(linear_dict, {"seq": seq, "static": static[:10]})
-    with pytest.raises(ValueError, match=r"'feature_names'.*names inputs \['sequence'\]"):
+    with pytest.raises(ValueError, match=r"'feature_names'.*keys \['sequence'\] that are not inputs of X"):
         as_sequence_data({"seq": seq, "static": static}, feature_names={"sequence": ["a", "b"]})
     with pytest.raises(ValueError, match=r"one name per feature \(3\) for X\['static'\]"):
         as_sequence_data({"seq": seq, "static": static}, feature_names={"static": ["a"]})

@@ -18,7 +18,7 @@ _STEPWISE = "stepwise_importance"
 
 def lofo_importance(model_or_builder, X, y, *, fit_kwargs=None, metric="mae", cv=5, mode="drop",
                     groups=None, feature_names=None, n_jobs=1, checkpoint=None, random_state=None,
-                    progress=True, sample_weight=None):
+                    progress=True, sample_weight=None, mask=None, mask_value=None):
     """Leave-one-feature-out importance: how much worse the model gets when retrained without a feature.
 
     For every fold of ``cv`` the model is trained once with every feature and once without each
@@ -100,6 +100,10 @@ def lofo_importance(model_or_builder, X, y, *, fit_kwargs=None, metric="mae", cv
         builders, and estimators whose ``fit`` has that parameter; a ``Pipeline``'s has not, so it is
         fitted unweighted). A ``sample_weight`` in ``fit_kwargs`` weighs the fits instead. Finite,
         >= 0, not all zero.
+    mask, mask_value : default=None
+        Padded sequences, as in :func:`perturbation_importance` (None: a compiled Keras model's
+        ``Masking`` layer; a builder declares none). With ``mode="constant"`` a feature is held at its
+        training-fold mean over real cells, on real cells only, so padding stays padding.
 
     Returns
     -------
@@ -161,7 +165,7 @@ def lofo_importance(model_or_builder, X, y, *, fit_kwargs=None, metric="mae", cv
     setup = make_setup(_LOFO, model_or_builder=model_or_builder, X=X, y=y, fit_kwargs=fit_kwargs,
                        metric=metric, cv=cv, mode=mode, groups=groups, feature_names=feature_names,
                        n_jobs=n_jobs, checkpoint=checkpoint, random_state=random_state, progress=progress,
-                       sample_weight=sample_weight)
+                       sample_weight=sample_weight, mask=mask, mask_value=mask_value)
     everything = tuple(range(len(setup.labels)))
     actives = [everything] + [tuple(j for j in everything if j != i) for i in everything]
     total = Retrainer(setup).n_fits(actives)
@@ -177,7 +181,7 @@ def lofo_importance(model_or_builder, X, y, *, fit_kwargs=None, metric="mae", cv
 
 def stepwise_importance(model_or_builder, X, y, *, direction="backward", fit_kwargs=None, metric="mae",
                         cv=5, mode="drop", groups=None, feature_names=None, n_jobs=1, checkpoint=None,
-                        random_state=None, progress=True):
+                        random_state=None, progress=True, mask=None, mask_value=None):
     """Stepwise importance: rank features by backward elimination or forward addition, retraining each time.
 
     ``direction="backward"`` starts from every feature; each step retrains the model without each
@@ -196,7 +200,7 @@ def stepwise_importance(model_or_builder, X, y, *, direction="backward", fit_kwa
     Parameters
     ----------
     model_or_builder, X, y, fit_kwargs, metric, cv, mode, groups, feature_names, n_jobs, checkpoint, \
-random_state, progress
+random_state, progress, mask, mask_value
         As in :func:`lofo_importance`.
     direction : {"backward", "forward"}, default="backward"
 
@@ -224,7 +228,7 @@ random_state, progress
     setup = make_setup(_STEPWISE, model_or_builder=model_or_builder, X=X, y=y, fit_kwargs=fit_kwargs,
                        metric=metric, cv=cv, mode=mode, groups=groups, feature_names=feature_names,
                        n_jobs=n_jobs, checkpoint=checkpoint, random_state=random_state, progress=progress,
-                       extra_fingerprint={"direction": direction})
+                       extra_fingerprint={"direction": direction}, mask=mask, mask_value=mask_value)
     L = len(setup.labels)
     names = [lb.name for lb in setup.labels]
     # Every path visits L (L + 1) / 2 + 1 feature sets, the empty one (usually the null model) included.
@@ -247,7 +251,8 @@ def _result(setup, method, importances, baseline, extra, **params):
         method=method, labels=setup.labels, importances=importances, granularity=setup.granularity,
         metric=setup.metric.name, baseline_score=float(baseline.mean()),
         feature_names=setup.data.feature_names,
-        params={**params, "mode": setup.mode, "cv": setup.cv_description, "n_folds": len(setup.folds),
+        params={**params, "mode": setup.mode, "mask": setup.data.mask_source, "cv": setup.cv_description,
+                "n_folds": len(setup.folds),
                 "fit_kwargs": dict(setup.fit_kwargs)},
         extra=extra,
     )

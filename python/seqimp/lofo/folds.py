@@ -89,14 +89,17 @@ class Inputs:
     arrays: tuple
     ndims: tuple
     keys: Optional[tuple] = None
+    masks: Optional[tuple] = None  # per input, (n, T) True for a real step, or None (padded sequences)
+    single: bool = False           # one array (with a mask): fits get the array, not a list
 
     @classmethod
     def of(cls, data):
-        """X as a fit gets it: the one array, or an :class:`Inputs` for several inputs."""
-        if data.is_single:
+        """X as a fit gets it: the one array, or an :class:`Inputs` for several inputs or a mask."""
+        if data.is_single and not data.has_mask:
             return data.X
         keys = tuple(data.input_names) if data.structure == "dict" else None
-        return cls(tuple(b.X for b in data.blocks), tuple(b.input_ndim for b in data.blocks), keys)
+        return cls(tuple(b.X for b in data.blocks), tuple(b.input_ndim for b in data.blocks), keys,
+                   tuple(b.mask for b in data.blocks), data.is_single)
 
     def local(self, columns):
         """Global feature indices -> one sorted list of local indices per input."""
@@ -105,28 +108,35 @@ class Inputs:
                 for b in range(len(self.arrays))]
 
     def structured(self, values):
+        if self.single:
+            return values[0]
         return dict(zip(self.keys, values)) if self.keys is not None else list(values)
 
 
 def fit_widths(X, task):
     """What a builder is called with: the number of kept features; with several inputs, one count per
     input (a list, or a dict keyed like X)."""
-    if not isinstance(X, Inputs):
+    if not isinstance(X, Inputs) or X.single:
         return len(task.keep)
     return X.structured([len(cols) for cols in X.local(task.keep)])
 
 
-def fold_inputs(X, train, test, task, input_ndim):
+def fold_inputs(X, train, test, task, input_ndim, mask=None):
     """One fit's (X_train, X_test) from X of shape (n, T, F): the kept columns, constants held at the
     training-fold mean. ``input_ndim`` 2 gives (n, T * F_kept), timestep-major (t0/f0, t0/f1, ...,
-    as ``X.reshape(n, -1)``): 2-D data (T = 1) as it came, or 3-D data for a scikit-learn estimator."""
-    if isinstance(X, Inputs):  # several inputs: each narrowed to its own kept features, in X's structure
-        parts = [fold_inputs(array, train, test, _InputTask(keep, constant), ndim)
-                 for array, ndim, keep, constant in zip(X.arrays, X.ndims, X.local(task.keep),
-                                                        X.local(task.constant))]
+    as ``X.reshape(n, -1)``): 2-D data (T = 1) as it came, or 3-D data for a scikit-learn estimator.
+    Several inputs (:class:`Inputs`): each input narrowed to its own kept features, in X's structure.
+    Under a ``mask`` a constant is the mean over the training fold's real cells, set on real cells only."""
+    if isinstance(X, Inputs):
+        masks = X.masks or (None,) * len(X.arrays)
+        parts = [fold_inputs(array, train, test, _InputTask(keep, constant), ndim, mask)
+                 for array, ndim, keep, constant, mask in zip(X.arrays, X.ndims, X.local(task.keep),
+                                                              X.local(task.constant), masks)]
         return X.structured([p[0] for p in parts]), X.structured([p[1] for p in parts])
     X_train, X_test = X[train], X[test]  # fancy indexing copies; the caller's X is never written
-    if task.constant:
+    if task.constant and mask is not None:
+        _hold_real_cells(X_train, X_test, list(task.constant), mask[train], mask[test])
+    elif task.constant:
         cols = list(task.constant)
         means = X_train[:, :, cols].mean(axis=(0, 1), dtype=np.float64).astype(np.float32)
         X_train[:, :, cols] = means
@@ -137,6 +147,14 @@ def fold_inputs(X, train, test, task, input_ndim):
     if input_ndim == 2:
         X_train, X_test = X_train.reshape(len(X_train), -1), X_test.reshape(len(X_test), -1)
     return X_train, X_test
+
+
+def _hold_real_cells(X_train, X_test, cols, real_train, real_test):
+    """mode="constant" on padded sequences: the training fold's mean over real cells, on real cells only,
+    so padding stays padding."""
+    means = X_train[real_train][:, cols].mean(axis=0, dtype=np.float64).astype(np.float32)
+    for part, real in ((X_train, real_train), (X_test, real_test)):
+        part[:, :, cols] = np.where(real[:, :, np.newaxis], means, part[:, :, cols])
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,7 @@ def _fit_task(source, X, y, task, train, test, fit_kwargs, input_ndim, metric, t
         X_train, X_test = fold_inputs(X, train, test, task, input_ndim)
         kwargs = fold_fit_kwargs(fit_kwargs, train)
         n_features = len(task.keep)
-        if isinstance(X, Inputs):  # several inputs: the builder gets one count per input
+        if isinstance(X, Inputs) and not X.single:  # several inputs: the builder gets one count per input
             source = _PerInput(source, fit_widths(X, task))
         with _FIT_LOCK, _kept_global_rng(in_caller), _local_nested_jobs(in_caller):
             model = adapters.build_for_fit(source, n_features, task.seed)

@@ -12,7 +12,8 @@ import numpy as np
 
 from .. import adapters, checks
 from ..inputs import as_sequence_data, as_target
-from ..labels import Label, make_labels
+from ..labels import feature_label, make_labels
+from ..masks import apply_mask
 from ..metrics import get_metric
 from ..scoring import check_sample_weight
 from .checkpoint import Checkpoint, digest, fingerprint, qualname, stable
@@ -131,9 +132,7 @@ def _labels(data, groups, func):
             raise ValueError(f"The 'groups' parameter of {func} has a group named {name!r} that does not "
                              f"hold the feature {name!r}; that feature is in no group, so it has a row of "
                              f"its own under the same name. Rename the group or put the feature in a group.")
-        mask = np.zeros((data.n_timesteps, data.n_features), dtype=bool)
-        mask[:, j] = True
-        labels.append(Label(name, name, None, mask))
+        labels.append(feature_label(data, j))  # in its own input, whichever that is
     return granularity, labels
 
 
@@ -183,7 +182,8 @@ class Setup:
 
 
 def make_setup(func, *, model_or_builder, X, y, fit_kwargs, metric, cv, mode, groups, feature_names,
-               n_jobs, checkpoint, random_state, progress, extra_fingerprint=None, sample_weight=None):
+               n_jobs, checkpoint, random_state, progress, extra_fingerprint=None, sample_weight=None,
+               mask=None, mask_value=None):
     """Check the arguments of ``func`` and resolve them; the checks run in a fixed order, so that of
     several bad arguments the same one is always reported."""
     mode = checks.check_option(mode, "mode", func, MODES)
@@ -191,7 +191,7 @@ def make_setup(func, *, model_or_builder, X, y, fit_kwargs, metric, cv, mode, gr
     n_jobs = _check_n_jobs(n_jobs, func)
     path = _check_checkpoint(checkpoint, func)
     metric = get_metric(metric, func)
-    data = as_sequence_data(X, feature_names, func=func)
+    data = apply_mask(as_sequence_data(X, feature_names, func=func), model_or_builder, mask, mask_value, func)
     y = as_target(y, data.n_samples, func=func)
     fit_kwargs = _check_fit_kwargs(fit_kwargs, data.n_samples, func)
     sample_weight = check_sample_weight(sample_weight, data.n_samples, [(None, metric)], func)
@@ -214,5 +214,7 @@ def make_setup(func, *, model_or_builder, X, y, fit_kwargs, metric, cv, mode, gr
         run = {**fingerprint(setup, model_id), **(extra_fingerprint or {})}
         if sample_weight is not None:
             run["sample_weight"] = digest(sample_weight)
+        if data.has_mask:
+            run["mask"] = digest(*[b.mask for b in data.blocks if b.mask is not None])
         setup.checkpoint = Checkpoint(path, func, run, [lb.name for lb in labels], len(folds))
     return setup
