@@ -59,8 +59,8 @@ numpydoc_xref_param_type = False
 # checks every printed output. The API pages' docstring examples are skipped here: make test-python
 # runs them with pytest --doctest-modules, in their modules' namespaces.
 doctest_test_doctest_blocks = "default"
-doctest_default_flags = (doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE | doctest.IGNORE_EXCEPTION_DETAIL
-                         | doctest.DONT_ACCEPT_TRUE_FOR_1)
+# Error messages are part of the docs: they are compared too (no IGNORE_EXCEPTION_DETAIL).
+doctest_default_flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE | doctest.DONT_ACCEPT_TRUE_FOR_1
 doctest_global_setup = """
 import matplotlib.pyplot as plt
 """
