@@ -106,6 +106,13 @@ def baseline_predictions(predictor, data, chunk_rows, *, progress=False, func="s
                chunk_rows=chunk_rows, progress=progress, func=func, n_jobs=n_jobs).baseline
 
 
+def check_size(data, labels, n_repeats, func):
+    """Refuse a run of ``labels`` x ``n_repeats`` copies of X beyond the sane bounds, before anything is
+    allocated (a method that allocates per-task arrays of its own calls this first)."""
+    checks.check_job_size(func, data.n_samples, len(labels) * n_repeats,
+                          f"{len(labels)} labels x {n_repeats} repeats")
+
+
 def describe_label(label):
     """When a (label, repeat) task ran, in words for an error message: "when feature 'x2' was perturbed
     at timestep 3"."""
@@ -252,8 +259,7 @@ def run(predictor, data, labels, transform, *, n_repeats, root_seed, chunk_rows,
     """
     if score is not None and collect is not None:
         raise TypeError("engine.run takes score= or collect=, not both.")
-    checks.check_job_size(func, data.n_samples, len(labels) * n_repeats,
-                          f"{len(labels)} labels x {n_repeats} repeats")
+    check_size(data, labels, n_repeats, func)
     scores = np.full((len(labels), n_repeats), np.nan) if score is not None else None
 
     def on_task(baseline, predictions, j, r):

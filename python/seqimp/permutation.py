@@ -223,6 +223,7 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
     count = _n_rows(max_samples, data.n_samples)
     granularity, labels = make_labels(data, granularity, groups, _FUNC)
     chunk_rows = engine.resolve_chunk_rows(predictor, data, batch_size, _FUNC)
+    engine.check_size(data, labels, n_repeats, _FUNC)  # before Scoring allocates metrics x labels x repeats
     data, y, sample_weight = _subsample(data, y, sample_weight, count, root_seed)
     score = Scoring(metrics, y, sample_weight, predictor, len(labels), n_repeats, _FUNC)
 
