@@ -54,12 +54,16 @@ def _innermost(predictor):
 
 
 def _first_step(transform, label, n_timesteps):
-    """The first timestep ``transform`` may change for ``label`` (T when it changes none)."""
+    """The first timestep ``transform`` may change for ``label``.
+
+    A transform that names no cells is taken to change any step (0): the cache must never skip a step
+    it was not told is unchanged (Lek's profile said "none" and got another model's numbers).
+    """
     steps = np.zeros(n_timesteps, dtype=bool)
     for _, mask in transform.touched(label):
         steps |= np.asarray(mask, dtype=bool).any(axis=1)
     changed = np.flatnonzero(steps)
-    return int(changed[0]) if changed.size else n_timesteps
+    return int(changed[0]) if changed.size else 0
 
 
 def prefix_runner(predictor, data, labels, transform, n_repeats, chunk_rows):

@@ -35,7 +35,10 @@ class _SetFeature(engine.Transform):
         outs[b][:, :, f] = task[1]
 
     def touched(self, task):
-        return ()
+        b, f = self.data.locate(task[0])
+        column = np.zeros(self.blocks[b].X.shape[1:], dtype=bool)
+        column[:, f] = True
+        return ((b, column),)
 
 
 def _resolve_features(features, data):
