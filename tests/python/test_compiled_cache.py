@@ -110,6 +110,7 @@ def test_a_deleted_model_leaves_the_compiled_caches(method):
     from seqimp.adapters.keras_gradient import _GRADIENT_CACHE
 
     cache = _FORWARD_CACHE if method == "perturbation" else _GRADIENT_CACHE
+    gc.collect()  # earlier tests' dead models leave now, not during the count below
     X = np.random.default_rng(1).normal(size=(16, 4, 2)).astype(np.float32)
     model = keras.Sequential([keras.Input((4, 2)), keras.layers.Flatten(), keras.layers.Dense(1)])
     if method == "perturbation":
@@ -123,5 +124,5 @@ def test_a_deleted_model_leaves_the_compiled_caches(method):
     del model
     gc.collect()
     assert alive() is None          # the cache did not keep the model alive...
-    assert len(cache) == before - 1  # ...and its entry went with it,
+    assert len(cache) <= before - 1  # ...and its entry went with it (other dead models may go too),
     assert entry() is None          # the compiled function too
