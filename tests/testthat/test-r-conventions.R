@@ -180,8 +180,9 @@ test_that("r_model() passes predict() arguments and names, as the core's r_model
   b <- permutation_importance(by_hand, x, d$y, metric = "log_loss", seed = 1)
   expect_identical(a$importance, b$importance)
   expect_gt(a$importance[1], 0.1)
-  # Without type = "response" predict() gives log-odds, which log_loss refuses.
-  expect_error(permutation_importance(fit, x, d$y, metric = "log_loss", seed = 1), "probabilities")
+  # A binomial glm given a probability metric is asked for type = "response" by itself (issue 12).
+  plain <- permutation_importance(fit, x, d$y, metric = "log_loss", seed = 1)
+  expect_identical(plain$importance, a$importance)
   # Names of the model's own, for x named otherwise.
   renamed <- x
   colnames(renamed) <- c("u", "v")
