@@ -224,6 +224,9 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
         ``with joblib.parallel_backend("dask")`` runs them on a Dask cluster. The numbers do not depend
         on it (a Keras model's: to float32 round-off). The model travels to each worker once (pickled;
         a Keras model with its weights); R models and models that cannot be pickled need ``n_jobs=1``.
+        Each worker compiles a Keras model's forward pass once per call (seconds), and TensorFlow
+        already uses every core of one machine: for Keras, workers pay only on long jobs over many
+        machines or cores (measured on 2 cores: 0.13x for a 0.3 s LSTM job, 1.04x for a random forest).
 
     Returns
     -------
