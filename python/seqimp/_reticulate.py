@@ -40,7 +40,8 @@ def result_parts(result):
 
     Timesteps are 0-based, -1 for a label without one; ``columns`` says what the columns of
     ``importances`` are ("repeats", "folds" or "samples"); ``feature_names`` name the last axis of
-    ``attributions``.
+    ``attributions``; ``swapped`` (perturbation) and ``categorical_features`` (permutation) name the
+    categorical features, from ``result.params`` (None where there are none).
     """
     labels = result.labels
     return {
@@ -58,7 +59,14 @@ def result_parts(result):
         "columns": result.importances_columns,
         "attributions": result.attributions,
         "feature_names": [str(name) for name in (result.feature_names or ())],
+        "swapped": _names_or_none(result.params.get("swapped")),
+        "categorical_features": _names_or_none(result.params.get("categorical_features")),
     }
+
+
+def _names_or_none(names):
+    """Feature names a result's params list (``swapped``, ``categorical_features``), None for none."""
+    return [str(n) for n in names] if names else None
 
 
 def lek_profile_parts(frame):
@@ -70,6 +78,126 @@ def lek_profile_parts(frame):
         "response": np.asarray(frame["response"], dtype=np.float64),
         "output": frame.attrs.get("output"),
     }
+
+
+# -- data.frames ---------------------------------------------------------------------------------------
+
+def frame_from_parts(names, kinds, values, levels, ordered, missing):
+    """An R data.frame, taken apart by ``frame_columns`` in :data:`R_BRIDGE`, as a pandas DataFrame.
+
+    Per column: a ``kind`` ("double", "integer", "logical", "factor" or "character"), its ``values``
+    (numbers; 0/1 for logicals; 1-based codes into ``levels`` for factors and characters), its
+    ``levels``, whether the factor is ``ordered``, and which rows are ``missing`` (None where none is).
+    Numbers stay float64 and int32, logicals become bool (pandas ``boolean`` with missing values),
+    factors ``pandas.Categorical`` with the factor's levels in order (ordered for ordered factors), and
+    characters object columns of str (None where missing). Non-numeric columns are what the core treats
+    as categorical.
+    """
+    import pandas as pd  # noqa: WPS433
+
+    columns = {j: _column_from_parts(kind, values[j], levels[j], ordered[j], missing[j])
+               for j, kind in enumerate(_as_list(kinds))}
+    frame = pd.DataFrame(columns, copy=False)
+    frame.columns = pd.Index(_as_list(names), dtype=object)
+    return frame
+
+
+def _as_list(value):
+    """A part as a list of str: reticulate makes an R string of length 1 a str and NULL None."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]
+
+
+def _column_from_parts(kind, values, levels, ordered, missing):
+    import pandas as pd  # noqa: WPS433
+
+    values = np.asarray(values).reshape(-1)
+    missing = None if missing is None else np.asarray(missing, dtype=bool).reshape(-1)
+    if kind == "double":
+        return values.astype(np.float64, copy=False)
+    if kind == "integer":
+        return values.astype(np.int32, copy=False)
+    if kind == "logical":
+        flags = values == 1
+        if missing is None or not missing.any():
+            return flags
+        return pd.arrays.BooleanArray(flags & ~missing, missing.copy())
+    codes = values.astype(np.int64) - 1
+    if missing is not None:
+        codes[missing] = -1
+    levels = _as_list(levels)
+    if kind == "factor":
+        return pd.Categorical.from_codes(codes, categories=pd.Index(levels, dtype=object), ordered=bool(ordered))
+    if kind == "character":
+        return np.array(levels + [None], dtype=object)[codes]
+    raise ValueError(f"unknown column kind {kind!r}")
+
+
+def frame_parts(frame):
+    """A pandas DataFrame (a chunk the core made from an R data.frame, or any DataFrame) as the parts R's
+    ``build_frame`` (:data:`R_BRIDGE`) makes an R data.frame of: the inverse of :func:`frame_from_parts`.
+
+    Categorical columns become factors with their categories as levels (ordered where they are),
+    booleans logicals, integers that fit R's integers integers, other numbers doubles, datetimes POSIXct
+    (UTC), and anything else characters; missing values are NA. ``seqimp_frame`` marks the parts.
+    """
+    kinds, values, levels, ordered, missing = [], [], [], [], []
+    for _, series in frame.items():
+        kind, value, level, order, na = _column_parts(series)
+        kinds.append(kind)
+        values.append(value)
+        levels.append(level)
+        ordered.append(order)
+        missing.append(na)
+    return {"seqimp_frame": True, "names": [str(c) for c in frame.columns], "kinds": kinds, "values": values,
+            "levels": levels, "ordered": ordered, "missing": missing}
+
+
+_R_INT_MAX = 2 ** 31 - 1
+
+
+def _column_parts(series):
+    """One column: (kind, values, levels, ordered, missing), as :func:`frame_parts` lists them."""
+    import pandas as pd  # noqa: WPS433
+
+    api = pd.api.types
+    dtype = series.dtype
+    isna = np.asarray(series.isna(), dtype=bool)
+    missing = isna if isna.any() else None
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes = np.asarray(series.cat.codes, dtype=np.int32) + 1
+        return "factor", codes, [str(c) for c in dtype.categories], bool(dtype.ordered), missing
+    if api.is_bool_dtype(dtype):
+        return "logical", series.to_numpy(dtype=np.int32, na_value=0), None, False, missing
+    if api.is_integer_dtype(dtype):
+        ints = series.to_numpy(dtype=np.int64, na_value=0)
+        if ints.size == 0 or np.abs(ints).max() <= _R_INT_MAX:
+            return "integer", ints.astype(np.int32), None, False, missing
+        return "double", ints.astype(np.float64), None, False, missing
+    if api.is_float_dtype(dtype):
+        return "double", series.to_numpy(dtype=np.float64, na_value=np.nan), None, False, missing
+    if api.is_datetime64_any_dtype(dtype):
+        naive = series.dt.tz_convert(None) if getattr(dtype, "tz", None) is not None else series
+        seconds = ((naive - pd.Timestamp(0)) / pd.Timedelta(seconds=1)).to_numpy(dtype=np.float64, na_value=np.nan)
+        return "datetime", seconds, None, False, missing
+    codes, uniques = pd.factorize(series)
+    return "character", (codes + 1).astype(np.int32), [str(u) for u in uniques], False, missing
+
+
+def _r_ready(block):
+    """A chunk as the R package's model call takes it: DataFrames as :func:`frame_parts` (reticulate's
+    own conversion turns missing strings into "NA" and a missing logical into TRUE), arrays as they are;
+    a dict or list of inputs element by element."""
+    from .frames import is_frame  # noqa: WPS433
+
+    if isinstance(block, dict):
+        return {k: _r_ready(v) for k, v in block.items()}
+    if isinstance(block, (list, tuple)):
+        return [_r_ready(v) for v in block]
+    return frame_parts(block) if is_frame(block) else block
 
 
 def named(f, name):
@@ -101,7 +229,7 @@ class RPredictor(Predictor):
 
     def _call(self, block):
         try:
-            return self.model(block)
+            return self.model(_r_ready(block))
         except Exception as exc:  # noqa: BLE001 - an R error, re-raised below in R's words
             raise _RCallFailed(str(exc).strip()) from None
 

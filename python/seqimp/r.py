@@ -3,8 +3,9 @@
 Importing this module imports rpy2 and starts its embedded R; nothing else in seqimp imports it
 unless it is handed an rpy2 object (detected by module name, so rpy2 need not be installed).
 
-- :func:`from_r` turns an R array (dims and dimnames), matrix, data.frame or vector into NumPy,
-  keeping the feature names (the last dimnames, or the column names).
+- :func:`from_r` turns an R array (dims and dimnames), matrix or vector into NumPy, and a data.frame
+  into a pandas DataFrame (factors as ``pandas.Categorical`` with their levels), keeping the feature
+  names (the last dimnames, or the column names).
 - :func:`r_model` wraps an R function or a fitted R model (anything with a ``predict`` method: ``lm``,
   ``glm``, ``randomForest``, ...) as a model. An R model sees a whole chunk of perturbed copies in one
   call, never one sample at a time. It lives in :mod:`seqimp.adapters.r_models`.
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._reticulate import result_parts
+from ._reticulate import frame_from_parts, result_parts
 from .adapters.r_models import (RFunctionPredictor, RModelPredictor, call_bridge, clean_child_environment,
                                 is_r_null, r_array, r_classes, r_item, r_model, r_string, r_view)
 from .adapters.protocol import is_rpy2_object
@@ -39,13 +40,13 @@ def _names(value):
 
 
 def from_r(obj, *, with_names=False, name="X"):
-    """An R object as a NumPy array, with its feature names.
+    """An R object as a NumPy array, or an R data.frame as a pandas DataFrame, with its feature names.
 
     Parameters
     ----------
     obj : rpy2 R object
         A numeric, integer or logical array (for example ``array(x, dim = c(n, T, F))``), matrix or
-        vector, or a data.frame of numeric or logical columns.
+        vector, or a data.frame of numeric, integer, logical, factor and character columns.
     with_names : bool, default=False
         Also return the names of the last axis: the last element of ``dimnames`` for an array or
         matrix, the column names for a data.frame, None for a vector or where there are none.
@@ -54,11 +55,20 @@ def from_r(obj, *, with_names=False, name="X"):
 
     Returns
     -------
-    array : ndarray
-        float64 with R's shape and index meaning (``array[i, t, f]`` is R's ``x[i+1, t+1, f+1]``).
-        For numeric (double) arrays this is a read-only view of R's memory; seqimp copies it once, to
-        float32 C order, when it normalises its input. R's ``NA`` becomes NaN, which seqimp rejects
-        with the index of the first one.
+    array : ndarray or pandas.DataFrame
+        For an array, matrix or vector: float64 with R's shape and index meaning (``array[i, t, f]`` is
+        R's ``x[i+1, t+1, f+1]``). For numeric (double) arrays this is a read-only view of R's memory;
+        seqimp copies it once, in its own dtype (float32 for Keras models), when it normalises its
+        input. R's ``NA`` becomes NaN, which seqimp rejects with the index of the first one.
+
+        For a data.frame: a pandas DataFrame with the same column names, one column per R column:
+        doubles as float64, integers as int32, logicals as bool (pandas ``boolean`` where some are NA),
+        factors as ``pandas.Categorical`` with the factor's levels in order (ordered for an ordered
+        factor; NA as a missing value), characters as object columns of str (None for NA). seqimp
+        treats its non-numeric columns as categorical (only ever swapped between samples), and an R
+        model gets every chunk back as an R data.frame with the same column types and levels. NA in a
+        numeric column is rejected with the column and row; other column classes (Date, POSIXct, list
+        columns, ...) are rejected here, naming them.
     names : list of str or None
         Only when ``with_names`` is True.
     """
@@ -66,13 +76,9 @@ def from_r(obj, *, with_names=False, name="X"):
         raise TypeError(f"{name} must be an rpy2 R object for from_r; got a {type(obj).__name__}.")
     kind = r_string(call_bridge("value_kind", obj))
     if kind == "data.frame":
-        bad = call_bridge("non_numeric_columns", obj)
-        bad = [f"{n} ({k})" for n, k in zip(r_item(bad, "name"), r_item(bad, "class"))]
-        if bad:
-            raise TypeError(f"{name} must hold numbers only; the R data.frame columns {bad} are not "
-                            f"numeric. Drop them or convert them (e.g. model.matrix() for factors).")
-        out = call_bridge("frame_as_matrix", obj)
-    elif kind == "numeric":
+        frame = _frame_from_r(obj, name)
+        return (frame, [str(c) for c in frame.columns]) if with_names else frame
+    if kind == "numeric":
         out = call_bridge("as_doubles", obj)
     elif kind == "factor":
         raise TypeError(f"{name} must hold numbers; got an R factor. Convert it first, e.g. "
@@ -83,6 +89,29 @@ def from_r(obj, *, with_names=False, name="X"):
     array = r_view(r_item(out, "values"))
     names = _names(r_item(out, "names"))
     return (array, names) if with_names else array
+
+
+def _r_list(r_list):
+    """The elements of an R list, as rpy2 objects."""
+    with localconverter(ro.default_converter):
+        return [r_list[i] for i in range(len(r_list))]
+
+
+def _frame_from_r(obj, name):
+    """An R data.frame as a pandas DataFrame (through ``frame_columns`` of the shared R code)."""
+    parts = call_bridge("frame_columns", obj)
+    kinds = [str(k) for k in r_item(parts, "kinds")]
+    names = [str(n) for n in r_item(parts, "names")]
+    bad = [f"{n} ({c})" for n, k, c in zip(names, kinds, r_item(parts, "classes")) if k == "other"]
+    if bad:
+        raise TypeError(f"{name} must be an R data.frame of numeric, integer, logical, factor or character "
+                        f"columns; the columns {bad} are not. Convert them first (e.g. as.character() or "
+                        f"as.numeric()).")
+    values = [None if is_r_null(v) else r_view(v) for v in _r_list(r_item(parts, "values"))]
+    levels = [_names(v) for v in _r_list(r_item(parts, "levels"))]
+    ordered = [bool(v) for v in r_item(parts, "ordered")]
+    missing = [None if is_r_null(v) else r_view(v).astype(bool) for v in _r_list(r_item(parts, "missing"))]
+    return frame_from_parts(names, kinds, values, levels, ordered, missing)
 
 
 def r_list_items(obj):

@@ -95,13 +95,15 @@ def test_matrix_colnames_and_data_frame_names_become_feature_names():
     assert names == ["u", "v", "w"]
     np.testing.assert_array_equal(X, [[1, 3, 5], [2, 4, 6]])
     df = r("data.frame(n = 1:3, d = c(0.5, 1.5, 2.5), flag = c(TRUE, FALSE, TRUE))")
-    X, names = from_r(df, with_names=True)
-    assert names == ["n", "d", "flag"]
-    np.testing.assert_array_equal(X, [[1, 0.5, 1], [2, 1.5, 0], [3, 2.5, 1]])
-    result = seqimp.perturbation_importance(lambda x: x[:, 1], df, noise="zero")
+    X, names = from_r(df, with_names=True)  # a data.frame is a pandas DataFrame, column by column
+    assert names == ["n", "d", "flag"] and list(X.columns) == names
+    assert [str(t) for t in X.dtypes] == ["int32", "float64", "bool"]
+    np.testing.assert_array_equal(X["d"], [0.5, 1.5, 2.5])
+    result = seqimp.perturbation_importance(lambda x: x["d"], df, noise="zero")
     assert result.label_names == ["n", "d", "flag"]
+    assert result.params["swapped"] == ["flag"]  # a logical column is categorical: swapped, never zeroed
     # Only "d" is read; setting it to zero moves predictions by rms(d).
-    np.testing.assert_allclose(result.importances_mean, [0, np.sqrt(np.mean([0.25, 2.25, 6.25])), 0], rtol=1e-6)
+    np.testing.assert_allclose(result.importances_mean, [0, np.sqrt(np.mean([0.25, 2.25, 6.25])), 0], rtol=1e-12)
 
 
 def test_integer_arrays_convert_and_r_na_is_rejected_with_its_index():
@@ -112,10 +114,12 @@ def test_integer_arrays_convert_and_r_na_is_rejected_with_its_index():
         seqimp.perturbation_importance(lambda x: x.sum(axis=(1, 2)), r("array(c(1:5, NA, 7:8), dim = c(2L, 2L, 2L))"))
 
 
-def test_non_numeric_r_data_is_rejected_at_the_boundary():
-    with pytest.raises(TypeError, match=r"'f \(factor\)', 's \(character\)'"):
-        seqimp.perturbation_importance(lambda x: x[:, 0], r('data.frame(a = 1:3, f = factor(c("x", "y", "x")), '
-                                                            's = c("p", "q", "r"))'))
+def test_r_data_frame_columns_of_other_classes_and_bare_factors_are_rejected_at_the_boundary():
+    with pytest.raises(TypeError, match=r"numeric, integer, logical, factor or character columns; the columns "
+                                        r"\['when \(Date\)', 'm \(matrix\)'\] are not"):
+        seqimp.perturbation_importance(lambda x: x["a"], r('local({d <- data.frame(a = 1:3, f = factor(c("x", "y", '
+                                                           '"x"))); d$when <- Sys.Date() + 1:3; '
+                                                           'd$m <- matrix(1:6, 3); d})'))
     with pytest.raises(TypeError, match="R factor"):
         from_r(r('factor(c("a", "b"))'))
 
@@ -143,11 +147,11 @@ def test_r_lm_on_a_data_frame_is_explained_by_column_name(lm_case):
     result = seqimp.perturbation_importance(fit, X, noise="zero", random_state=0)
     assert result.label_names == ["x3", "x1", "x2"]
     # Zeroing x_j moves an lm's predictions by b_j * x_j exactly, so the RMS change is |b_j| * rms(x_j).
-    x32 = from_r(X).astype(np.float32).astype(np.float64)
+    x = from_r(X)  # float64 columns, which the model gets in full precision
     b1 = r_num('function(f) coef(f)[["x1"]]', fit)
     b2 = r_num('function(f) coef(f)[["x2"]]', fit)
-    expected = [0.0, abs(b1) * np.sqrt(np.mean(x32[:, 1] ** 2)), abs(b2) * np.sqrt(np.mean(x32[:, 2] ** 2))]
-    np.testing.assert_allclose(result.importances_mean, expected, rtol=1e-6)
+    expected = [0.0, abs(b1) * np.sqrt(np.mean(x["x1"] ** 2)), abs(b2) * np.sqrt(np.mean(x["x2"] ** 2))]
+    np.testing.assert_allclose(result.importances_mean, expected, rtol=1e-12)
     assert result.importances_mean[0] == 0.0  # a positional mix-up of columns would make this non-zero
     assert result.to_frame(sort=True)["feature"].tolist() == ["x1", "x2", "x3"]
 

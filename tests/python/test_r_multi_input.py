@@ -77,3 +77,20 @@ def test_to_r_of_a_two_input_result_marks_2d_features_without_timestep(r_inputs)
         features = list(r("function(d) d$feature")(frame))
     assert features == ["(all)"] * 4 + ["age", "site"]
     assert steps[:4] == [1, 2, 3, 4] and all(s == ro.NA_Integer for s in steps[4:])
+
+
+def test_a_data_frame_among_r_inputs_reaches_an_r_function_as_a_data_frame_with_factors():
+    inputs = r("""local({
+      set.seed(6)
+      list(seq = array(rnorm(120 * 3 * 2), c(120, 3, 2), dimnames = list(NULL, NULL, c("temp", "load"))),
+           static = data.frame(age = rnorm(120), site = factor(sample(c("n", "s"), 120, TRUE), levels = c("s", "n"))))
+    })""")
+    f = r("""function(x) {
+      stopifnot(is.array(x$seq), is.data.frame(x$static), identical(levels(x$static$site), c("s", "n")))
+      rowSums(x$seq[, , "temp"]) + 2 * (x$static$site == "n")
+    }""")
+    result = seqimp.perturbation_importance(f, inputs, noise="gaussian", random_state=0)
+    assert result.label_names == ["temp", "load", "age", "site"]
+    assert result.params["swapped"] == ["site"]
+    assert result.importances_mean[1] == 0.0 and result.importances_mean[2] == 0.0
+    assert result.importances_mean[3] > 0

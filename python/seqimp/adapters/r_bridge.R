@@ -46,10 +46,100 @@ non_numeric_columns <- function(x) {
        class = unname(vapply(x[bad], function(col) class(col)[1L], character(1))))
 }
 
-frame_as_matrix <- function(x) {
-  m <- quiet_na(matrix(as.double(unlist(x, use.names = FALSE)), nrow = nrow(x), ncol = ncol(x)))
-  list(values = m, names = names(x))
+# -- data.frames: an R data.frame as the parts of a pandas DataFrame, and back -----------------------
+# Both ways in (rpy2 and reticulate) build the pandas DataFrame from these parts with
+# seqimp._reticulate.frame_from_parts, and turn a chunk back into parts with frame_parts, which
+# build_frame makes an R data.frame of: factors keep their levels (and whether they are ordered),
+# characters stay characters, logicals logicals, integers integers.
+
+# One column: list(kind, values, levels, ordered, missing, class). kind is "double", "integer",
+# "logical", "factor", "character", or "other" (any other class: Date, POSIXct, list or matrix
+# columns, ...). values are doubles (NA as NaN), integers, 0/1 for logicals, and 1-based codes into
+# levels for factors and characters, with 0 where a value is missing; missing is NULL or a logical
+# vector, TRUE where the value is NA. A factor's NA level counts as missing. An integer column with NA
+# comes as doubles (NaN), so that the core names the column and row.
+frame_column_parts <- function(col) {
+  parts <- list(kind = "other", values = NULL, levels = NULL, ordered = FALSE, missing = NULL,
+                class = class(col)[1L])
+  if (!is.null(dim(col)) || is.list(col)) return(parts)
+  if (is.factor(col)) {
+    levels <- levels(col)
+    codes <- as.integer(col)
+    if (anyNA(levels)) {  # addNA(): NA is a level; seqimp reads it as missing
+      keep <- !is.na(levels)
+      codes <- ifelse(keep, cumsum(keep), NA_integer_)[codes]
+      levels <- levels[keep]
+    }
+    parts[c("kind", "levels", "ordered")] <- list("factor", levels, is.ordered(col))
+  } else if (is.character(col)) {
+    levels <- unique(col[!is.na(col)])
+    codes <- match(col, levels)
+    parts[c("kind", "levels")] <- list("character", levels)
+  } else if (is.logical(col)) {
+    codes <- as.integer(col)
+    parts$kind <- "logical"
+  } else if (is.numeric(col) && !inherits(col, "integer64")) {
+    if (is.integer(col) && !anyNA(col)) {
+      parts[c("kind", "values")] <- list("integer", as.vector(col))
+    } else {
+      parts[c("kind", "values")] <- list("double", quiet_na(as.double(col)))
+    }
+    return(parts)
+  } else {
+    return(parts)
+  }
+  if (anyNA(codes)) {
+    parts$missing <- is.na(codes)
+    codes[parts$missing] <- 0L
+  }
+  parts$values <- codes
+  parts
 }
+
+# Every column's parts, as lists by part: list(names, kinds, values, levels, ordered, missing, classes).
+frame_columns <- function(x) {
+  columns <- lapply(unname(as.list(x)), frame_column_parts)
+  part <- function(name) lapply(columns, `[[`, name)
+  list(names = as.character(names(x)), kinds = vapply(columns, `[[`, "", "kind"), values = part("values"),
+       levels = part("levels"), ordered = vapply(columns, `[[`, logical(1), "ordered"),
+       missing = part("missing"), classes = vapply(columns, `[[`, "", "class"))
+}
+
+# A chunk's parts (seqimp._reticulate.frame_parts) as an R data.frame with the given column names.
+build_frame <- function(names, kinds, values, levels, ordered, missing) {
+  columns <- lapply(seq_along(kinds), function(j) {
+    frame_column(kinds[[j]], as.vector(values[[j]]), levels[[j]], ordered[[j]], missing[[j]])
+  })
+  names(columns) <- as.character(unlist(names))
+  n <- if (length(columns) > 0L) length(columns[[1L]]) else 0L
+  structure(columns, class = "data.frame", row.names = .set_row_names(n))
+}
+
+frame_column <- function(kind, v, levels, ordered, missing) {
+  if (length(missing) > 0L) {
+    missing <- as.logical(missing)
+    if (!any(missing)) missing <- NULL
+  }
+  if (kind %in% c("factor", "character")) {
+    v <- as.integer(v)
+    if (!is.null(missing)) v[missing] <- NA_integer_
+    levels <- as.character(unlist(levels))
+    if (kind == "character") return(levels[v])
+    return(structure(v, levels = levels, class = c(if (isTRUE(as.logical(ordered))) "ordered", "factor")))
+  }
+  col <- switch(kind,
+                double = as.double(v), integer = as.integer(v), logical = as.logical(v),
+                datetime = as.POSIXct(as.double(v), origin = "1970-01-01", tz = "UTC"),
+                stop(sprintf("unknown column kind '%s'", kind), call. = FALSE))
+  if (!is.null(missing)) col[missing] <- NA
+  col
+}
+
+# The parts of a chunk, as the R package receives them through reticulate (a named list marked
+# seqimp_frame), or anything else.
+is_frame_parts <- function(x) is.list(x) && !is.data.frame(x) && isTRUE(x$seqimp_frame)
+
+frame_from_parts <- function(x) build_frame(x$names, x$kinds, x$values, x$levels, x$ordered, x$missing)
 
 # -- models: which objects are models, and one call of a model on one chunk ---------------------------
 
@@ -121,14 +211,25 @@ as_prediction <- function(p, kind = "model") {
   list(values = p, dim = if (is.null(d)) length(p) else d)
 }
 
-# An R function f(x): x is the chunk as an array (n, T, F) or matrix (n, F).
-call_function <- function(f, v, dims, names) as_prediction(f(shape(v, dims, names)), "function")
+# A chunk as a model sees it: a data.frame (X was one) with the feature names as its names, or the
+# values (in R's order) as an array (n, T, F) or matrix (n, F) with the feature names as the last
+# dimnames.
+as_chunk <- function(v, dims, names) {
+  if (is_frame_parts(v)) v <- frame_from_parts(v)
+  if (!is.data.frame(v)) return(shape(v, dims, names))
+  names(v) <- names
+  v
+}
+
+# An R function f(x): x is the chunk as a data.frame, an array (n, T, F) or a matrix (n, F).
+call_function <- function(f, v, dims, names) as_prediction(f(as_chunk(v, dims, names)), "function")
 
 # A fitted model: predict(model, newdata = , ...), newdata a data.frame for 2-D chunks (the feature
-# names are its column names) and the array itself for 3-D ones; S4 predict methods too.
+# names are its column names; a data.frame X's factors stay factors) and the array itself for 3-D ones;
+# S4 predict methods too.
 call_predict <- function(model, v, dims, names, ...) {
-  x <- shape(v, dims, names)
-  newdata <- if (length(dims) == 2L) as.data.frame(x) else x
+  x <- as_chunk(v, dims, names)
+  newdata <- if (length(dims) == 2L && !is.data.frame(x)) as.data.frame(x) else x
   predict <- s4_predict(model)
   if (is.null(predict)) predict <- stats::predict
   as_prediction(predict(model, newdata = newdata, ...), "model")
@@ -142,7 +243,7 @@ call_predict <- function(model, v, dims, names, ...) {
 # timestep names.
 new_importance <- function(names, feature, timestep, importances, mean, std, method, metric,
                            granularity, baseline_score, columns, attributions = NULL,
-                           feature_names = NULL) {
+                           feature_names = NULL, swapped = NULL, categorical_features = NULL) {
   text <- function(value) if (is.null(value)) NA_character_ else as.character(value)
   timestep <- as.integer(timestep)
   names <- one_based_labels(as.character(unlist(names)), timestep)
@@ -159,6 +260,11 @@ new_importance <- function(names, feature, timestep, importances, mean, std, met
   attr(out, "metric") <- text(metric)
   attr(out, "granularity") <- as.character(granularity)
   attr(out, "baseline_score") <- if (is.null(baseline_score)) NA_real_ else as.double(baseline_score)
+  # The categorical features: swapped instead of noised (perturbation), or named (permutation).
+  if (length(swapped) > 0L) attr(out, "swapped") <- as.character(unlist(swapped))
+  if (length(categorical_features) > 0L) {
+    attr(out, "categorical_features") <- as.character(unlist(categorical_features))
+  }
   if (!is.null(attributions)) {
     attr(out, "attributions") <- named_attributions(attributions, as.character(unlist(feature_names)))
   }

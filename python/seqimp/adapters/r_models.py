@@ -23,6 +23,8 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("seqimp's R bridge needs rpy2 (pip install 'seqimp[r]'); with R older than 4.5 use "
                       f"'rpy2<3.6'. Importing rpy2 failed: {exc}") from exc
 
+from .._reticulate import frame_parts
+from ..frames import is_frame
 from .protocol import Predictor, is_rpy2_object
 
 # The R code shared with the R package.
@@ -112,6 +114,34 @@ def r_array(array):
     return call_bridge("shape", to_r_doubles(array), ro.IntVector(array.shape), ri.NULL)
 
 
+def _r_vector(values):
+    """A part of a column as an R vector: doubles, integers (codes, 0/1) or NULL."""
+    if values is None:
+        return ri.NULL
+    if values.dtype.kind == "f":
+        return to_r_doubles(values)
+    return ri.IntSexpVector.from_memoryview(memoryview(np.ascontiguousarray(values, dtype=np.int32)))
+
+
+def r_frame(frame):
+    """A pandas DataFrame (a chunk of a data.frame X) as an R data.frame: factors with their levels
+    (ordered where they are), logicals, characters, integers and doubles, NA where values are missing
+    (:func:`seqimp._reticulate.frame_parts`, built by ``build_frame`` in :data:`R_BRIDGE`)."""
+    parts = frame_parts(frame)
+    with localconverter(ro.default_converter):
+        r_list = ro.baseenv["list"]
+        values = r_list(*[_r_vector(v) for v in parts["values"]])
+        levels = r_list(*[ri.NULL if v is None else ro.StrVector(v) for v in parts["levels"]])
+        missing = r_list(*[_r_vector(None if v is None else v.astype(np.int32)) for v in parts["missing"]])
+    return call_bridge("build_frame", ro.StrVector(parts["names"]), ro.StrVector(parts["kinds"]), values, levels,
+                       ro.BoolVector(parts["ordered"]), missing)
+
+
+def _r_chunk(block):
+    """A chunk for the shared R code: an R data.frame for a DataFrame; values in R's order otherwise."""
+    return r_frame(block) if is_frame(block) else to_r_doubles(block)
+
+
 class _RPredictor(Predictor):
     """An R model: one R call per chunk, with chunks far larger than for Keras."""
 
@@ -134,9 +164,12 @@ class _RPredictor(Predictor):
         # Several inputs: each array gets its own input's names.
         self.input_feature_names = None if data.is_single else [list(b.feature_names) for b in data.blocks]
 
-    def _names_for(self, n_features):
+    def _names_for(self, n_features, block=None):
+        """The names the model sees: X's feature names, else a DataFrame chunk's columns, else x1..xF."""
         if self.feature_names is not None and len(self.feature_names) == n_features:
             return ro.StrVector(self.feature_names)
+        if block is not None and is_frame(block):
+            return ro.StrVector([str(c) for c in block.columns])
         return ro.StrVector([f"x{i + 1}" for i in range(n_features)])
 
     def _r_call(self, block):
@@ -151,15 +184,16 @@ class _RPredictor(Predictor):
 
 class RFunctionPredictor(_RPredictor):
     """An R function ``f(x)``: ``x`` is an R array of dims (n, T, F) or a matrix (n, F), with the
-    feature names as the last dimnames; ``f`` returns numbers, one row (or element) per sample."""
+    feature names as the last dimnames, or an R data.frame (factors and all) when X is a data.frame;
+    ``f`` returns numbers, one row (or element) per sample."""
 
     description = "R function"
 
     def _r_call(self, block):
         if isinstance(block, (dict, list)):
             return self._call_several(block)
-        return call_bridge("call_function", self.model, to_r_doubles(block), ro.IntVector(block.shape),
-                           self._names_for(block.shape[-1]))
+        return call_bridge("call_function", self.model, _r_chunk(block), ro.IntVector(block.shape),
+                           self._names_for(block.shape[-1], block))
 
     def _call_several(self, block):
         """Several inputs: ``f`` gets one R list of arrays (named like X's dict), each with its input's
@@ -167,7 +201,7 @@ class RFunctionPredictor(_RPredictor):
         keys = list(block) if isinstance(block, dict) else None
         values = list(block.values()) if keys is not None else list(block)
         names = getattr(self, "input_feature_names", None) or [None] * len(values)
-        arrays = [call_bridge("shape", to_r_doubles(v), ro.IntVector(v.shape),
+        arrays = [call_bridge("as_chunk", _r_chunk(v), ro.IntVector(v.shape),
                               ro.StrVector(n if n else [f"x{i + 1}" for i in range(v.shape[-1])]))
                   for v, n in zip(values, names)]
         with localconverter(ro.default_converter):
@@ -179,7 +213,8 @@ class RFunctionPredictor(_RPredictor):
 
 class RModelPredictor(_RPredictor):
     """A fitted R model, called as ``predict(model, newdata = data.frame(...), ...)`` for 2-D data (the
-    feature names are the column names) and ``predict(model, newdata = <R array (n, T, F)>, ...)`` for
+    feature names are the column names; a data.frame X's factors, logicals and characters reach it as
+    they were, factors with their levels) and ``predict(model, newdata = <R array (n, T, F)>, ...)`` for
     3-D data; S4 ``predict`` methods too."""
 
     description = "R model"
@@ -192,8 +227,8 @@ class RModelPredictor(_RPredictor):
             raise ValueError(r_string(problem))
 
     def _r_call(self, block):
-        return call_bridge("call_predict", self.model, to_r_doubles(block), ro.IntVector(block.shape),
-                           self._names_for(block.shape[-1]), **self.predict_args)
+        return call_bridge("call_predict", self.model, _r_chunk(block), ro.IntVector(block.shape),
+                           self._names_for(block.shape[-1], block), **self.predict_args)
 
 
 _IS_BINOMIAL_GLM = """function(m) inherits(m, "glm") && is.list(m$family) &&
@@ -214,9 +249,11 @@ def r_model(obj, *, feature_names=None, func="seqimp", **predict_args):
     Parameters
     ----------
     obj : rpy2 R function or fitted R model
-        A function ``f(x)`` taking an R array (n, T, F) or matrix (n, F) and returning numbers, one per
-        sample (or one row per sample); or any R object with a ``predict`` method, S3 or S4 (``lm``,
-        ``glm``, ``randomForest``, ...), which is called with ``newdata = data.frame(...)`` for 2-D data.
+        A function ``f(x)`` taking an R array (n, T, F) or matrix (n, F) (a data.frame when X is one)
+        and returning numbers, one per sample (or one row per sample); or any R object with a
+        ``predict`` method, S3 or S4 (``lm``, ``glm``, ``randomForest``, ...), which is called with
+        ``newdata = data.frame(...)`` for 2-D data. A data.frame X (an R one, or pandas) reaches it as
+        an R data.frame whose factors keep their levels.
     feature_names : sequence of str, default=None
         Column names the model is given. By default, X's feature names (from a data.frame's columns,
         an R array's dimnames, or ``feature_names=`` of the importance function).
