@@ -5,20 +5,25 @@ variable. The gradients come from the model adapter (:class:`seqimp.adapters.Ker
 compiled ``tf.GradientTape``); this module is NumPy. The interpolated copies of integrated gradients and
 the noisy copies of SmoothGrad are tasks of the chunked engine, so they are streamed in fixed-size
 chunks (no retracing, memory bounded by a chunk) and SmoothGrad's noise does not depend on
-``batch_size``.
+``batch_size``. Token inputs (ids into an ``Embedding``) are attributed in embedding space by the
+adapter; on the integrated-gradients path their ids stay as they are and each row's alpha streams as
+one more input (:func:`_with_alpha`).
 """
 
 from __future__ import annotations
 
 import warnings
 from collections import namedtuple
+from dataclasses import replace
 
 import numpy as np
 
 from . import adapters, checks, engine, engine_jobs
-from .inputs import as_sequence_data, entries_by_input
+from .adapters.keras_gradient import ALPHA_INPUT
+from .inputs import Block, entries_by_input
 from .labels import Label, make_labels
-from .masks import apply_mask, check_mask_arguments, mask_extra
+from .masks import check_mask_arguments, mask_extra
+from .model_inputs import prepare_inputs
 from .outputs import OUTPUT_REDUCTIONS, OutputSelection, check_output, select_output  # noqa: F401 (re-exported)
 from .progress import check_progress
 from .result import ImportanceResult
@@ -38,25 +43,33 @@ _METRICS = {
 
 
 def resolve_baseline(baseline, data, func=_FUNC):
-    """The integrated-gradients baseline: one float32 array of each block's (n, T, F) shape, and its
-    description.
+    """The integrated-gradients baseline: one float32 array of each block's (n, T, F) shape (None for a
+    token input, whose baseline is an embedding: :meth:`~seqimp.adapters.KerasGradient.path`), its
+    description, and what was given for each block.
 
     Padded cells always take X's own values, so the path from the baseline never changes them (and
     they get exactly zero attribution). On a masked input the default (None) is each feature's mean
     over real cells on real steps: an all-zero baseline would read as padding to a Masking(0) model.
     """
     per = _baseline_per_input(baseline, data, func)
-    out = [_block_baseline(given, block, data, func) for given, block in zip(per, data.blocks)]
+    out = [None if block.tokens else _block_baseline(given, block, data, func)
+           for given, block in zip(per, data.blocks)]
+    tokens_only = all(block.tokens for block in data.blocks)
     if baseline is None:
-        text = "zeros" if not data.has_mask else "mean over real cells" if data.is_single else \
+        text = "zeros" if not data.has_mask or tokens_only else "mean over real cells" if data.is_single else \
             "mean over real cells on masked inputs, zeros elsewhere"
     elif isinstance(baseline, str):
         text = "mean"
+    elif tokens_only and data.is_single and isinstance(baseline, (int, np.integer)):
+        text = f"token {baseline}"
     else:
         text = f"array of shape {np.shape(np.asarray(baseline))}" if data.is_single else "one per input"
+    if any(block.tokens for block in data.blocks):
+        text += (" (token inputs: " + ("the embedding of token 0 with mask_zero=True, else zero embeddings"
+                                        if baseline is None else "in embedding space") + ")")
     if data.has_mask:
         text += " (padding kept)"
-    return out, text
+    return out, text, per
 
 
 def _baseline_per_input(baseline, data, func):
@@ -114,14 +127,19 @@ _Step = namedtuple("_Step", "alpha weight")
 
 class _Interpolate(engine.Transform):
     """A copy of X on the straight path from the baseline: ``b + alpha (x - b)``, block by block.
-    Padded cells have b = x, so they stay exactly as they are."""
+    Padded cells have b = x, so they stay exactly as they are. Token ids (baseline None) stay as they
+    are: their path is in embedding space, and the alpha input (:func:`_with_alpha`) carries alpha."""
 
     def __init__(self, data, baselines):
         super().__init__(data)
         self.baselines = baselines
 
     def apply(self, outs, i0, i1, step, state):
-        for out, baseline in zip(outs, self.baselines):
+        for out, baseline, block in zip(outs, self.baselines, self.blocks):
+            if block.name == ALPHA_INPUT:
+                out[...] = step.alpha
+            if baseline is None:
+                continue
             b = baseline[i0:i1]
             out -= b
             out *= np.float32(step.alpha)
@@ -159,8 +177,8 @@ def label_importances(attributions, labels, additive, data=None):
 
 def gradient_importance(model, X, *, method="saliency", granularity="feature", groups=None, baseline=None,
                         n_steps=50, noise_scale=0.1, n_samples=20, output=None, feature_names=None,
-                        mask=None, mask_value=None, batch_size=None, random_state=None, progress=None,
-                        n_jobs=None):
+                        categorical_features=None, mask=None, mask_value=None, batch_size=None,
+                        random_state=None, progress=None, n_jobs=None):
     """Importance from the gradients of the model's output with respect to its input.
 
     Parameters
@@ -170,9 +188,21 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
         seqimp cannot differentiate (plain callables, R functions) raise an error that points to
         :func:`perturbation_importance` and :func:`permutation_importance`.
     X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_features), or a list or dict of them
-        Integer arrays (R integer arrays) are cast to float32 first. Several inputs: a list in the
-        model's input order or a dict keyed by its input names; the attributions then come per input,
-        in the same structure.
+        Numbers reach the model in its inputs' dtype (float32 unless it says otherwise). Several inputs:
+        a list in the model's input order or a dict keyed by its input names; the attributions then
+        come per input, in the same structure.
+
+        Token inputs: a 2-D array (n_samples, n_timesteps) of token ids for a model input that is
+        integer-typed or read by an ``Embedding`` layer (integers, or floats that are all whole numbers,
+        as R passes them) is one token feature over n_timesteps timesteps. Ids have no gradient, so its
+        attributions are taken in embedding space: for each timestep, the gradient of s with respect
+        to the Embedding's output e_t (D values), summed over the D dimensions (saliency: its size;
+        gradient x input: e_t . ds/de_t; integrated gradients: (e_t - b) . the path integral of ds/de_t,
+        from the baseline embedding b to e). The attributions of a token input have shape
+        (n_samples, n_timesteps), and integrated gradients stay complete. With
+        ``Embedding(mask_zero=True)``, id 0 is padding (the automatic mask) and gets zero attribution.
+        An integer input that no Embedding reads directly, and SmoothGrad on token inputs, are refused:
+        seqimp never reports a gradient it could not take as zero.
     method : {"saliency", "gradient_x_input", "integrated_gradients", "smoothgrad"}, default="saliency"
         - "saliency": attributions |ds/dx| (Simonyan et al. 2014); a label's importance is the mean of
           |ds/dx| over samples and its cells, e.g. over timesteps for a feature (seed 004).
@@ -190,6 +220,10 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
         cells. "mean": each feature's mean over samples and (real) timesteps. An array broadcasting to
         X's shape: shape (F,), (T, F) or X's own shape; with several inputs, a dict or list keyed like X.
         Padded cells always keep X's own values, so the path never un-masks them and completeness holds.
+        A token input's baseline is an embedding, the same at every step: None gives the embedding of
+        token 0 for ``Embedding(mask_zero=True)`` (the padding token, so padded steps stay as they are)
+        and the zero vector otherwise; "mean" the mean embedding over real steps; an int, that token's
+        embedding. The sum of attributions is then s(x) - s(baseline embedding), the mask kept from X.
     n_steps : int, default=50
         Integrated gradients: points on the path (>= 2). Cost: ``n_steps`` gradient passes over X.
     noise_scale : float, default=0.1
@@ -206,8 +240,14 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
         (the predicted class). For a softmax classifier pass a class or "max": the sum of a
         softmax is 1, so its gradient is 0 (a warning says so).
     feature_names : sequence of str, or a dict or list of them (several inputs), default=None
+    categorical_features : list of str or int, default=None
+        Features whose values are categories. Gradients need continuous inputs, so any categorical
+        feature (named here, or boolean, or a non-numeric DataFrame column) is refused with a TypeError
+        naming it; use :func:`permutation_importance` or :func:`perturbation_importance` for them.
+        Token inputs are categorical too, but are explained in embedding space (see ``X``).
     mask : None, False, bool array of shape (n_samples, n_timesteps), or a dict or list of them, default=None
-        Padded sequences, as in :func:`perturbation_importance` (None: a Keras ``Masking`` layer's).
+        Padded sequences, as in :func:`perturbation_importance` (None: a Keras ``Masking`` layer's, or
+        an ``Embedding(mask_zero=True)``'s: a token step is real where its id is not 0).
         Padded cells get zero attribution, and SmoothGrad adds no noise to them.
     mask_value : float, or a dict or list of them, default=None
         A step is padding where every feature of its input equals this value. Not with ``mask``.
@@ -269,10 +309,15 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
                          f"only. Got a baseline with method={method!r}; drop it, or use integrated "
                          f"gradients.")
     predictor = adapters.gradient_predictor(model, func=_FUNC)
-    data = apply_mask(as_sequence_data(X, feature_names, func=_FUNC), model, mask, mask_value, _FUNC)
+    data = prepare_inputs(X, feature_names, model, _FUNC, categorical_features=categorical_features, mask=mask,
+                          mask_value=mask_value)
+    _refuse_categorical(data, method)
     granularity, labels = make_labels(data, granularity, groups, _FUNC)
     base = resolve_baseline(baseline, data) if method == "integrated_gradients" else None
     predictor.check_inputs(data)
+    # Token inputs: a token cell's gradient is taken in embedding space (see KerasGradient.path).
+    predictor.path("sum" if method == "saliency" else "path", data,
+                   base[2] if base is not None else ["zeros"] * data.n_blocks, _FUNC)
     selection = select_output(output, predictor.output_shape(predictor.row_shape(data)), _FUNC)
     predictor.select(selection.weights, selection.mode)
     chunk_rows = engine.resolve_chunk_rows(predictor, data, batch_size, _FUNC)
@@ -288,9 +333,11 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
         rows = engine.baseline_predictions(predictor, data, chunk_rows, progress=progress, func=_FUNC,
                                            n_jobs=run_options["n_jobs"])
         gradient = _split(rows, data)
-        attributions = [np.abs(g) if method == "saliency" else b.X * g for g, b in zip(gradient, data.blocks)]
+        # A token cell's value is already the embedding gradient summed (saliency) or times e (x input).
+        attributions = [np.abs(g) if method == "saliency" else g if b.tokens else b.X * g
+                        for g, b in zip(gradient, data.blocks)]
     elif method == "integrated_gradients":
-        b, baseline_text = base
+        b, baseline_text, _ = base
         rows, attributions, s_b = _integrated_gradients(predictor, data, b, n_steps, run_options)
         extra["baseline_predictions"] = s_b
         extra["completeness_gap"] = _flat(attributions).sum(axis=1) - (rows[:, P] - s_b)
@@ -350,13 +397,47 @@ def _integrated_gradients(predictor, data, baselines, n_steps, run_options):
         if j == 0:
             s_b[:] = rows[:, P]
 
-    out = engine.run(predictor, data, steps, _Interpolate(data, baselines), n_repeats=1, collect=accumulate,
-                     describe_task=lambda step: f"at alpha={step.alpha:.4g} on the integrated-gradients path",
-                     **run_options)
+    path_data, baselines = _with_alpha(data, baselines)
+    out = engine.run(predictor, path_data, steps, _Interpolate(path_data, baselines), n_repeats=1,
+                     collect=accumulate, describe_task=lambda step: f"at alpha={step.alpha:.4g} on the "
+                                                                    f"integrated-gradients path", **run_options)
     total += weights[-1] * out.baseline[:, :P]
-    attributions = [(block.X.astype(np.float64) - b.astype(np.float64)) * g
+    # A token cell's values are already (e - b) . gradient: their weighted sum is its attribution.
+    attributions = [g if block.tokens else (block.X.astype(np.float64) - b.astype(np.float64)) * g
                     for block, b, g in zip(data.blocks, baselines, _split(total, data))]
     return out.baseline, attributions, s_b
+
+
+def _with_alpha(data, baselines):
+    """With token inputs, ``data`` plus one more input, :data:`ALPHA_INPUT` (n, 1) holding each row's
+    alpha (the engine's copies are built from it, so alpha streams like X, chunked and shipped to
+    workers with it); the predictor takes it off before the model. Without token inputs, as it is."""
+    if not any(block.tokens for block in data.blocks):
+        return data, baselines
+    ones = np.ones((data.n_samples, 1, 1), np.float32)
+    ones.setflags(write=False)
+    alpha = Block(ones, ("alpha",), 2, name=ALPHA_INPUT)
+    structure = "list" if data.structure == "array" else data.structure
+    return replace(data, blocks=data.blocks + (alpha,), structure=structure), list(baselines) + [None]
+
+
+def _refuse_categorical(data, method):
+    """Gradients need continuous inputs: categorical features other than token inputs (explained in
+    embedding space) are refused, naming them. SmoothGrad's noise has no embedding path."""
+    named = [data.feature_names[j] for j in data.categorical_features
+             if not data.blocks[data.locate(j)[0]].tokens]
+    if named:
+        raise TypeError(f"The 'X' parameter of {_FUNC} has categorical features {named} (named in "
+                        f"categorical_features, or non-numeric or boolean columns): gradients need "
+                        f"continuous inputs, and a category has no direction to differentiate along. Use "
+                        f"permutation_importance or perturbation_importance, which swap categories between "
+                        f"samples, or encode them for the model (token ids into an Embedding are explained "
+                        f"in embedding space).")
+    tokens = [b.name or "X" for b in data.blocks if b.tokens]
+    if tokens and method == "smoothgrad":
+        raise ValueError(f"{_FUNC}: method='smoothgrad' adds noise to the input, and {tokens} are token ids, "
+                         f"which take no noise (their gradients are taken in embedding space). Use "
+                         f"method='saliency', 'gradient_x_input' or 'integrated_gradients'.")
 
 
 def _smoothgrad(predictor, data, sigmas, n_samples, run_options):

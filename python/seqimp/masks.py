@@ -4,7 +4,8 @@ Every method takes ``mask=`` and ``mask_value=`` and calls :func:`apply_mask` on
 module made the blocks and before labels are made:
 
 - ``mask=None`` (default): automatic. A Keras model with a ``Masking`` layer (its ``mask_value``) or an
-  ``Embedding(mask_zero=True)`` says what padding is; any other model has none.
+  ``Embedding(mask_zero=True)`` says what padding is (for the Embedding's token input, a step is real
+  where its id is not 0); any other model has none.
 - ``mask_value=<number>``: for any model, a step is padding where every feature of that input equals
   the number (a dict or list keyed like X gives one per input).
 - ``mask=<bool array (n, T)>``: True for a real step. For several sequence inputs a dict or list keyed
@@ -140,13 +141,13 @@ def _from_model(data, model, func):
             position = _only_sequence_input(data, shape, layer, func)
         block = data.blocks[position]
         if "Embedding" in layer and not block.is_sequence:
-            raise ValueError(f"{func}: the model's {layer} reads {_which(data, block)} as token ids of shape "
-                             f"(samples, timesteps), but seqimp reads a 2-D input as (samples, features) and "
-                             f"cannot mask token inputs yet. Pass mask=False to explain the model without a "
-                             f"mask (padded tokens are then perturbed like real ones).")
+            raise ValueError(f"{func}: the model's {layer} reads {_which(data, block)} as token ids, but X "
+                             f"there has shape {block.input_shape}, not (samples, timesteps) of ids. Pass the "
+                             f"ids as a 2-D array, or mask=False to explain the model without a mask.")
         if not block.is_sequence:
             continue
-        masks[position] = ~(block.X == np.float32(value)).all(axis=2)
+        # A token block's (n, T, 1) ids: real where the id is not 0 (Embedding(mask_zero=True)).
+        masks[position] = ~(block.X == (value if block.tokens else np.float32(value))).all(axis=2)
         described.append(f"{layer} (mask_value={value!r})")
     return masks, ("model: " + ", ".join(described)) if described else "none"
 
@@ -155,7 +156,7 @@ def _only_sequence_input(data, shape, layer, func):
     """The input a padding layer that reads no model input directly applies to: the one sequence input
     of X whose (T, F) is what the layer reads. Anything else is refused, not guessed."""
     sequences = [b for b, block in enumerate(data.blocks) if block.is_sequence]
-    fits = [b for b in sequences if shape is None or tuple(shape[1:]) == data.blocks[b].X.shape[1:]]
+    fits = [b for b in sequences if shape is None or tuple(shape[1:]) == tuple(data.blocks[b].input_shape[1:])]
     if len(fits) != 1:
         raise ValueError(f"{func}: the model's {layer} defines padding, but seqimp cannot tell which of X's "
                          f"inputs it applies to (it does not read a model input directly). Pass "

@@ -210,17 +210,19 @@ def test_masks_with_several_inputs(padded):
         seqimp.permutation_importance(model, data, model(data), mask={"sequence": real})
 
 
-def test_an_embedding_with_mask_zero_is_refused_until_token_inputs_are_supported():
+def test_an_embedding_with_mask_zero_masks_token_zero():
+    """Token ids (here float, as R passes them) into Embedding(mask_zero=True): one token feature, real
+    where the id is not 0; mask=False still turns the mask off."""
     keras = require("keras")
     tokens = np.random.default_rng(0).integers(0, 5, size=(30, 6)).astype(np.float32)
     inputs = keras.Input((6,))
     h = keras.layers.Embedding(5, 3, mask_zero=True)(inputs)
     model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.GlobalAveragePooling1D()(h)))
-    with pytest.raises(ValueError, match=r"Embedding layer .*mask_zero=True.*token ids.*mask=False"):
-        seqimp.perturbation_importance(model, tokens, noise="swap")
+    r = seqimp.perturbation_importance(model, tokens, noise="swap", granularity="cell", random_state=0)
+    assert r.params["mask"] == "model: Embedding layer %r (mask_zero=True) (mask_value=0.0)" % model.layers[1].name
+    assert r.extra["n_real_samples"].tolist() == (tokens != 0).sum(axis=0).tolist()
     r = seqimp.perturbation_importance(model, tokens, noise="swap", mask=False, random_state=0)
     assert r.params["mask"] == "off (mask=False)"
-
 
 
 class _MaskedMean:

@@ -4,23 +4,42 @@ Gradients need a differentiable model, so only Keras models qualify: Keras 3 wit
 backend, and tf_keras. They are taken in a tf.function traced once per (model, chunk shape, XLA or not,
 output mode) and cached like the forward pass. Which output is explained is an *input* of that function
 (a weight vector over the flattened per-sample outputs), so another output index reuses the same trace.
+
+Token inputs (ids feeding an ``Embedding``, :mod:`seqimp.tokens`) have no gradient: the ids are cast to
+integers before the lookup. Their gradients are taken in embedding space instead
+(:class:`CompiledEmbeddingGradient`): each Embedding's output ``e`` (rows, T, D) is computed from the
+ids, moved along the path ``e + (1 - alpha) (b - e)`` from a baseline embedding ``b`` (alpha = 1 is
+``e`` itself), and handed to the model in place of the layer's output (the layer's ``call`` is replaced
+by one returning it while the function is traced; the layer's mask still comes from the ids). A token
+cell's value is the gradient with respect to ``e`` at that step, summed over the D dimensions
+(direction "sum"), or its dot product with ``e - b`` (direction "path": gradient x input with b = 0,
+and the integrand of integrated gradients). Per-row ``alpha`` reaches the function as an extra input of
+the data, :data:`ALPHA_INPUT`, so it streams through the engine like X.
 """
 
 from __future__ import annotations
 
+import threading
 import weakref
+from contextlib import contextmanager
 
 import numpy as np
 
 from .keras_forward import (CompiledForward, KerasPredictor, as_model_inputs, cached_compiled, compiled_function,
                             pad_rows)
-from .keras_layers import has_recurrent_layer, keras_backend, keras_input_names, takes_dict
+from .keras_layers import (embedding_readers, has_recurrent_layer, is_embedding, keras_backend,
+                           keras_input_dtypes, keras_input_names, takes_dict, walk_layers)
 from .protocol import (PREDICTIONS_ONLY, Predictor, as_prediction_array, describe_model, input_rows,
                        keras_model_flavour)
 
 GRADIENT_FRAMEWORKS = "Keras 3 with the TensorFlow backend, or tf_keras"
 # model -> {(chunk_rows, row_shape, jit, mode): CompiledGradient}, weak keys as for the forward pass.
 _GRADIENT_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# The name of the extra input that carries each row's alpha on the integrated-gradients path (the data
+# of gradient_importance gets it as its last block; the predictor takes it off before the model).
+ALPHA_INPUT = "__seqimp_alpha__"
+# Held while an Embedding's call is replaced, so that no other trace of the model sees the replacement.
+_SUPPLY_LOCK = threading.RLock()
 
 
 def gradient_predictor(model, *, func="seqimp"):
@@ -65,6 +84,11 @@ class KerasGradient(KerasPredictor):
         self._mode = "weighted"
         self._weights = None
         self._fn = None
+        self._tokens = ()  # model-order positions of the token inputs (gradients in embedding space)
+        self._readers = []  # (model input position, Embedding layer) for each token input's Embeddings
+        self._direction = "sum"
+        self._bases = None  # one float32 (D,) baseline embedding per reader
+        self._alpha_input = False  # True when the data carries ALPHA_INPUT as its last block
 
     def output_shape(self, row_shape):
         """The per-sample output shape: the model's declared one, else from one eager call on zeros.
@@ -93,6 +117,35 @@ class KerasGradient(KerasPredictor):
         self._weights = np.zeros(1, np.float32) if weights is None else np.asarray(weights, np.float32)
         self._fn = None
 
+    def check_inputs(self, data):
+        """Check X's inputs against the model's, and find its token inputs and their Embeddings."""
+        data, self._alpha_input = _without_alpha(data)
+        super().check_inputs(data)
+        order = self._layout.order if self._layout is not None else [0]
+        blocks = [data.blocks[b] for b in order]  # in the model's input order
+        self._tokens = tuple(m for m, block in enumerate(blocks) if block.tokens)
+        readers = embedding_readers(self.model)
+        self._readers = [(m, layer) for m, layer in readers if m in self._tokens]
+        _check_differentiable(self.model, blocks, readers, self._tokens, data)
+
+    def row_shape(self, data):
+        return super().row_shape(_without_alpha(data)[0])
+
+    def path(self, direction, data, baselines=None, func="gradient_importance"):
+        """Token inputs: what a token cell's value is ("sum": the embedding gradient summed over its
+        dimensions; "path": its dot product with ``e - b``) and the baseline embedding ``b`` of each
+        Embedding. ``baselines`` has one entry per block of ``data``: None (the embedding of token 0 for
+        ``mask_zero=True``, else zeros), a token id, "mean" (the mean embedding over real steps) or
+        "zeros". A no-op without token inputs."""
+        self._direction = direction
+        self._fn = None
+        if not self._readers:
+            return
+        order = self._layout.order if self._layout is not None else [0]
+        given = list(baselines) if baselines is not None else [None] * len(order)
+        self._bases = [_base_embedding(layer, given[order[m]], data.blocks[order[m]], func)
+                       for m, layer in self._readers]
+
     def plan(self, total_rows):
         """Use XLA for recurrent models when the run is long enough to repay its compile time."""
         self.jit_compile = bool(self._recurrent and total_rows >= self.XLA_MIN_ROWS)
@@ -100,19 +153,33 @@ class KerasGradient(KerasPredictor):
     def _compile(self, chunk_rows, row_shape):
         self._chunk_rows = int(chunk_rows)
         row_shape = tuple(row_shape)
+        key = (self._chunk_rows, row_shape, self.jit_compile, self._mode)
+        if self._readers:
+            key += ("embedding", self._direction, self._tokens)
+            self._fn = cached_compiled(_GRADIENT_CACHE, self.model, key, lambda: CompiledEmbeddingGradient(
+                self.model, self._chunk_rows, row_shape, self.jit_compile, self._mode, self._tokens,
+                self._direction))
+            return
         self._fn = cached_compiled(
-            _GRADIENT_CACHE, self.model, (self._chunk_rows, row_shape, self.jit_compile, self._mode),
+            _GRADIENT_CACHE, self.model, key,
             lambda: CompiledGradient(self.model, self._chunk_rows, row_shape, self.jit_compile, self._mode))
 
     def _call(self, block):
         if self._weights is None:
             raise RuntimeError("KerasGradient.select() must be called before the gradients are taken.")
+        block, alpha = _split_alpha(block) if self._alpha_input else (block, None)
         layout = self._layout
         block = layout.arrange(block) if layout is not None else np.ascontiguousarray(block, dtype=np.float32)
         rows = input_rows(block)
         if self._fn is None or rows > self._chunk_rows:
             self._compile(rows, layout.row_shapes if layout is not None else block.shape[1:])
-        out = as_prediction_array(self._fn(pad_rows(block, self._chunk_rows), self._weights), self.description)
+        args = (pad_rows(block, self._chunk_rows), self._weights)
+        if self._readers:
+            if self._bases is None:
+                raise RuntimeError("KerasGradient.path() must be called before gradients of token inputs.")
+            alpha = np.ones(rows, np.float32) if alpha is None else np.asarray(alpha, np.float32).reshape(rows)
+            args += (pad_rows(alpha, self._chunk_rows), self._bases)
+        out = as_prediction_array(self._fn(*args), self.description)
         # Several inputs: the gradient's columns come in the model's input order; give them X's.
         return out[:rows] if layout is None else out[:rows, layout.x_order_columns()]
 
@@ -160,3 +227,165 @@ class CompiledGradient(CompiledForward):
             return tf.concat(flat + [s[:, None]], axis=1)
 
         return compiled_function(gradient, [self._spec, tf.TensorSpec((None,), tf.float32)], jit)
+
+
+def _without_alpha(data):
+    """(``data`` without its :data:`ALPHA_INPUT` block, whether it had one); the structure it had
+    before the block was added (one array stays one array)."""
+    blocks = data.blocks
+    if len(blocks) < 2 or blocks[-1].name != ALPHA_INPUT:
+        return data, False
+    rest = blocks[:-1]
+    structure = "array" if len(rest) == 1 and rest[0].name is None else data.structure
+    return data.with_blocks(rest, structure=structure), True
+
+
+def _split_alpha(block):
+    """A chunk of model input with the alpha input -> (the model's input, alpha of shape (m,))."""
+    if isinstance(block, dict):
+        block = dict(block)
+        return block, block.pop(ALPHA_INPUT)[:, 0]
+    rest = list(block[:-1])
+    return (rest[0] if len(rest) == 1 else rest), block[-1][:, 0]
+
+
+def _check_differentiable(model, blocks, readers, tokens, data):
+    """Never silent zeros: a token input needs an Embedding that reads it (its gradients are taken in
+    embedding space), and any other input read as ids (integer-typed, or by an Embedding) is refused:
+    its gradient would be zero, not an attribution."""
+    dtypes = keras_input_dtypes(model) or []
+    read = {m for m, _ in readers}
+    for m, block in enumerate(blocks):
+        which = "X" if data.is_single else f"X's input {block.name!r}"
+        if m in tokens and m not in read:
+            raise ValueError(f"gradient_importance: {which} holds token ids (an integer input of the model), "
+                             f"but no Embedding layer reads it directly, so its gradients cannot be taken "
+                             f"(ids are not differentiable) nor moved to an embedding space. Use "
+                             f"perturbation_importance or permutation_importance, which need only "
+                             f"predictions.")
+        integer = m < len(dtypes) and np.dtype(dtypes[m]).kind in "iub"
+        if m not in tokens and (m in read or integer):
+            raise ValueError(f"gradient_importance: the model reads {which} (shape {block.input_shape}) as "
+                             f"integer ids{' through an Embedding' if m in read else ''}, whose gradients "
+                             f"would be zero. Token ids are explained in embedding space when they come as a "
+                             f"2-D array (samples, timesteps); otherwise use perturbation_importance or "
+                             f"permutation_importance.")
+    covered = {id(layer) for m, layer in readers if m in tokens}
+    stray = [layer.name for layer in walk_layers(model) if is_embedding(layer) and id(layer) not in covered]
+    if stray:
+        raise ValueError(f"gradient_importance: the model's Embedding layers {stray} do not read a token input "
+                         f"of X directly (they read another layer's output, sit in a nested model, or are "
+                         f"shared), so seqimp cannot take their gradients in embedding space, and through "
+                         f"the lookup they would be zero. Use perturbation_importance or "
+                         f"permutation_importance, which need only predictions.")
+
+
+def _embedding_lookup(layer):
+    """The layer's own lookup (its ``call``, or ``quantized_call`` for a quantized Keras 3 layer)."""
+    if getattr(layer, "quantization_mode", None) is not None:
+        return layer.quantized_call
+    return layer.call
+
+
+def _embed(layer, ids):
+    """The embeddings of ``ids`` (an int array) by ``layer``, eagerly, as float64 NumPy."""
+    import tensorflow as tf
+
+    with _SUPPLY_LOCK:
+        out = _embedding_lookup(layer)(tf.constant(np.asarray(ids), tf.int32))
+    return np.asarray(tf.cast(out, tf.float64))
+
+
+def _base_embedding(layer, given, block, func):
+    """The (D,) float32 baseline embedding of ``layer`` for ``given`` (see :meth:`KerasGradient.path`)."""
+    zero = _embed(layer, np.zeros((1, 1), np.int32))[0, 0]
+    if given is None:
+        return (zero if getattr(layer, "mask_zero", False) else np.zeros_like(zero)).astype(np.float32)
+    if isinstance(given, str) and given == "zeros":
+        return np.zeros_like(zero, dtype=np.float32)
+    if isinstance(given, str) and given == "mean":
+        ids = block.X[:, :, 0] if block.mask is None else block.X[:, :, 0][block.mask]
+        values, counts = np.unique(ids, return_counts=True)
+        table = _embed(layer, values.reshape(1, -1))[0]
+        return (counts @ table / counts.sum()).astype(np.float32)
+    vocab = int(getattr(layer, "input_dim", 2**31 - 1))
+    if isinstance(given, (int, np.integer)) and not isinstance(given, (bool, np.bool_)) and 0 <= given < vocab:
+        return _embed(layer, np.full((1, 1), given, np.int32))[0, 0].astype(np.float32)
+    where = "" if block.name is None else f" for input {block.name!r}"
+    raise TypeError(f"The 'baseline' parameter of {func}{where} must be None (the embedding of token 0 for "
+                    f"an Embedding with mask_zero=True, else the zero vector), 'mean' (the mean embedding "
+                    f"over real steps) or a token id in 0..{vocab - 1}: a token input's baseline is an "
+                    f"embedding, since ids have no values in between. Got {given!r} instead.")
+
+
+@contextmanager
+def supplied_embeddings(pairs):
+    """While inside: each (Embedding layer, tensor) pair's layer returns the tensor instead of looking
+    its ids up. The layer still computes its mask from the ids."""
+    with _SUPPLY_LOCK:
+        for layer, tensor in pairs:
+            def supply(*args, _tensor=tensor, **kwargs):
+                return _tensor
+
+            layer.__dict__["call"] = supply
+            layer.__dict__["quantized_call"] = supply
+        try:
+            yield
+        finally:
+            for layer, _ in pairs:
+                layer.__dict__.pop("call", None)
+                layer.__dict__.pop("quantized_call", None)
+
+
+class CompiledEmbeddingGradient(CompiledForward):
+    """``x, w, alpha, bases -> [per-cell values, s]`` for a model with token inputs: the gradients of
+    dense inputs as :class:`CompiledGradient` gives them, and each token cell's value in embedding
+    space (see the module docstring). ``bases`` holds one (D,) baseline embedding per Embedding."""
+
+    def __init__(self, model, chunk_rows, row_shape, jit, mode, tokens, direction):
+        self._mode, self._tokens, self._direction = mode, tuple(tokens), direction
+        self._n_bases = sum(1 for m, _ in embedding_readers(model) if m in tokens)
+        super().__init__(model, chunk_rows, row_shape, jit)
+
+    def _build(self, jit):
+        tf = self._tf
+        model_ref, names, tokens = self._model_ref, self._input_names, self._tokens
+        mode, direction = self._mode, self._direction
+
+        def gradient(x, w, alpha, bases):
+            model = model_ref()
+            xs = list(x) if isinstance(x, (list, tuple)) else [x]
+            rows = tf.shape(xs[0])[0]
+            readers = [(m, layer) for m, layer in embedding_readers(model) if m in tokens]
+            alpha = tf.reshape(alpha, (-1, 1, 1))
+            embedded, directions = [], []
+            for (m, layer), b in zip(readers, bases):
+                e = tf.cast(_embedding_lookup(layer)(tf.cast(xs[m], tf.int32)), tf.float32)
+                embedded.append(e + (1.0 - alpha) * (b - e))  # alpha = 1: e itself, exactly
+                directions.append(e - b)
+            dense = [t for m, t in enumerate(xs) if m not in tokens]
+            with tf.GradientTape() as tape:
+                for t in dense + embedded:
+                    tape.watch(t)
+                supplied = [(layer, tf.cast(e, layer.compute_dtype))
+                            for (_, layer), e in zip(readers, embedded)]
+                with supplied_embeddings(supplied):
+                    y = model(as_model_inputs(x, names), training=False)
+                if isinstance(y, (list, tuple)):
+                    y = y[0]
+                y = tf.reshape(tf.cast(y, tf.float32), (rows, -1))
+                s = tf.reduce_max(y, axis=1) if mode == "max" else tf.linalg.matvec(y, w)
+            grads = tape.gradient(s, dense + embedded, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+            per_token = {}
+            for (m, _), g, d in zip(readers, grads[len(dense):], directions):
+                g = tf.cast(g, tf.float32)
+                value = tf.reduce_sum(g * d if direction == "path" else g, axis=-1)
+                per_token[m] = per_token[m] + value if m in per_token else value
+            dense_grads = iter(grads[:len(dense)])
+            flat = [tf.reshape(tf.cast(per_token[m] if m in tokens else next(dense_grads), tf.float32),
+                               (rows, -1)) for m in range(len(xs))]
+            return tf.concat(flat + [s[:, None]], axis=1)
+
+        signature = [self._spec, tf.TensorSpec((None,), tf.float32), tf.TensorSpec((None,), tf.float32),
+                     [tf.TensorSpec((None,), tf.float32)] * self._n_bases]
+        return compiled_function(gradient, signature, jit)

@@ -172,3 +172,43 @@ def _read_position(layer, inputs, names):
     if name in names and names.count(name) == 1 and len(names) > 1:
         return names.index(name), shape
     return None, shape
+
+
+def is_embedding(layer):
+    return any(k.__name__ == "Embedding" for k in type(layer).__mro__)
+
+
+def embedding_readers(model):
+    """``(model input position, Embedding layer)`` for every ``Embedding`` that reads a model input
+    directly (Keras 3 and tf_keras; Sequential and functional). An Embedding that reads another layer's
+    output, or sits in a nested model, is not listed. A Sequential model whose inputs are not known yet
+    (built without ``Input``) counts its first layer, if that is an Embedding, as reading input 0."""
+    try:
+        inputs = list(model.inputs or [])
+    except Exception:  # noqa: BLE001 - an unbuilt model has no inputs yet
+        inputs = []
+    names = keras_input_names(model) or []
+    found = []
+    for layer in walk_layers(model):
+        if layer is model or not is_embedding(layer):
+            continue
+        position, _ = _read_position(layer, inputs, names) if inputs else (None, None)
+        if position is not None:
+            found.append((position, layer))
+    layers = list(getattr(model, "layers", []) or [])
+    sequential = type(model).__name__ == "Sequential"
+    if not inputs and not found and sequential and layers and is_embedding(layers[0]):
+        found.append((0, layers[0]))
+    return found
+
+
+def keras_input_dtypes(model):
+    """The dtype name of each of the model's inputs ("float32", "int32", ...), in its input order; None
+    where the model does not say."""
+    try:
+        inputs = list(model.inputs or [])
+    except Exception:  # noqa: BLE001
+        return None
+    if not inputs:
+        return None
+    return [str(getattr(t.dtype, "name", t.dtype)) for t in inputs]
