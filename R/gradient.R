@@ -19,6 +19,10 @@
 #'   per sample: a 1-based index into the flattened per-sample output, a vector of 1-based indices
 #'   into its dims (e.g. \code{c(timestep, class)}), or \code{"sum"}, \code{"mean"} or \code{"max"}.
 #'   Default is NULL (the only output, or the mean of all).
+#' @param categorical_features NULL, character or integer. Features whose values are categories, by
+#'   name or 1-based index; gradients need continuous inputs, so naming any (or passing a data.frame
+#'   with factor, character or logical columns) is an error that points to
+#'   \code{\link{permutation_importance}} and \code{\link{perturbation_importance}}. Default is NULL.
 #' @return A \code{seqimp_importance} data.frame whose \code{importances} attribute has one column
 #'   per sample, with an \code{attributions} attribute: an array of \code{x}'s dims with dimnames
 #'   \code{sample} (\code{x}'s row names, if any), \code{timestep} (\code{"t1"}, \code{"t2"}, ...)
@@ -37,7 +41,8 @@
 gradient_importance <- function(model, x, method = "saliency", granularity = "feature", groups = NULL,
                                 baseline = NULL, n_steps = 50L, noise_scale = 0.1, n_samples = 20L,
                                 output = NULL, feature_names = NULL, batch_size = NULL, seed = NULL,
-                                progress = NULL, mask = NULL, mask_value = NULL) {
+                                progress = NULL, mask = NULL, mask_value = NULL,
+                                categorical_features = NULL) {
   fn <- "gradient_importance"
   if (!inherits(model, "python.builtin.object")) {
     arg_error("model", fn, paste("a keras model (R functions cannot be differentiated; use",
@@ -57,6 +62,7 @@ gradient_importance <- function(model, x, method = "saliency", granularity = "fe
     n_samples = as_count(n_samples, "n_samples", fn),
     output = as_output(output, fn),
     feature_names = py_names(data$names),
+    categorical_features = prepare_categorical(categorical_features, data$names, n_features, fn),
     mask = prepare_mask(mask, fn),
     mask_value = prepare_mask_value(mask_value, fn),
     batch_size = as_count(batch_size, "batch_size", fn, null_ok = TRUE),

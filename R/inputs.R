@@ -1,21 +1,26 @@
 # Turning R arguments into what the Python core takes. Each is converted once per call: a numeric
-# R array becomes a read-only NumPy view of R's memory (no copy), and the core makes its one float32
-# copy. Names, NA checks and R's 1-based indices are dealt with here, where R's meaning is known.
+# R array becomes a read-only NumPy view of R's memory (no copy), and the core makes its one copy; a
+# data.frame becomes a pandas DataFrame (factors as pandas categoricals with their levels), which the
+# core hands back to an R model chunk by chunk as a data.frame. Names, NA checks and R's 1-based
+# indices are dealt with here, where R's meaning is known.
 
 X_EXPECTED <- paste("a numeric array (samples, timesteps, features), a numeric matrix",
-                    "(samples, features) or a data.frame of numeric columns")
+                    "(samples, features) or a data.frame of numeric, integer, logical, factor or",
+                    "character columns")
 
-# x as list(py = NumPy array, names = feature names or NULL, dim = R dims). A list of arrays is
-# several model inputs (prepare_several).
-prepare_x <- function(x, fn, feature_names = NULL, name = "x") {
+# x as list(py = NumPy array or pandas DataFrame, names = feature names or NULL, dim = R dims). A list
+# of arrays is several model inputs (prepare_several). With frame = FALSE a data.frame becomes a
+# numeric matrix instead (LOFO refits the model on numbers), and non-numeric columns are refused.
+prepare_x <- function(x, fn, feature_names = NULL, name = "x", frame = TRUE) {
   core_ready()
-  if (is.list(x) && !is.data.frame(x)) return(prepare_several(x, fn, feature_names, name))
+  if (is.list(x) && !is.data.frame(x)) return(prepare_several(x, fn, feature_names, name, frame))
   frame_names <- NULL
   if (is.data.frame(x)) {
+    if (frame) return(prepare_frame(x, fn, feature_names, name))
     bad <- r_bridge()$non_numeric_columns(x)$name
     if (length(bad) > 0L) {
-      arg_error(name, fn, X_EXPECTED, sprintf("a data.frame with non-numeric columns %s",
-                                              paste(sprintf("'%s'", bad), collapse = ", ")))
+      arg_error(name, fn, "a numeric array, matrix or data.frame of numeric columns",
+                sprintf("a data.frame with non-numeric columns %s", paste(sprintf("'%s'", bad), collapse = ", ")))
     }
     frame_names <- names(x)
     # A data.frame is a list of columns; the core needs one block, so this is the one copy R makes.
@@ -33,6 +38,14 @@ prepare_x <- function(x, fn, feature_names = NULL, name = "x") {
     }
     arg_error(name, fn, X_EXPECTED, got)
   }
+  check_x_values(x, d, fn, name)
+  names <- x_feature_names(feature_names, if (is.null(frame_names)) dimnames(x)[[length(d)]] else frame_names,
+                           d[length(d)], fn)
+  list(py = reticulate::r_to_py(x), names = names, dim = d)
+}
+
+# x must be non-empty and hold no NA, NaN, Inf or -Inf; positions are written as R indexes x.
+check_x_values <- function(x, d, fn, name) {
   if (any(d == 0L)) {
     arg_error(name, fn, "non-empty", sprintf("dims c(%s)", paste(d, collapse = ", ")))
   }
@@ -51,19 +64,61 @@ prepare_x <- function(x, fn, feature_names = NULL, name = "x") {
       "The '%s' argument of %s must not contain Inf or -Inf values. Got %d, the first at %s[%s].",
       name, fn, length(where), name, paste(first, collapse = ", "))))
   }
-  n_features <- d[length(d)]
-  names <- if (!is.null(feature_names)) {
-    if (!is.character(feature_names) || anyNA(feature_names) || length(feature_names) != n_features) {
-      arg_error("feature_names", fn, sprintf("a character vector with one name per feature (%d)",
-                                             n_features), describe(feature_names))
+}
+
+# A data.frame's numeric columns must hold no NA, NaN, Inf or -Inf (its other columns may have NA).
+check_frame_numbers <- function(x, fn, name) {
+  tests <- list("NA or NaN" = is.na, "Inf or -Inf" = is.infinite)
+  for (what in names(tests)) {
+    hits <- lapply(x, function(col) {
+      if (is.numeric(col) && !is.factor(col)) which(tests[[what]](col)) else integer()
+    })
+    n <- sum(lengths(hits))
+    if (n > 0L) {
+      j <- which(lengths(hits) > 0L)[1L]
+      stop(seqimp_condition(sprintf(paste(
+        "The '%s' argument of %s must not contain %s values in its numeric columns (factor, character",
+        "and logical columns may have NA). Got %d, the first at %s[%d, %d] (column '%s')."),
+        name, fn, what, n, name, hits[[j]][1L], j, names(x)[j])))
     }
-    feature_names
-  } else if (!is.null(frame_names)) {
-    frame_names
-  } else {
-    dimnames(x)[[length(d)]]
   }
-  list(py = reticulate::r_to_py(x), names = names, dim = d)
+}
+
+# feature_names when given (checked: one per feature), else the names x carries.
+x_feature_names <- function(feature_names, carried, n_features, fn) {
+  if (is.null(feature_names)) return(carried)
+  if (!is.character(feature_names) || anyNA(feature_names) || length(feature_names) != n_features) {
+    arg_error("feature_names", fn, sprintf("a character vector with one name per feature (%d)", n_features),
+              describe(feature_names))
+  }
+  feature_names
+}
+
+# A data.frame as a pandas DataFrame: doubles and integers as numbers (no NA, NaN or Inf there),
+# logicals as booleans, factors as categoricals with their levels (ordered ones ordered) and characters
+# as strings, which may have NA. The core treats every non-numeric column as categorical, and an R
+# model gets each chunk back as a data.frame with the same column types and levels (r_bridge()'s
+# frame_columns takes it apart, seqimp._reticulate.frame_from_parts builds the DataFrame).
+prepare_frame <- function(x, fn, feature_names, name) {
+  d <- dim(x)
+  if (any(d == 0L)) {
+    arg_error(name, fn, "non-empty", sprintf("a data.frame with dims c(%s)", paste(d, collapse = ", ")))
+  }
+  parts <- r_bridge()$frame_columns(x)
+  bad <- parts$kinds == "other"
+  if (any(bad)) {
+    arg_error(name, fn, X_EXPECTED, sprintf("a data.frame with columns %s", paste(
+      sprintf("'%s' (%s)", parts$names[bad], parts$classes[bad]), collapse = ", ")))
+  }
+  check_frame_numbers(x, fn, name)
+  with_dim <- function(v) {
+    if (!is.null(v)) dim(v) <- length(v)
+    v
+  }
+  py <- py_helpers()$frame_from_parts(as.list(parts$names), as.list(parts$kinds), lapply(parts$values, with_dim),
+                                      lapply(parts$levels, as.list), as.list(parts$ordered),
+                                      lapply(parts$missing, with_dim))
+  list(py = py, names = x_feature_names(feature_names, names(x), d[2L], fn), dim = d)
 }
 
 # y as a NumPy array with one row per sample.
@@ -92,7 +147,7 @@ prepare_y <- function(y, n_samples, fn, name = "y") {
 # the model's input names (a Python dict) or in its input order (a Python list). Each is prepared as
 # one x; its feature names come from its own dimnames, or from feature_names, a list keyed like x.
 # The result's names are a list of name vectors, one per input, and dim is c(samples, all features).
-prepare_several <- function(x, fn, feature_names = NULL, name = "x") {
+prepare_several <- function(x, fn, feature_names = NULL, name = "x", frame = TRUE) {
   keys <- names(x)
   if (length(x) == 0L || (!is.null(keys) && (anyNA(keys) || any(keys == "") || anyDuplicated(keys)))) {
     arg_error(name, fn, "a non-empty list of arrays or matrices, with a unique name for every element or none",
@@ -107,7 +162,7 @@ prepare_several <- function(x, fn, feature_names = NULL, name = "x") {
     label <- if (is.null(keys)) sprintf("%s[[%d]]", name, i) else sprintf("%s[[\"%s\"]]", name, keys[[i]])
     given <- if (is.null(feature_names)) NULL else if (is.null(names(feature_names))) feature_names[[i]]
              else feature_names[[keys[[i]]]]
-    prepare_x(x[[i]], fn, given, label)
+    prepare_x(x[[i]], fn, given, label, frame)
   })
   widths <- vapply(parts, function(p) p$dim[length(p$dim)], integer(1))
   names_list <- lapply(seq_along(parts), function(i) default_names(parts[[i]]$names, widths[[i]]))
@@ -198,11 +253,14 @@ prepare_model <- function(model, fn, names, n_features, name = "model") {
                             "predict() method"), describe(model))
 }
 
-# The chunk arrives from NumPy as an R array (m, T, F) or matrix (m, F) of doubles, and `call` (the
-# bridge's call_function or call_predict) gives it to the model with the feature names as its last
-# dimnames (and predict()'s extra arguments); the answer goes back as an R array, so that a one-row
-# chunk still returns an array rather than a Python scalar. The core wraps this in an RPredictor
-# (seqimp._reticulate), which sizes chunks for R and names the model "R function" or "R model".
+# The chunk arrives from NumPy as an R array (m, T, F) or matrix (m, F) of doubles, or, when x is a
+# data.frame, as the parts of one (seqimp._reticulate.frame_parts: reticulate's own conversion of a
+# pandas DataFrame would turn NA strings into "NA" and NA logicals into TRUE), and `call` (the bridge's
+# call_function or call_predict) gives it to the model as an array with the feature names as its last
+# dimnames, or as a data.frame with factors and their levels (and predict()'s extra arguments); the
+# answer goes back as an R array, so that a one-row chunk still returns an array rather than a Python
+# scalar. The core wraps this in an RPredictor (seqimp._reticulate), which sizes chunks for R and names
+# the model "R function" or "R model".
 r_chunk_call <- function(call, model, names, predict_args = list()) {
   force(call)
   force(model)
@@ -214,15 +272,16 @@ r_chunk_call <- function(call, model, names, predict_args = list()) {
   })
 }
 
-# Several inputs: the chunk arrives as a list (or, keyed, a named list) of R arrays or matrices; each
-# gets its feature names as its last dimnames, and the model is called once with the whole list.
+# Several inputs: the chunk arrives as a list (or, keyed, a named list) of R arrays or matrices (or
+# data.frame parts); each gets its feature names as its last dimnames (or names), and the model is
+# called once with the whole list.
 r_chunk_call_several <- function(model, names) {
   force(model)
   force(names)
   bridge <- r_bridge()
   reticulate::r_to_py(convert = TRUE, function(x) {
     keys <- names(x)
-    x <- lapply(seq_along(x), function(i) bridge$shape(x[[i]], dim(x[[i]]), names[[i]]))
+    x <- lapply(seq_along(x), function(i) bridge$as_chunk(x[[i]], dim(x[[i]]), names[[i]]))
     names(x) <- keys
     out <- bridge$as_prediction(model(x), "function")
     array(out$values, dim = out$dim)
@@ -289,4 +348,40 @@ prepare_groups <- function(groups, names, n_features, fn) {
     arg_error("groups", fn, expected, sprintf("group '%s' as %s", g, describe(m)))
   })
   reticulate::py_dict(names(groups), members, convert = FALSE)
+}
+
+# categorical_features: NULL, feature names or 1-based feature indices -> a Python list of names or
+# 0-based indices, which is what the core takes. Factor, character and logical columns of a data.frame
+# are categorical without being named. Names of several inputs' features ("static.x1") are checked by
+# the core.
+prepare_categorical <- function(categorical_features, names, n_features, fn) {
+  if (is.null(categorical_features)) return(NULL)
+  m <- categorical_features
+  if (is.character(m) && length(m) > 0L && !anyNA(m)) {
+    known <- if (is.list(names)) NULL else default_names(names, n_features)
+    unknown <- setdiff(m, known)
+    if (!is.null(known) && length(unknown) > 0L) {
+      stop(seqimp_condition(sprintf(
+        "The 'categorical_features' argument of %s names %s, which x does not have; x's features are %s.",
+        fn, quoted_names(unknown), quoted_names(known))))
+    }
+    return(as.list(m))
+  }
+  if (is.numeric(m) && !is.object(m) && length(m) > 0L && !anyNA(m) && all(m == round(m))) {
+    bad <- m < 1 | m > n_features
+    if (any(bad)) {
+      stop(seqimp_condition(sprintf(
+        "The 'categorical_features' argument of %s names feature index %s, but x has features 1..%d.",
+        fn, format(m[bad][1L]), n_features)))
+    }
+    return(as.list(as.integer(m) - 1L))
+  }
+  arg_error("categorical_features", fn, "NULL, a character vector of feature names or 1-based feature indices",
+            describe(m))
+}
+
+# Names as R writes a character vector: "a" or c("a", "b").
+quoted_names <- function(v) {
+  shown <- sprintf("\"%s\"", v)
+  if (length(v) == 1L) shown else sprintf("c(%s)", paste(shown, collapse = ", "))
 }

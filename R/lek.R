@@ -4,6 +4,10 @@
 #' al. 1996; NeuralNetTools' \code{lekprofile()} for any model the core takes).
 #'
 #' @inheritParams perturbation_importance
+#' @param x Numeric array of dims (samples, timesteps, features), matrix (samples, features) or
+#'   data.frame of numeric columns, as in \code{\link{perturbation_importance}} (an R model gets a
+#'   data.frame \code{x}'s profiles as data.frames). Factor, character and logical columns are
+#'   refused: categories have no quantiles to hold them at.
 #' @param features Character or integer. The inputs to profile, by name or 1-based index. Default is
 #'   NULL (all).
 #' @param quantiles Numeric. Levels in [0, 1] the other inputs are held at. Default is

@@ -6,6 +6,10 @@
 #' every step (Olden et al. 2004). Both retrain (labels x folds) models or more.
 #'
 #' @inheritParams permutation_importance
+#' @param x Numeric array of dims (samples, timesteps, features), matrix (samples, features) or
+#'   data.frame of numeric or logical columns (the model is refitted on numbers, so factor and
+#'   character columns must be encoded first, e.g. with \code{model.matrix()}), as in
+#'   \code{\link{perturbation_importance}}; or a list of them for a model with several inputs.
 #' @param model A compiled keras model (cloned with fresh weights, and rebuilt for the narrower
 #'   input when a feature is dropped), a scikit-learn estimator from reticulate (e.g.
 #'   \code{reticulate::import("sklearn.linear_model")$Ridge()}, cloned for every fit; a 3-D
@@ -91,7 +95,7 @@ stepwise_importance <- function(model, x, y, direction = "backward", fit_kwargs 
 
 retrain_args <- function(fn, model, x, y, fit_kwargs, metric, metric_label, cv, mode, groups,
                          feature_names, n_jobs, checkpoint, seed, progress) {
-  data <- prepare_x(x, fn, feature_names)
+  data <- prepare_x(x, fn, feature_names, frame = FALSE)  # LOFO refits on numbers: a matrix
   n_features <- data$dim[length(data$dim)]
   n_jobs <- as_count(n_jobs, "n_jobs", fn)
   if (n_jobs != 1L && (is.function(model) || is.function(metric))) {

@@ -27,24 +27,37 @@
 #'   (\code{1L} is one row, \code{40L} forty), a double in (0, 1] is a fraction of them (\code{1} and
 #'   \code{0.5} are all and half the rows), and a whole double above 1 counts rows too (\code{40}).
 #'   Default is NULL (every row).
+#' @param categorical_features NULL, character or integer. Features whose values are categories, by
+#'   name or 1-based index. Permutation moves every feature's values between samples whatever their
+#'   type, so this changes no number; the result's \code{categorical_features} attribute names them,
+#'   beside the factor, character and logical columns of a data.frame, which are categorical without
+#'   being named. Default is NULL.
 #' @param sample_weight Numeric vector. One weight per sample for the metric (finite, >= 0, not all
 #'   zero), as scikit-learn's \code{sample_weight}; with \code{max_samples} the drawn rows keep their
 #'   weights. Default is NULL (equal weights).
 #' @return A \code{seqimp_importance} data.frame with the metric on unperturbed data as its
-#'   \code{baseline_score} attribute; for several metrics, a named list of them.
+#'   \code{baseline_score} attribute (and a \code{categorical_features} attribute when any feature is
+#'   categorical); for several metrics, a named list of them.
 #' @examples
 #' if (seqimp_available()) {
 #'   # y = sum over t of (x_t1 + 0.5 x_t2): permuting feature j raises the MSE by 2 T w_j^2 / 12.
 #'   x <- array(runif(2000 * 10 * 3), c(2000, 10, 3))
 #'   linear <- function(x) rowSums(x[, , 1]) + 0.5 * rowSums(x[, , 2])
 #'   permutation_importance(linear, x, linear(x), metric = "mse", seed = 0)
+#'
+#'   # An lm on a data.frame with a factor: it gets every permuted copy as a data.frame with factors.
+#'   d <- data.frame(num = rnorm(300), fac = factor(sample(c("lo", "mid", "hi"), 300, TRUE)),
+#'                   junk = rnorm(300))
+#'   y <- 2 * d$num + c(lo = 0, mid = 1, hi = 3)[as.character(d$fac)] + rnorm(300, sd = 0.1)
+#'   fit <- lm(y ~ num + fac, data = cbind(d, y = y))
+#'   permutation_importance(fit, d, y, metric = "mse", seed = 1)  # junk: exactly 0
 #' }
 #' @export
 permutation_importance <- function(model, x, y, metric = "mae", n_repeats = 5L,
                                    granularity = "feature", groups = NULL, feature_names = NULL,
                                    max_samples = NULL, batch_size = NULL, seed = NULL,
                                    progress = NULL, sample_weight = NULL, output = NULL, mask = NULL,
-                                   mask_value = NULL) {
+                                   mask_value = NULL, categorical_features = NULL) {
   fn <- "permutation_importance"
   data <- prepare_x(x, fn, feature_names)
   n_features <- data$dim[length(data$dim)]
@@ -59,6 +72,7 @@ permutation_importance <- function(model, x, y, metric = "mae", n_repeats = 5L,
     granularity = as_string(granularity, "granularity", fn),
     groups = prepare_groups(groups, data$names, n_features, fn),
     feature_names = py_names(data$names),
+    categorical_features = prepare_categorical(categorical_features, data$names, n_features, fn),
     output = as_output(output, fn),
     mask = prepare_mask(mask, fn),
     mask_value = prepare_mask_value(mask_value, fn),

@@ -9,10 +9,16 @@
 #'   \code{reticulate::import("keras")} return), an R \code{function(x)} returning one prediction
 #'   (or one row of predictions) per sample, or a fitted R model with a \code{predict()} method. An
 #'   R function gets an array (samples, timesteps, features), or a matrix for 2-D \code{x}, with the
-#'   feature names as its last dimnames.
+#'   feature names as its last dimnames; when \code{x} is a data.frame, an R function or fitted model
+#'   gets a data.frame with the same column types (factors with the same levels, ordered ones
+#'   ordered; characters; logicals; integers; doubles), so \code{predict(fit, newdata = )} of an
+#'   \code{lm} or \code{glm} fitted on factors just works.
 #' @param x Numeric array of dims (samples, timesteps, features), matrix (samples, features) or
-#'   data.frame of numeric columns. Feature names come from \code{dimnames(x)[[3]]}, or the column
-#'   names of a matrix or data.frame. No NA values. For a model with several inputs (a sequence plus
+#'   data.frame. Feature names come from \code{dimnames(x)[[3]]}, or the column names of a matrix or
+#'   data.frame. No NA values in numbers. A data.frame's columns may be doubles, integers, logicals,
+#'   factors or characters; factor, character and logical columns are categorical (see
+#'   \code{categorical_features}) and may hold NA, which the model gets back as NA. A keras model takes
+#'   numeric columns only. For a model with several inputs (a sequence plus
 #'   static covariates), a list of such arrays and matrices with the same number of samples: named by
 #'   the model's input names, or in its input order. Every feature of every input gets a row; a name
 #'   two inputs share is prefixed with the input's name (\code{"static.x1"}). An R function model then
@@ -53,20 +59,32 @@
 #'   rows streamed through the model: NULL shows it in interactive sessions once a run has taken a few
 #'   seconds, TRUE always, FALSE never; an R \code{function(done, total)} is called after every chunk
 #'   instead. Default is NULL.
+#' @param categorical_features NULL, character or integer. Features whose values are categories, by
+#'   name or 1-based index. Their cells are never noised, zeroed or averaged: whatever \code{noise}
+#'   says, each is swapped with another, randomly chosen sample's value, so the model only ever sees
+#'   values the data has. Factor, character and logical columns of a data.frame are categorical
+#'   without being named here. Default is NULL.
 #' @return A \code{seqimp_importance} data.frame (see \code{\link{as_seqimp_importance}}) with
-#'   \code{n_repeats} columns in its \code{importances} attribute.
+#'   \code{n_repeats} columns in its \code{importances} attribute, and a \code{swapped} attribute
+#'   naming the categorical features (swapped instead of noised) when there are any.
 #' @examples
 #' if (seqimp_available()) {
 #'   x <- array(runif(300 * 5 * 3), c(300, 5, 3), dimnames = list(NULL, NULL, c("a", "b", "c")))
 #'   linear <- function(x) x[, , "a"] %*% rep(1, 5) + 0.5 * x[, , "b"] %*% rep(1, 5)
 #'   perturbation_importance(linear, x, n_repeats = 3, seed = 1)
+#'
+#'   # A data.frame with a factor and an lm: the factor is swapped between samples, never noised.
+#'   d <- data.frame(num = rnorm(200), fac = factor(sample(c("lo", "hi"), 200, TRUE)), junk = rnorm(200))
+#'   fit <- lm(y ~ num + fac, data = cbind(d, y = d$num + (d$fac == "hi")))
+#'   r <- perturbation_importance(fit, d, seed = 1)
+#'   attr(r, "swapped")
 #' }
 #' @export
 perturbation_importance <- function(model, x, noise = "gaussian", scale = 0.2, scale_by_std = FALSE,
                                     effect = "rms", n_repeats = 1L, granularity = "feature",
                                     groups = NULL, feature_names = NULL, batch_size = NULL,
                                     seed = NULL, progress = NULL, output = NULL, mask = NULL,
-                                    mask_value = NULL) {
+                                    mask_value = NULL, categorical_features = NULL) {
   fn <- "perturbation_importance"
   data <- prepare_x(x, fn, feature_names)
   n_features <- data$dim[length(data$dim)]
@@ -81,6 +99,7 @@ perturbation_importance <- function(model, x, noise = "gaussian", scale = 0.2, s
     granularity = as_string(granularity, "granularity", fn),
     groups = prepare_groups(groups, data$names, n_features, fn),
     feature_names = py_names(data$names),
+    categorical_features = prepare_categorical(categorical_features, data$names, n_features, fn),
     output = as_output(output, fn),
     mask = prepare_mask(mask, fn),
     mask_value = prepare_mask_value(mask_value, fn),

@@ -6,8 +6,10 @@
 #' Python core's \code{seqimp.r.r_model()} is the same for rpy2 users.
 #'
 #' A fitted model is called as \code{predict(model, newdata = , ...)}, with \code{newdata} a
-#' data.frame for 2-D \code{x} (the feature names are its column names) and the array itself for 3-D
-#' \code{x}; S4 \code{predict} methods work too. An R function is called as \code{f(x)}.
+#' data.frame for 2-D \code{x} (the feature names are its column names; when \code{x} is a
+#' data.frame, its factors, characters and logicals arrive as they were, factors with their levels) and
+#' the array itself for 3-D \code{x}; S4 \code{predict} methods work too. An R function is called as
+#' \code{f(x)}.
 #'
 #' @param model An R \code{function(x)} returning one prediction (or one row) per sample, or a fitted
 #'   R model with a \code{predict()} method (S3 or S4).

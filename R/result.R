@@ -13,7 +13,10 @@
 #'   \code{importances_columns} (what its columns are: \code{"repeats"}, \code{"folds"} or
 #'   \code{"samples"}), \code{method}, \code{metric}, \code{granularity} and
 #'   \code{baseline_score} (\code{NA} where the method has none). Gradient methods add
-#'   \code{attributions}, an array (samples, timesteps, features) with dimnames.
+#'   \code{attributions}, an array (samples, timesteps, features) with dimnames. Where features are
+#'   categorical (factor, character or logical columns of a data.frame, or named in
+#'   \code{categorical_features}), perturbation results name them in \code{swapped} (swapped between
+#'   samples instead of noised) and permutation results in \code{categorical_features}.
 #'
 #' @section Standard deviation: \code{std} is the population standard deviation over the columns of
 #'   \code{importances}, \code{sqrt(mean((v - mean(v))^2))} (ddof = 0), the same number as the Python

@@ -384,5 +384,6 @@ def r_message(text):
     if text.startswith("X "):  # "X must be finite ...": the argument is x in R
         text = "x" + text[1:]
     text = text.replace("the unperturbed X", "the unperturbed x")
+    text = re.sub(r"([;,] |, but |when )X has\b", r"\1x has", text)  # "...; X has categorical features"
     text = text.replace("the model and X.", "the model and x.")
     return _r_lists(text)

@@ -68,7 +68,8 @@ test_that("bad input gives an R error that names the argument", {
   expect_error(perturbation_importance(model, array(0, c(2, 2, 2, 2))), "'x' argument.*4-D")
   # A list is several model inputs: each element is checked as an x of its own.
   expect_error(perturbation_importance(model, list(1, 2)), "'x\\[\\[1\\]\\]' argument.*vector of length 1")
-  expect_error(perturbation_importance(model, data.frame(a = 1:3, b = letters[1:3])), "'x'.*'b'")
+  # A data.frame's factor, character and logical columns are categorical; other classes are refused.
+  expect_error(perturbation_importance(model, data.frame(a = 1:3, d = Sys.Date() + 1:3)), "'x'.*'d' \\(Date\\)")
   x_na <- x
   x_na[5, 2, 1] <- NA
   expect_error(perturbation_importance(model, x_na), "'x' argument .* NA .*x\\[5, 2, 1\\]")
