@@ -106,6 +106,7 @@ bench: setup
 	$(PY) bench/bench_lofo.py
 	$(PY) bench/bench_prefix.py
 	$(PY) bench/bench_engine_scale.py
+	$(PY) bench/bench_frames.py
 	Rscript bench/bench_r_overhead.R
 
 clean:

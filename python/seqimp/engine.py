@@ -57,8 +57,9 @@ class Transform:
     """How one perturbed copy is built. The engine owns the loop; a transform owns one step.
 
     ``start`` is called once per task and returns small per-task state (never an X-sized array).
-    ``apply`` overwrites ``outs`` in place: one float32 copy of ``block.X[i0:i1]`` per block of the
-    data, each of shape (m, T_i, F_i). ``touched(label)`` says which cells ``apply`` may write, as
+    ``apply`` overwrites ``outs`` in place: one copy of ``block.X[i0:i1]`` per block of the data, each
+    of shape (m, T_i, F_i) in :meth:`buffer_dtype` (the block's own dtype, or float64 where a transform
+    writes fractions into integers). ``touched(label)`` says which cells ``apply`` may write, as
     (block index, (T_i, F_i) mask) pairs; under a mask the engine then puts every padded one of them
     back as it was, so no transform ever changes a padded cell.
     """
@@ -75,6 +76,16 @@ class Transform:
 
     def touched(self, label):
         return label.parts
+
+    # True for a transform that may write non-integers (noise, a mean): integer blocks are then
+    # streamed as float64, so nothing is truncated.
+    writes_fractions = False
+
+    def buffer_dtype(self, block):
+        """The dtype of the copies of ``block`` this transform writes into."""
+        if self.writes_fractions and block.X.dtype.kind in "biu" and not block.tokens:
+            return np.dtype(np.float64)
+        return block.X.dtype
 
 
 class _Identity(Transform):
@@ -162,8 +173,17 @@ class _Stream:
             yield start, min(start + chunk_rows, self.total_rows)
 
     def new_buffer(self, chunk_rows):
-        """One chunk's rows for every block: a tuple of (chunk_rows, T_i, F_i) float32 arrays."""
-        return tuple(np.empty((chunk_rows,) + block.X.shape[1:], dtype=np.float32) for block in self.blocks)
+        """One chunk's rows for every block: a tuple of (chunk_rows, T_i, F_i) arrays, in the dtype the
+        transform writes (every task of the stream shares them, so the baseline's rows have it too)."""
+        return tuple(np.empty((chunk_rows,) + block.X.shape[1:], dtype=self.transform.buffer_dtype(block))
+                     for block in self.blocks)
+
+    @staticmethod
+    def segment_rows(segments):
+        """The samples a chunk's rows are copies of, from its (task, i0, i1, offset) segments."""
+        if len(segments) == 1:
+            return np.arange(segments[0][1], segments[0][2])
+        return np.concatenate([np.arange(i0, i1) for _, i0, i1, _ in segments])
 
     def _task(self, k):
         """(transform, label, label index, repeat) of task ``k``."""
@@ -302,7 +322,8 @@ def _run_serial(stream, predictor, data, chunk_rows, bar):
     buffers = stream.new_buffer(chunk_rows)
     for start, stop in stream.chunk_bounds(chunk_rows):
         segments = stream.build(buffers, start, stop)
-        stream.consume(predictor(data.to_model_input([b[: stop - start] for b in buffers])), segments)
+        rows = stream.segment_rows(segments)
+        stream.consume(predictor(data.to_model_input([b[: stop - start] for b in buffers], rows)), segments)
         bar.update(stop - start)
 
 
@@ -319,7 +340,7 @@ def _run_concurrent(stream, predictor, data, chunk_rows, workers, bar):
                     _consume_oldest(stream, queue, bar)
                 chunk = buffers[index % in_flight]
                 segments = stream.build(chunk, start, stop)
-                rows = data.to_model_input([b[: stop - start] for b in chunk])
+                rows = data.to_model_input([b[: stop - start] for b in chunk], stream.segment_rows(segments))
                 # The caller's context (e.g. an R caller's 1-based positions) travels with each chunk.
                 queue.append((pool.submit(contextvars.copy_context().run, predictor, rows), segments))
             while queue:

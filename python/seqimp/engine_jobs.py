@@ -170,7 +170,8 @@ def _job(blob, token, start, stop, threads):
     for begin in range(start, stop, chunk_rows):
         end = min(begin + chunk_rows, stop)
         chunk_segments = job.build(buffers, begin, end)
-        outputs.append(predictor(data.to_model_input([b[: end - begin] for b in buffers])))
+        rows = data.to_model_input([b[: end - begin] for b in buffers], job.segment_rows(chunk_segments))
+        outputs.append(predictor(rows))
         segments += [(k, i0, i1, offset + begin - start) for k, i0, i1, offset in chunk_segments]
     return np.concatenate(outputs), segments
 

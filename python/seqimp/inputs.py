@@ -1,9 +1,10 @@
 """Input normalisation: where the caller's ``X`` and ``y`` become seqimp's own data.
 
 Every public function turns its ``X`` into a :class:`SequenceData` once: one :class:`Block` per model
-input, each a float32, C-order, read-only copy of shape (n, T, F) with its feature names. 2-D input
-(n, F) is a block without timesteps (T = 1); the model still sees the 2-D shape it was given
-(:meth:`SequenceData.to_model_input`). ``X`` may be one array, a list of arrays (the model's input
+input, each a C-order, read-only copy of shape (n, T, F) in X's own dtype (float64 stays float64,
+integers stay integers; :mod:`seqimp.model_inputs` casts to a Keras model's dtype), with its feature
+names. 2-D input (n, F) is a block without timesteps (T = 1); the model still sees the 2-D shape it was
+given (:meth:`SequenceData.to_model_input`), and a DataFrame a DataFrame (:mod:`seqimp.frames`). ``X`` may be one array, a list of arrays (the model's input
 order) or a dict keyed by the model's input names, and the model gets the same structure back.
 Everything after this works on blocks; arguments that only make sense against them (a gradient
 baseline, LOFO folds, the model's declared input shapes, the mask of padded steps,
@@ -21,18 +22,23 @@ import numpy as np
 
 from . import checks
 from .adapters import is_rpy2_object
+from .frames import FrameInfo, frame_block, is_frame
 
 STRUCTURES = ("array", "list", "dict")
 
 
 @dataclass(frozen=True)
 class Block:
-    """One model input as (n, T, F) float32 C-order (read-only), with its own feature names.
+    """One model input as (n, T, F) C-order (read-only) in its own dtype, with its own feature names.
 
     ``input_ndim`` is 2 when the caller passed (n, F): T is then 1 and the model gets 2-D chunks back.
     ``mask`` is None (every step real) or a read-only (n, T) bool array, True for a real step and False
     for padding; only sequence blocks have one. ``name`` is the input's name: its dict key, its model
-    input name, or ``input1..`` by list position (None for a single array).
+    input name, or ``input1..`` by list position (None for a single array). ``categorical`` flags the
+    features whose values are categories (only ever moved between samples, never noised); empty when
+    none is. ``frame`` rebuilds a DataFrame's chunks (:mod:`seqimp.frames`). ``tokens`` marks an
+    input of token ids (n, T) feeding an embedding: one categorical feature over T timesteps, stored
+    as (n, T, 1) and given to the model as (n, T).
     """
 
     X: np.ndarray
@@ -40,6 +46,9 @@ class Block:
     input_ndim: int
     name: Optional[str] = None
     mask: Optional[np.ndarray] = None
+    categorical: tuple = ()
+    frame: Optional[FrameInfo] = None
+    tokens: bool = False
 
     @property
     def n_timesteps(self):
@@ -51,16 +60,31 @@ class Block:
 
     @property
     def is_sequence(self):
-        return self.input_ndim == 3
+        return self.input_ndim == 3 or self.tokens
+
+    @property
+    def categorical_mask(self):
+        """(F,) bool: True for a categorical feature."""
+        if not self.categorical:
+            return np.zeros(self.n_features, dtype=bool)
+        return np.asarray(self.categorical, dtype=bool)
 
     @property
     def input_shape(self):
         """The shape the caller gave, which is the shape the model expects."""
+        if self.tokens:
+            return self.X.shape[:2]
         return self.X.shape[:1] + self.X.shape[2:] if self.input_ndim == 2 else self.X.shape
 
-    def to_model_input(self, chunk):
-        """A (m, T, F) chunk in the layout the model expects."""
-        return chunk.reshape(chunk.shape[0], chunk.shape[2]) if self.input_ndim == 2 else chunk
+    def to_model_input(self, chunk, rows=None):
+        """A (m, T, F) chunk in the layout the model expects: (m, T) token ids, (m, F) for a 2-D input, a
+        DataFrame for a frame (``rows``: the caller's rows the chunk holds, for its index)."""
+        if self.tokens:
+            return chunk.reshape(chunk.shape[0], chunk.shape[1])
+        if self.input_ndim != 2:
+            return chunk
+        flat = chunk.reshape(chunk.shape[0], chunk.shape[2])
+        return flat if self.frame is None else self.frame.rebuild(flat, rows)
 
     def real_values(self):
         """Every real (sample, timestep) row of each feature: (n_real_steps, F); a view without a mask."""
@@ -88,7 +112,10 @@ class Block:
         if self.mask is not None:
             mask = np.ascontiguousarray(self.mask[rows])
             mask.setflags(write=False)
-        return replace(self, X=X, mask=mask)
+        frame = self.frame
+        if frame is not None:
+            frame = replace(frame, index=frame.index.take(rows))
+        return replace(self, X=X, mask=mask, frame=frame)
 
 
 @dataclass(frozen=True)
@@ -203,15 +230,21 @@ class SequenceData:
         b = int(np.searchsorted(offsets, feature, side="right") - 1)
         return b, int(feature - offsets[b])
 
-    def to_model_input(self, chunks):
-        """One (m, T_i, F_i) chunk per block -> what the model takes: an array, a list or a dict."""
+    def to_model_input(self, chunks, rows=None):
+        """One (m, T_i, F_i) chunk per block -> what the model takes: an array, a list or a dict.
+        ``rows`` are the samples the chunk's rows are copies of (a DataFrame chunk's index)."""
         if self.structure == "array":
             chunk = chunks[0] if isinstance(chunks, (list, tuple)) else chunks
-            return self.blocks[0].to_model_input(chunk)
-        parts = [b.to_model_input(c) for b, c in zip(self.blocks, chunks)]
+            return self.blocks[0].to_model_input(chunk, rows)
+        parts = [b.to_model_input(c, rows) for b, c in zip(self.blocks, chunks)]
         if self.structure == "dict":
             return {b.name: p for b, p in zip(self.blocks, parts)}
         return parts
+
+    @property
+    def categorical_features(self):
+        """Indices (into ``feature_names``) of the categorical features, across every input."""
+        return np.flatnonzero(np.concatenate([b.categorical_mask for b in self.blocks]))
 
     def with_blocks(self, blocks, **changes):
         return replace(self, blocks=tuple(blocks), **changes)
@@ -229,14 +262,6 @@ class SequenceData:
         return list(values)
 
 
-def _from_frame(X, name):
-    names = [str(c) for c in X.columns]
-    bad = [str(c) for c, dt in X.dtypes.items() if not (np.issubdtype(dt, np.number) or dt == bool)]
-    if bad:
-        raise TypeError(f"{name} must hold numbers only; the DataFrame columns {bad} are not numeric.")
-    return X.to_numpy(dtype=np.float64, copy=False), names
-
-
 def _is_several(X):
     """True for X given as several inputs: a dict, or a list/tuple of arrays (not a nested list of numbers)."""
     if isinstance(X, Mapping):
@@ -247,20 +272,21 @@ def _is_several(X):
 
 
 def _array_block(X, name, func):
-    """One array-like -> (float32 (n, T, F) read-only copy, input_ndim, names it carries or None)."""
+    """One array-like -> a :class:`Block` (its X an (n, T, F) read-only copy in X's own dtype) and the
+    names it carries (or None)."""
     frame_names = None
     if is_rpy2_object(X):
         from .r import from_r  # noqa: WPS433  (rpy2 only when the caller already uses it)
 
         X, frame_names = from_r(X, with_names=True, name=name)
-    if hasattr(X, "columns") and hasattr(X, "to_numpy"):
-        array, frame_names = _from_frame(X, name)
-    else:
-        try:
-            array = np.asarray(X)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"{name} must be array-like of numbers; could not convert a "
-                            f"{type(X).__name__}: {exc}") from None
+    if is_frame(X):
+        data, names, info, categorical = frame_block(X, name, func)
+        return Block(data, tuple(names), 2, frame=info, categorical=categorical), names
+    try:
+        array = np.asarray(X)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be array-like of numbers; could not convert a "
+                        f"{type(X).__name__}: {exc}") from None
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise TypeError(f"{name} must hold numbers only; got an array of dtype {array.dtype}.")
     if np.issubdtype(array.dtype, np.complexfloating):
@@ -271,15 +297,23 @@ def _array_block(X, name, func):
     if 0 in array.shape:
         raise ValueError(f"{name} must not be empty; got shape {array.shape}.")
     input_ndim = array.ndim
-    data = np.array(array, dtype=np.float32, order="C", copy=True)
-    if not np.isfinite(data).all():
+    data = np.array(array, dtype=_stored_dtype(array.dtype), order="C", copy=True)
+    if data.dtype.kind == "f" and not np.isfinite(data).all():
         bad = np.argwhere(~np.isfinite(data))[0]
         raise ValueError(f"{name} must be finite (no NaN, NA or inf); the first bad value is at index "
                          f"{tuple(checks.shown_index(i) for i in bad)}.")
     if input_ndim == 2:
         data = data[:, np.newaxis, :]
     data.setflags(write=False)
-    return data, input_ndim, frame_names
+    categorical = (True,) * data.shape[2] if data.dtype == bool else ()
+    return Block(data, (), input_ndim, categorical=categorical), frame_names
+
+
+def _stored_dtype(dtype):
+    """X's own dtype, except float16 (float32: NumPy computes in it anyway) and big-endian (native)."""
+    if dtype == np.float16:
+        return np.dtype(np.float32)
+    return dtype.newbyteorder("=") if dtype.byteorder not in ("=", "|") else dtype
 
 
 def as_sequence_data(X, feature_names=None, *, func="seqimp", name="X") -> SequenceData:
@@ -308,10 +342,11 @@ def as_sequence_data(X, feature_names=None, *, func="seqimp", name="X") -> Seque
 
         X = r_list_items(X)
     if not _is_several(X):
-        data, input_ndim, frame_names = _array_block(X, name, func)
+        block, frame_names = _array_block(X, name, func)
         names = _feature_names(feature_names if feature_names is not None else frame_names,
-                               data.shape[2], func)
-        return SequenceData.single(data, names, input_ndim)
+                               block.n_features, func)
+        block = replace(block, feature_names=names)
+        return SequenceData(blocks=(block,), structure="array", feature_names=names)
     return _several(X, feature_names, func, name)
 
 
@@ -329,10 +364,10 @@ def _several(X, feature_names, func, name):
     names_per_input = _names_per_input(feature_names, keys, structure, func)
     blocks = []
     for key, value, where, given in zip(keys, values, shown, names_per_input):
-        data, input_ndim, carried = _array_block(value, where, func)
-        names = _feature_names(given if given is not None else carried, data.shape[2], func,
+        block, carried = _array_block(value, where, func)
+        names = _feature_names(given if given is not None else carried, block.n_features, func,
                                where=f" for {where}")
-        blocks.append(Block(data, names, input_ndim, name=key))
+        blocks.append(replace(block, feature_names=names, name=key))
     counts = {where: b.X.shape[0] for where, b in zip(shown, blocks)}
     if len(set(counts.values())) > 1:
         listed = ", ".join(f"{w} has {c}" for w, c in counts.items())

@@ -13,14 +13,16 @@ The profiles are tasks of the chunked engine: a (quantile) template sequence per
 from __future__ import annotations
 
 import numbers
+from dataclasses import replace
 
 import numpy as np
 
 from . import checks, engine
 from .adapters import as_predictor
-from .inputs import Block, as_sequence_data
+from .inputs import Block
 from .labels import feature_index
-from .masks import apply_mask, check_mask_arguments
+from .masks import check_mask_arguments
+from .model_inputs import prepare_inputs
 from .outputs import check_output, select_output
 
 _FUNC = "lek_profile"
@@ -51,6 +53,14 @@ def _resolve_features(features, data):
     if not chosen:
         checks.fail("features", _FUNC, "None or a non-empty list of feature names or indices", features)
     return list(dict.fromkeys(chosen))
+
+
+def _refuse_categorical(data):
+    if len(data.categorical_features):
+        names = [data.feature_names[j] for j in data.categorical_features]
+        raise TypeError(f"{_FUNC} holds every other feature at its quantiles, and categories have none; X has "
+                        f"categorical features {names}. Use permutation_importance or "
+                        f"perturbation_importance, which swap categories between samples.")
 
 
 def _resolve_quantiles(quantiles):
@@ -122,7 +132,8 @@ def lek_profile(model, X, *, features=None, quantiles=DEFAULT_QUANTILES, n_point
     quantiles = _resolve_quantiles(quantiles)
     check_output(output, _FUNC)
     check_mask_arguments(mask, mask_value, _FUNC)
-    data = apply_mask(as_sequence_data(X, feature_names, func=_FUNC), model, mask, mask_value, _FUNC)
+    data = prepare_inputs(X, feature_names, model, _FUNC, mask=mask, mask_value=mask_value)
+    _refuse_categorical(data)
     chosen = _resolve_features(features, data)
     predictor = as_predictor(model, func=_FUNC)
 
@@ -132,11 +143,14 @@ def lek_profile(model, X, *, features=None, quantiles=DEFAULT_QUANTILES, n_point
         levels = np.quantile(per_feature, quantiles, axis=0)  # (n_quantiles, F)
         low.extend(per_feature.min(axis=0))
         high.extend(per_feature.max(axis=0))
-        templates = np.repeat(levels.astype(np.float32)[:, np.newaxis, :], block.n_timesteps, axis=1)
+        dtype = block.X.dtype if block.X.dtype.kind == "f" else np.dtype(np.float64)
+        templates = np.repeat(levels.astype(dtype)[:, np.newaxis, :], block.n_timesteps, axis=1)
         templates.setflags(write=False)
-        blocks.append(Block(templates, block.feature_names, block.input_ndim, name=block.name))
+        frame = None if block.frame is None else replace(block.frame, index=pd.RangeIndex(len(levels)))
+        blocks.append(Block(templates, block.feature_names, block.input_ndim, name=block.name, frame=frame))
     grid = data.with_blocks(blocks, mask_source="none")
-    tasks = [(f, np.float32(v)) for f in chosen for v in np.linspace(low[f], high[f], n_points)]
+    tasks = [(f, blocks[data.locate(f)[0]].X.dtype.type(v)) for f in chosen
+             for v in np.linspace(low[f], high[f], n_points)]
 
     responses = [None] * len(tasks)
 

@@ -7,9 +7,10 @@ import numbers
 import numpy as np
 
 from . import checks, engine, engine_jobs
-from .inputs import as_sequence_data, as_target
+from .inputs import as_target
 from .labels import make_labels
-from .masks import apply_mask, check_mask_arguments, mask_extra
+from .masks import check_mask_arguments, mask_extra
+from .model_inputs import prepare_inputs
 from .metrics import get_metrics
 from .progress import check_progress
 from .result import ImportanceResult
@@ -85,7 +86,7 @@ class _CheckFirstChunk:
 
 
 def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularity="feature", groups=None,
-                           feature_names=None, output=None, mask=None, mask_value=None, max_samples=None,
+                           feature_names=None, categorical_features=None, output=None, mask=None, mask_value=None, max_samples=None,
                            sample_weight=None, batch_size=None, random_state=None, progress=None,
                            n_jobs=None):
     """Permutation importance for sequence models: the metric's loss when a variable is shuffled.
@@ -138,6 +139,11 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
     feature_names : sequence of str, or a dict or list of them (several inputs), default=None
         Names of the features (the last axis of X). Defaults to DataFrame columns or R dimnames, then
         x1..xF (per input; a name two inputs share is prefixed with the input's name, "static.x1").
+    categorical_features : list of str or int, default=None
+        Features whose values are categories (names or indices). Permutation moves every feature's
+        values between samples, whatever their dtype, so this changes no number; it is recorded in
+        ``result.params["categorical_features"]`` beside the features categorical anyway (non-numeric
+        DataFrame columns, booleans, R factors, token inputs).
     output : None, int, tuple or {"sum", "mean", "max"}, default=None
         Which prediction is scored against ``y``, as in :func:`gradient_importance`: an index into the
         flattened per-sample output (e.g. the last step of a sequence-to-sequence model), a tuple index
@@ -220,7 +226,8 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
     n_jobs = engine_jobs.check_n_jobs(n_jobs, _FUNC)
     check_mask_arguments(mask, mask_value, _FUNC)
     predictor = metrics_predictor(model, metrics, output, _FUNC)
-    data = apply_mask(as_sequence_data(X, feature_names, func=_FUNC), model, mask, mask_value, _FUNC)
+    data = prepare_inputs(X, feature_names, model, _FUNC, categorical_features=categorical_features,
+                          mask=mask, mask_value=mask_value)
     y = as_target(y, data.n_samples, func=_FUNC)
     sample_weight = check_sample_weight(sample_weight, data.n_samples, metrics, _FUNC)
     count = _n_rows(max_samples, data.n_samples)
@@ -234,7 +241,8 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
                n_repeats=n_repeats, root_seed=root_seed, chunk_rows=chunk_rows, score=score,
                progress=progress, func=_FUNC, n_jobs=n_jobs)
     params = {"n_repeats": n_repeats, "max_samples": max_samples, "n_samples": data.n_samples,
-              "mask": data.mask_source, "sample_weight": sample_weight is not None}
+              "mask": data.mask_source, "sample_weight": sample_weight is not None,
+              "categorical_features": [data.feature_names[j] for j in data.categorical_features]}
     if output is not None:
         params["output"] = predictor.resolve(data).description
     results = {name: ImportanceResult(

@@ -6,13 +6,13 @@ import numpy as np
 
 from . import checks, engine, engine_jobs
 from .adapters import as_predictor
-from .inputs import as_sequence_data
 from .labels import make_labels
-from .masks import apply_mask, check_mask_arguments, mask_extra
+from .masks import check_mask_arguments, mask_extra
+from .model_inputs import prepare_inputs
 from .outputs import select_predictions
 from .progress import check_progress
 from .result import ImportanceResult
-from .transforms import AdditiveNoise, Constant, Resample
+from .transforms import AdditiveNoise, Constant, Resample, SwapCategorical
 
 NOISES = ("gaussian", "uniform", "zero", "mean", "swap")
 EFFECTS = ("rms", "mae")
@@ -39,7 +39,7 @@ def _effect_function(effect):
 
 def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_std=False, effect="rms",
                             n_repeats=1, granularity="feature", groups=None, feature_names=None,
-                            output=None, mask=None, mask_value=None, batch_size=None, random_state=None,
+                            categorical_features=None, output=None, mask=None, mask_value=None, batch_size=None, random_state=None,
                             progress=None, n_jobs=None):
     """Importance as the change in predictions when each variable is perturbed.
 
@@ -73,6 +73,12 @@ def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_s
     groups : dict, default=None
         ``{name: [feature names or indices]}``, perturbed together; one row per group.
     feature_names : sequence of str, or a dict or list of them (several inputs), default=None
+    categorical_features : list of str or int, default=None
+        Features whose values are categories (names, or indices into the feature names). Their cells
+        are never noised, zeroed or averaged: they are swapped with another, randomly chosen sample's
+        value, whatever ``noise`` says, and ``result.params["swapped"]`` names them. Non-numeric
+        DataFrame columns (strings, pandas categoricals, datetimes, booleans), boolean arrays, R
+        factors and token inputs are categorical without being named.
     output : None, int, tuple or {"sum", "mean", "max"}, default=None
         Which prediction the effect is measured on, as in :func:`gradient_importance`: an index into the
         flattened per-sample output, a tuple index such as ``(timestep, class)``, or a reduction. None
@@ -126,7 +132,8 @@ def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_s
     n_jobs = engine_jobs.check_n_jobs(n_jobs, _FUNC)
     check_mask_arguments(mask, mask_value, _FUNC)
     predictor = select_predictions(as_predictor(model, func=_FUNC), output, _FUNC)
-    data = apply_mask(as_sequence_data(X, feature_names, func=_FUNC), model, mask, mask_value, _FUNC)
+    data = prepare_inputs(X, feature_names, model, _FUNC, categorical_features=categorical_features,
+                          mask=mask, mask_value=mask_value)
     granularity, labels = make_labels(data, granularity, groups, _FUNC)
     chunk_rows = engine.resolve_chunk_rows(predictor, data, batch_size, _FUNC)
     transform = _transform(data, noise, scale, scale_by_std)
@@ -135,7 +142,8 @@ def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_s
                      chunk_rows=chunk_rows, score=lambda base, preds, j, r: effect_fn(base, preds),
                      progress=progress, func=_FUNC, n_jobs=n_jobs)
     params = {"noise": noise, "scale": scale, "scale_by_std": scale_by_std, "n_repeats": n_repeats,
-              "mask": data.mask_source}
+              "mask": data.mask_source,
+              "swapped": [data.feature_names[j] for j in data.categorical_features]}
     if output is not None:
         params["output"] = predictor.resolve(data).description
     return ImportanceResult(
@@ -146,12 +154,18 @@ def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_s
 
 
 def _transform(data, noise, scale, scale_by_std):
-    """The transform of ``noise``; per-feature statistics over real cells, input by input."""
+    """The transform of ``noise``, with categorical cells swapped instead; per-feature statistics over
+    real cells, input by input."""
+    if noise == "swap":
+        return Resample(data, "swap")
+    numeric = _numeric_transform(data, noise, scale, scale_by_std)
+    return SwapCategorical(data, numeric) if len(data.categorical_features) else numeric
+
+
+def _numeric_transform(data, noise, scale, scale_by_std):
     if noise in ("gaussian", "uniform"):
         scales = [scale * (block.feature_std() if scale_by_std else 1.0) for block in data.blocks]
         return AdditiveNoise(data, scales, noise)
     if noise == "zero":
         return Constant(data, 0.0)
-    if noise == "mean":
-        return Constant(data, [block.feature_mean() for block in data.blocks])
-    return Resample(data, "swap")
+    return Constant(data, [block.feature_mean() for block in data.blocks])

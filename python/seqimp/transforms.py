@@ -4,6 +4,8 @@
 - :class:`Constant`: set the label's cells to a per-feature value (zero, the mean).
 - :class:`Resample`: take the label's cells from other samples, by a permutation of the rows
   (permutation importance) or by an independent draw of another row for each row ("swap").
+- :class:`SwapCategorical`: another transform on a label's numeric cells, a swap on its categorical
+  ones (category codes and token ids are never noised, zeroed or averaged).
 
 Each works block by block over the cells a label touches in every model input. Under a mask the engine
 restores padded cells after every step (:class:`seqimp.engine.Transform`); :class:`Resample` also
@@ -19,10 +21,12 @@ from .engine import Transform, block_draws
 
 def per_block(data, values):
     """``values`` for every block, each broadcast to that block's (T, F): one value, a per-feature
-    array for one block, or a list with one entry per block."""
+    array for one block, or a list with one entry per block. float32 for a float32 block (its noise is
+    computed as it always was), float64 for every other."""
     if not isinstance(values, (list, tuple)):
         values = [values] * len(data.blocks)
-    return [np.broadcast_to(np.asarray(v, dtype=np.float32), block.X.shape[1:])
+    return [np.broadcast_to(np.asarray(v, dtype=np.float32 if block.X.dtype == np.float32 else np.float64),
+                            block.X.shape[1:])
             for v, block in zip(values, data.blocks)]
 
 
@@ -32,6 +36,8 @@ class AdditiveNoise(Transform):
     One draw per task covers the label's cells in every block, in block order, so a single block draws
     exactly as it always has.
     """
+
+    writes_fractions = True
 
     def __init__(self, data, scale, distribution):
         super().__init__(data)
@@ -54,6 +60,8 @@ class AdditiveNoise(Transform):
 
 class Constant(Transform):
     """The label's cells are set to a per-feature value."""
+
+    writes_fractions = True
 
     def __init__(self, data, values):
         super().__init__(data)
@@ -121,3 +129,53 @@ class Resample(Transform):
             steps = np.where(k >= 0, order[rows[:, np.newaxis], np.maximum(k, 0)], -1)
             donors = X[rows[:, np.newaxis], np.maximum(steps, 0)]
             np.copyto(outs[b], donors, where=(steps >= 0)[:, :, np.newaxis] & cells[np.newaxis])
+
+
+class _Cells:
+    """The part of a label one transform of :class:`SwapCategorical` works on (its ``parts`` only)."""
+
+    def __init__(self, parts):
+        self.parts = tuple(parts)
+
+
+# Extends a task's seed for the swap of its categorical cells: two words, where random blocks extend it
+# by one, so the swap never shares a seed with the numeric transform's draws.
+_SWAP_KEY = (0x5A9, 0)
+
+
+class SwapCategorical(Transform):
+    """``numeric`` on a label's numeric cells; a swap with another sample on its categorical cells.
+
+    A label over numeric features only draws exactly as ``numeric`` alone does.
+    """
+
+    def __init__(self, data, numeric):
+        super().__init__(data)
+        self.numeric = numeric
+        self.swap = Resample(data, "swap")
+        self.categorical = [block.categorical_mask[np.newaxis, :] for block in data.blocks]
+        self.writes_fractions = numeric.writes_fractions
+
+    def split(self, label):
+        """(the label's numeric cells, its categorical cells), each a :class:`_Cells`."""
+        numeric, categorical = [], []
+        for b, cells in label.parts:
+            swapped = cells & self.categorical[b]
+            if swapped.any():
+                categorical.append((b, swapped))
+            if (cells & ~swapped).any():
+                numeric.append((b, cells & ~swapped))
+        return _Cells(numeric), _Cells(categorical)
+
+    def start(self, label, seed):
+        numeric, categorical = self.split(label)
+        swap_seed = np.random.SeedSequence(seed.entropy, spawn_key=tuple(seed.spawn_key) + _SWAP_KEY)
+        return (numeric, self.numeric.start(numeric, seed), categorical,
+                self.swap.start(categorical, swap_seed) if categorical.parts else None)
+
+    def apply(self, outs, i0, i1, label, state):
+        numeric, numeric_state, categorical, swap_state = state
+        if numeric.parts:
+            self.numeric.apply(outs, i0, i1, numeric, numeric_state)
+        if categorical.parts:
+            self.swap.apply(outs, i0, i1, categorical, swap_state)

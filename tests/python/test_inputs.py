@@ -1,4 +1,4 @@
-"""The input module: one float32 C-order copy, names, and clear errors; the caller's data untouched."""
+"""The input module: one C-order copy in X's own dtype, names, and clear errors; the caller's data untouched."""
 
 import numpy as np
 import pandas as pd
@@ -7,10 +7,10 @@ import pytest
 from seqimp.inputs import as_sequence_data, as_target
 
 
-def test_3d_array_is_copied_to_float32_c_order_with_default_names():
-    X = np.arange(24, dtype=np.float64).reshape(2, 3, 4)
+def test_3d_array_is_copied_c_order_in_its_own_dtype_with_default_names():
+    X = np.arange(24, dtype=np.float64).reshape(2, 3, 4) + 1e-9  # fractions float32 would lose
     data = as_sequence_data(X)
-    assert data.X.dtype == np.float32 and data.X.flags.c_contiguous
+    assert data.X.dtype == np.float64 and data.X.flags.c_contiguous
     assert data.X.shape == (2, 3, 4) and data.input_ndim == 3
     assert data.feature_names == ("x1", "x2", "x3", "x4")
     np.testing.assert_array_equal(data.X, X)
@@ -41,14 +41,21 @@ def test_read_only_fortran_input_like_r_memory_works_and_is_not_written():
     X.setflags(write=False)
     before = X.copy()
     data = as_sequence_data(X)
-    np.testing.assert_array_equal(data.X, X.astype(np.float32))
+    np.testing.assert_array_equal(data.X, X)
     np.testing.assert_array_equal(X, before)
     assert not data.X.flags.writeable  # the core's copy is read-only too: methods copy chunks from it
 
 
-def test_integer_input_is_cast_to_float32():
-    data = as_sequence_data(np.ones((2, 3, 2), dtype=np.int32))
-    assert data.X.dtype == np.float32
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.float32, np.float64, np.uint8])
+def test_input_keeps_its_dtype(dtype):
+    data = as_sequence_data(np.ones((2, 3, 2), dtype=dtype))
+    assert data.X.dtype == dtype
+
+
+def test_float16_is_widened_to_float32_and_big_endian_made_native():
+    assert as_sequence_data(np.ones((2, 3, 2), dtype=np.float16)).X.dtype == np.float32
+    data = as_sequence_data(np.arange(12.0, dtype=">f8").reshape(2, 3, 2))
+    assert data.X.dtype == np.float64 and data.X.dtype.isnative
 
 
 @pytest.mark.parametrize("X, message", [
@@ -58,7 +65,7 @@ def test_integer_input_is_cast_to_float32():
     (np.array([[["a", "b"]]]), "must hold numbers"),
     (np.array([[[1.0, np.nan]]]), "must be finite"),
     (np.array([[[1.0, np.inf]]]), "must be finite"),
-    (pd.DataFrame({"a": ["x", "y"]}), "not numeric"),
+    (pd.DataFrame({"a": [1.0, np.nan]}), "missing at row 1"),
 ])
 def test_bad_x_is_rejected_with_a_message_naming_x(X, message):
     with pytest.raises((ValueError, TypeError), match=message) as info:

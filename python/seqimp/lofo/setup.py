@@ -181,6 +181,15 @@ class Setup:
         return {**self.fit_kwargs, "sample_weight": self.sample_weight}
 
 
+def _refuse_categorical(data, func):
+    """LOFO refits on X as numbers; category codes would be fitted as if they were quantities."""
+    if len(data.categorical_features):
+        names = [data.feature_names[j] for j in data.categorical_features]
+        raise TypeError(f"{func} refits the model on X as an array of numbers, and X has categorical features "
+                        f"{names} (non-numeric DataFrame columns, booleans or R factors). Encode them as "
+                        f"numbers first (e.g. one-hot columns).")
+
+
 def make_setup(func, *, model_or_builder, X, y, fit_kwargs, metric, cv, mode, groups, feature_names,
                n_jobs, checkpoint, random_state, progress, extra_fingerprint=None, sample_weight=None,
                mask=None, mask_value=None):
@@ -192,6 +201,7 @@ def make_setup(func, *, model_or_builder, X, y, fit_kwargs, metric, cv, mode, gr
     path = _check_checkpoint(checkpoint, func)
     metric = get_metric(metric, func)
     data = apply_mask(as_sequence_data(X, feature_names, func=func), model_or_builder, mask, mask_value, func)
+    _refuse_categorical(data, func)
     y = as_target(y, data.n_samples, func=func)
     fit_kwargs = _check_fit_kwargs(fit_kwargs, data.n_samples, func)
     sample_weight = check_sample_weight(sample_weight, data.n_samples, [(None, metric)], func)

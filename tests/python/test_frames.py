@@ -1,0 +1,248 @@
+"""DataFrames stay DataFrames, categorical features are swapped and never noised, and X keeps its
+precision (issue 12, items 2, 3 and 5)."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.inspection import permutation_importance as sk_permutation_importance
+from sklearn.linear_model import LinearRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+import seqimp
+from conftest import require
+from seqimp.model_inputs import prepare_inputs
+
+CITY_EFFECT = {"a": 0.0, "b": 1.0, "c": 3.0}
+
+
+def _frame(n=600, seed=0):
+    """Every kind of column a pandas user has, on a non-default index."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "num": rng.normal(size=n),
+        "city": rng.choice(["a", "b", "c"], n),
+        "kind": pd.Categorical(rng.choice(["u", "v", "w"], n), categories=["w", "v", "u"]),
+        "count": rng.integers(0, 5, n),
+        "flag": rng.random(n) < 0.5,
+        "level": pd.array(rng.integers(0, 3, n), dtype="Int64"),
+        "ratio": pd.array(rng.random(n), dtype="Float64"),
+        "day": pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 3, n), "D"),
+    }, index=pd.Index(np.arange(n) * 10 + 7, name="id"))
+
+
+def _target(frame):
+    return (2.0 * frame["num"] + frame["city"].map(CITY_EFFECT) + (frame["kind"] == "u") * 1.0
+            + 0.5 * frame["count"] + frame["flag"] * 1.0 + frame["level"].astype(float)).to_numpy(float)
+
+
+class _Spy:
+    """A model that checks every chunk is a DataFrame like the caller's, whose categorical cells hold
+    only values the column had, then predicts with ``model``."""
+
+    def __init__(self, model, frame):
+        self.model, self.frame, self.calls = model, frame, 0
+
+    def predict(self, X):
+        self.calls += 1
+        assert isinstance(X, pd.DataFrame)
+        assert list(X.columns) == list(self.frame.columns)
+        assert type(X.index) is type(self.frame.index) and X.index.isin(self.frame.index).all()
+        for column in ("city", "kind", "flag", "day"):
+            assert X[column].dtype == self.frame[column].dtype
+            assert X[column].isin(self.frame[column].unique()).all(), column
+        assert X["kind"].cat.categories.tolist() == ["w", "v", "u"]
+        return self.model(X)
+
+
+def _linear(X):
+    return _target(X)
+
+
+def test_dataframe_chunks_keep_columns_dtypes_and_index_under_permutation():
+    frame = _frame()
+    spy = _Spy(_linear, frame)
+    before = frame.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = seqimp.permutation_importance(spy, frame, _target(frame), metric="mse", batch_size=97,
+                                          n_repeats=3, random_state=0)
+    pd.testing.assert_frame_equal(frame, before)  # the caller's data is never modified
+    assert spy.calls > 1
+    imp = dict(zip(r.feature_names, r.importances_mean))
+    assert imp["day"] == 0.0 and imp["ratio"] == 0.0  # unused columns score exactly 0
+    # Permuting x with weight w raises the MSE by 2 w^2 Var(x), up to sampling error.
+    assert imp["num"] == pytest.approx(2 * 4 * frame["num"].var(ddof=0), rel=0.15)
+    assert imp["count"] == pytest.approx(2 * 0.25 * frame["count"].var(ddof=0), rel=0.15)
+    assert set(r.params["categorical_features"]) == {"city", "kind", "flag", "day"}
+
+
+def test_each_chunk_has_the_rows_own_index_labels_whatever_the_batch_size():
+    frame = _frame(n=50)
+    seen = []
+
+    def model(X):
+        # The row's own numbers, found by its index label: wrong labels would change the prediction.
+        seen.append(X.index.to_numpy())
+        return X["num"].to_numpy() - frame.loc[X.index, "num"].to_numpy() + X["count"].to_numpy()
+
+    r1 = seqimp.perturbation_importance(model, frame, batch_size=7, random_state=3)
+    r2 = seqimp.perturbation_importance(model, frame, batch_size=64, random_state=3)
+    np.testing.assert_array_equal(r1.importances, r2.importances)
+    imp = dict(zip(r1.feature_names, r1.importances_mean))
+    assert imp["city"] == 0.0 and imp["num"] > 0 and imp["count"] > 0
+
+
+def test_categorical_columns_are_swapped_never_noised_and_the_result_says_so():
+    frame = _frame()
+    for noise in ("gaussian", "uniform", "zero", "mean"):
+        spy = _Spy(_linear, frame)
+        r = seqimp.perturbation_importance(spy, frame, noise=noise, scale=5.0, random_state=0, batch_size=128)
+        assert r.params["swapped"] == ["city", "kind", "flag", "day"]
+        assert dict(zip(r.feature_names, r.importances_mean))["day"] == 0.0
+
+
+def test_noise_on_an_integer_column_arrives_as_float64_and_a_swap_keeps_its_dtype():
+    frame = _frame(n=100)
+    dtypes = []
+
+    def model(X):
+        dtypes.append((X["count"].dtype, X["level"].dtype))
+        return X["count"].to_numpy(float)
+
+    seqimp.perturbation_importance(model, frame, noise="gaussian", random_state=0)
+    assert (np.dtype(np.float64), pd.Float64Dtype()) in dtypes  # not truncated back to integers
+    dtypes.clear()
+    seqimp.perturbation_importance(model, frame, noise="swap", random_state=0)
+    assert set(dtypes) == {(np.dtype(np.int64), pd.Int64Dtype())}
+
+
+def test_named_categorical_features_are_swapped_on_arrays_too():
+    rng = np.random.default_rng(1)
+    X = np.stack([rng.normal(size=300), rng.integers(0, 4, 300).astype(float)], axis=1)
+    seen = []
+
+    def model(x):
+        seen.append(x[:, 1].copy())
+        return x[:, 0] + x[:, 1]
+
+    r = seqimp.perturbation_importance(model, X, categorical_features=["x2"], scale=3.0, random_state=0)
+    assert set(np.unique(np.concatenate(seen))) <= {0.0, 1.0, 2.0, 3.0}  # codes are never noised
+    assert r.params["swapped"] == ["x2"]
+    by_index = seqimp.perturbation_importance(model, X, categorical_features=[1], scale=3.0, random_state=0)
+    np.testing.assert_array_equal(r.importances, by_index.importances)
+    # A numeric-only label draws exactly as before: x1's row does not depend on x2 being categorical.
+    plain = seqimp.perturbation_importance(model, X, scale=3.0, random_state=0)
+    assert r.importances[0, 0] == plain.importances[0, 0]
+
+
+def test_timestep_labels_mix_noised_and_swapped_cells():
+    rng = np.random.default_rng(2)
+    X = np.concatenate([rng.normal(size=(200, 4, 1)), rng.integers(0, 3, (200, 4, 1)).astype(float)], axis=2)
+    seen = []
+
+    def model(x):
+        seen.append(x[:, :, 1].copy())
+        return x.sum(axis=(1, 2))
+
+    r = seqimp.perturbation_importance(model, X, granularity="timestep", categorical_features=["x2"],
+                                       random_state=0)
+    assert set(np.unique(np.concatenate(seen))) <= {0.0, 1.0, 2.0}
+    assert (r.importances_mean > 0).all()
+
+
+@pytest.mark.parametrize("given, message", [
+    (["nope"], r"'categorical_features'.*unknown feature 'nope'"),
+    ([5], r"'categorical_features'.*feature index 5"),
+    (3.5, r"'categorical_features'"),
+])
+def test_unknown_categorical_features_are_refused_naming_the_argument(given, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        seqimp.perturbation_importance(lambda x: x.sum(axis=1), np.ones((10, 2)), categorical_features=given)
+
+
+def test_methods_that_cannot_take_categories_refuse_them():
+    frame = _frame(n=40)
+    with pytest.raises(TypeError, match=r"lek_profile.*categorical features \['city'"):
+        seqimp.lek_profile(_linear, frame)
+    with pytest.raises(TypeError, match=r"lofo_importance.*categorical features \['city'"):
+        seqimp.lofo_importance(LinearRegression(), frame, _target(frame), cv=2)
+
+
+def test_missing_values_are_allowed_in_categorical_columns_and_refused_in_numeric_ones():
+    frame = pd.DataFrame({"num": [1.0, 2.0, 3.0, 4.0], "city": ["a", None, "b", "a"]})
+    seen = []
+
+    def model(X):
+        seen.append(X["city"].isna().sum())
+        return X["num"].to_numpy()
+
+    seqimp.permutation_importance(model, frame, frame["num"], n_repeats=5, random_state=0)
+    assert sum(seen) == 1 + 2 * 5  # one missing city in every copy: moved, never lost or invented
+    with pytest.raises(ValueError, match=r"'?X'?.*column 'num' is missing at row 1"):
+        seqimp.perturbation_importance(model, pd.DataFrame({"num": [1.0, np.nan]}))
+
+
+def test_agrees_with_scikit_learn_on_a_dataframe_pipeline_with_a_one_hot_encoded_string_column():
+    frame = _frame(n=800).drop(columns=["day", "ratio"])
+    y = _target(frame) + np.random.default_rng(5).normal(scale=0.3, size=len(frame))
+    encode = ColumnTransformer([("onehot", OneHotEncoder(), ["city", "kind", "flag"]),
+                                ("keep", "passthrough", ["num", "count", "level"])])
+    pipeline = make_pipeline(encode, LinearRegression()).fit(frame, y)
+    n_repeats = 30
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "X does not have valid feature names"
+        ours = seqimp.permutation_importance(pipeline, frame, y, metric="neg_mean_squared_error",
+                                             n_repeats=n_repeats, random_state=0)
+    theirs = sk_permutation_importance(pipeline, frame, y, scoring="neg_mean_squared_error",
+                                       n_repeats=n_repeats, random_state=0)
+    assert list(ours.feature_names) == list(frame.columns)
+    se = np.sqrt((ours.importances.var(axis=1, ddof=1) + theirs.importances.var(axis=1, ddof=1)) / n_repeats)
+    z = (ours.importances_mean - theirs.importances_mean) / se
+    assert np.all(np.abs(z) < 4), z
+    assert ours.importances_mean[list(frame.columns).index("city")] > 0.5
+
+
+def test_a_float64_model_that_is_exact_has_a_baseline_error_of_exactly_zero():
+    # Meter readings around 5e6 with increments of 1e-3: float32 keeps none of the increments.
+    rng = np.random.default_rng(0)
+    X = 5e6 + np.round(rng.random((300, 6, 2)), 3)
+    w = np.array([1.0, -2.0])
+
+    def model(x):
+        assert x.dtype == np.float64
+        return (x - 5e6) @ w @ np.ones(6)
+
+    y = model(X)
+    r = seqimp.permutation_importance(model, X, y, metric="mae", random_state=0)
+    assert r.baseline_score == 0.0
+    frame = pd.DataFrame(X[:, 0, :], columns=["a", "b"])
+    r2 = seqimp.permutation_importance(lambda f: f["a"].to_numpy() - 5e6, frame, frame["a"] - 5e6,
+                                       random_state=0)
+    assert r2.baseline_score == 0.0
+
+
+def test_integers_arrive_as_they_came_and_keras_gets_its_own_dtype():
+    X = np.arange(60, dtype=np.int64).reshape(20, 3)
+    dtypes = []
+
+    def model(x):
+        dtypes.append(x.dtype)
+        return x.sum(axis=1)
+
+    seqimp.permutation_importance(model, X, model(X), random_state=0)
+    assert set(dtypes) == {np.dtype(np.int64)}
+    dtypes.clear()
+    seqimp.perturbation_importance(model, X, random_state=0)  # noise: float64, never truncated
+    assert set(dtypes) == {np.dtype(np.float64)}
+
+    keras = require("keras")
+    net = keras.Sequential([keras.Input((4, 2)), keras.layers.LSTM(3), keras.layers.Dense(1)])
+    data = prepare_inputs(np.ones((5, 4, 2)), None, net, "test")
+    assert data.X.dtype == np.float32
+    with pytest.raises(TypeError, match=r"non-numeric columns \['city'\].*Keras"):
+        prepare_inputs(pd.DataFrame({"city": ["a", "b"], "x": [1.0, 2.0]}), None,
+                       keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]), "test")
