@@ -69,6 +69,12 @@ def _per_input(value, data, name, func):
     return None
 
 
+def _in_dtype(value, block):
+    """``value`` as the block holds it: a float block's own rounding (0.1 in float32 is not 0.1 in
+    float64), an integer block's exact value."""
+    return block.X.dtype.type(value) if block.X.dtype.kind == "f" else value
+
+
 def _from_values(data, mask_value, func):
     per = _per_input(mask_value, data, "mask_value", func)
     if per is None:
@@ -82,7 +88,7 @@ def _from_values(data, mask_value, func):
         if not block.is_sequence:
             raise ValueError(f"The 'mask_value' parameter of {func} applies to sequence inputs; "
                              f"{_which(data, block)} is 2-D (samples, features) and has no timesteps.")
-        masks.append(~(block.X == np.float32(value)).all(axis=2))
+        masks.append(~(block.X == _in_dtype(value, block)).all(axis=2))
     shown = mask_value if not isinstance(mask_value, (Mapping, list, tuple)) else per
     return masks, f"mask_value={shown!r}"
 
@@ -147,7 +153,7 @@ def _from_model(data, model, func):
         if not block.is_sequence:
             continue
         # A token block's (n, T, 1) ids: real where the id is not 0 (Embedding(mask_zero=True)).
-        masks[position] = ~(block.X == (value if block.tokens else np.float32(value))).all(axis=2)
+        masks[position] = ~(block.X == _in_dtype(value, block)).all(axis=2)
         described.append(f"{layer} (mask_value={value!r})")
     return masks, ("model: " + ", ".join(described)) if described else "none"
 

@@ -246,3 +246,14 @@ def test_integers_arrive_as_they_came_and_keras_gets_its_own_dtype():
     with pytest.raises(TypeError, match=r"non-numeric columns \['city'\].*Keras"):
         prepare_inputs(pd.DataFrame({"city": ["a", "b"], "x": [1.0, 2.0]}), None,
                        keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]), "test")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_mask_value_is_compared_in_x_own_precision(dtype):
+    # -0.1 in float32 is not -0.1 in float64: a float64 X padded with -0.1 must still be found padded.
+    X = np.random.default_rng(0).normal(size=(50, 5, 2)).astype(dtype)
+    X[:, :2, :] = dtype(-0.1)
+    r = seqimp.perturbation_importance(lambda x: np.where(x == dtype(-0.1), 0, x).sum(axis=(1, 2)), X,
+                                       mask_value=-0.1, granularity="timestep", random_state=0)
+    assert list(r.extra["n_real_samples"]) == [0, 0, 50, 50, 50]
+    assert r.importances_mean[0] == 0.0 and r.importances_mean[2] > 0
