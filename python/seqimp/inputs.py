@@ -377,6 +377,23 @@ def _several(X, feature_names, func, name):
                         feature_names=label_names(blocks, func))
 
 
+def with_feature_names(data, feature_names, func="seqimp"):
+    """``data`` with the caller's ``feature_names`` (shaped like X) put on its blocks as they are now (a
+    token input, say, has one feature where its 2-D array had T columns); a block given None keeps its
+    names."""
+    if feature_names is None:
+        return data
+    if data.structure == "array":
+        per, shown = [feature_names], [""]
+    else:
+        per = _names_per_input(feature_names, list(data.input_names), data.structure, func)
+        shown = [f" for X[{b.name!r}]" if data.structure == "dict" else f" for X[{checks.shown_index(i)}]"
+                 for i, b in enumerate(data.blocks)]
+    blocks = [block if given is None else replace(block, feature_names=_feature_names(
+        given, block.n_features, func, where=where)) for block, given, where in zip(data.blocks, per, shown)]
+    return data.with_blocks(blocks, feature_names=label_names(blocks, func))
+
+
 def _names_per_input(feature_names, keys, structure, func):
     """``feature_names`` for several inputs -> one entry (names or None) per input, in order."""
     if feature_names is None:

@@ -14,18 +14,22 @@ import numpy as np
 
 from . import checks
 from .adapters.protocol import keras_model_flavour
-from .inputs import as_sequence_data
+from .inputs import as_sequence_data, with_feature_names
 from .labels import feature_index
 from .masks import apply_mask
 from .tokens import token_blocks
 
 
 def prepare_inputs(X, feature_names, model, func, *, categorical_features=None, mask=None, mask_value=None):
-    """The :class:`~seqimp.inputs.SequenceData` a method works on."""
-    data = as_sequence_data(X, feature_names, func=func)
+    """The :class:`~seqimp.inputs.SequenceData` a method works on. For a Keras model the names are put
+    on after its token inputs are known, so a token input (n, T) takes one name, not T."""
+    keras = keras_model_flavour(model) is not None
+    data = as_sequence_data(X, None if keras else feature_names, func=func)
+    if keras:
+        data = with_feature_names(token_blocks(data, model, func), feature_names, func)
     data = mark_categorical(data, categorical_features, func)
-    if keras_model_flavour(model) is not None:
-        data = for_keras(token_blocks(data, model, func), model, func)
+    if keras:
+        data = for_keras(data, model, func)
     return apply_mask(data, model, mask, mask_value, func)
 
 

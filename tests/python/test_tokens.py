@@ -221,3 +221,10 @@ def test_gradients_refuse_categorical_features():
         seqimp.gradient_importance(dense, X > 0.5)
     with pytest.raises(ValueError, match=r"categorical_features.*unknown feature 'x9'"):
         seqimp.gradient_importance(dense, X, categorical_features=["x9"])
+
+
+def test_a_token_input_takes_one_feature_name(model, tokens):
+    r = seqimp.perturbation_importance(model, tokens, feature_names=["words"], random_state=0)
+    assert r.feature_names == ("words",) and r.params["swapped"] == ["words"]
+    with pytest.raises(ValueError, match=r"'feature_names'.*one name per feature \(1\)"):
+        seqimp.perturbation_importance(model, tokens, feature_names=[f"t{i}" for i in range(T)])
