@@ -257,3 +257,15 @@ def test_mask_value_is_compared_in_x_own_precision(dtype):
                                        mask_value=-0.1, granularity="timestep", random_state=0)
     assert list(r.extra["n_real_samples"]) == [0, 0, 50, 50, 50]
     assert r.importances_mean[0] == 0.0 and r.importances_mean[2] > 0
+
+
+def test_max_samples_on_a_dataframe_keeps_the_drawn_rows_index_labels():
+    frame = _frame(n=300)
+    spy = _Spy(_linear, frame)
+    r = seqimp.permutation_importance(spy, frame, _target(frame), metric="mse", max_samples=120, random_state=0)
+    assert r.params["n_samples"] == 120 and spy.calls >= 1
+    assert dict(zip(r.feature_names, r.importances_mean))["day"] == 0.0
+    # Each drawn row keeps its own label: the model finds its own "num" by it, so the baseline error is 0.
+    own = seqimp.permutation_importance(lambda X: X["num"].to_numpy() - frame.loc[X.index, "num"].to_numpy(),
+                                        frame, np.zeros(300), metric="mae", max_samples=120, random_state=0)
+    assert own.baseline_score == 0.0
