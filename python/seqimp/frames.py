@@ -12,7 +12,7 @@ own dtype, nullable ones (``Int64``, ``Float64``) included.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import numpy as np
 
 from . import checks
@@ -38,6 +38,12 @@ class FrameInfo:
     dtypes: tuple
     values: tuple
     index: object
+
+    def subset(self, columns):
+        """The frame of only ``columns`` (positions), as LOFO fits a model without a feature."""
+        columns = list(columns)
+        return replace(self, columns=tuple(self.columns[j] for j in columns),
+                       dtypes=tuple(self.dtypes[j] for j in columns), values=tuple(self.values[j] for j in columns))
 
     def rebuild(self, chunk, rows=None):
         """A (m, F) chunk of the block as a DataFrame; ``rows`` are the caller's rows it came from (for

@@ -168,8 +168,8 @@ def test_methods_that_cannot_take_categories_refuse_them():
     frame = _frame(n=40)
     with pytest.raises(TypeError, match=r"lek_profile.*categorical features \['city'"):
         seqimp.lek_profile(_linear, frame)
-    with pytest.raises(TypeError, match=r"lofo_importance.*categorical features \['city'"):
-        seqimp.lofo_importance(LinearRegression(), frame, _target(frame), cv=2)
+    with pytest.raises(TypeError, match=r"lofo_importance fits a builder's.*non-numeric columns \['city'"):
+        seqimp.lofo_importance(lambda n: LinearRegression(), frame, _target(frame), cv=2)
 
 
 def test_missing_values_are_allowed_in_categorical_columns_and_refused_in_numeric_ones():
@@ -269,3 +269,38 @@ def test_max_samples_on_a_dataframe_keeps_the_drawn_rows_index_labels():
     own = seqimp.permutation_importance(lambda X: X["num"].to_numpy() - frame.loc[X.index, "num"].to_numpy(),
                                         frame, np.zeros(300), metric="mae", max_samples=120, random_state=0)
     assert own.baseline_score == 0.0
+
+
+def _select_by_dtype_pipeline():
+    from sklearn.compose import make_column_selector
+
+    encode = ColumnTransformer([("onehot", OneHotEncoder(), make_column_selector(dtype_include=[object, "category"])),
+                                ("keep", "passthrough", make_column_selector(dtype_exclude=[object, "category"]))])
+    return make_pipeline(encode, LinearRegression())
+
+
+def test_lofo_fits_an_estimator_on_dataframes_as_cross_validate_does():
+    # lofo-importance hands its models NumPy arrays (Dataset.getX uses .values), so a pipeline that
+    # selects columns by dtype cannot run there; the definition, by hand with scikit-learn's
+    # cross_validate on DataFrames without each column, is the peer here.
+    from sklearn.model_selection import KFold, cross_validate
+
+    frame = _frame(n=400).drop(columns=["day", "ratio", "level", "flag"])
+    y = 2.0 * frame["num"] + frame["city"].map(CITY_EFFECT) + (frame["kind"] == "u") + 0.5 * frame["count"]
+    y = y.to_numpy(float) + np.random.default_rng(3).normal(scale=0.5, size=len(frame))
+    cv = KFold(4, shuffle=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "X does not have valid feature names": fits see DataFrames
+        ours = seqimp.lofo_importance(_select_by_dtype_pipeline(), frame, y, metric="mse", cv=cv, progress=False)
+
+    def fold_mse(columns):
+        scores = cross_validate(_select_by_dtype_pipeline(), frame[columns], y, cv=cv,
+                                scoring="neg_mean_squared_error")["test_score"]
+        return -scores
+
+    full = fold_mse(list(frame.columns))
+    expected = [fold_mse([c for c in frame.columns if c != dropped]) - full for dropped in frame.columns]
+    np.testing.assert_allclose(ours.importances, expected, rtol=0, atol=1e-10)
+    assert dict(zip(ours.feature_names, ours.importances_mean))["city"] > 0.3
+    with pytest.raises(TypeError, match=r"mode='constant'.*categorical features \['city', 'kind'\]"):
+        seqimp.lofo_importance(_select_by_dtype_pipeline(), frame, y, mode="constant", progress=False)

@@ -41,7 +41,11 @@ def lofo_importance(model_or_builder, X, y, *, fit_kwargs=None, metric="mae", cv
     X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_features)
         A scikit-learn estimator takes 2-D input, so 3-D X reaches it flattened timestep-major, as
         ``X.reshape(n_samples, -1)`` would (columns t0/f0, t0/f1, ..., t1/f0, ...); leaving a feature
-        out removes its n_timesteps columns.
+        out removes its n_timesteps columns. A pandas DataFrame reaches a scikit-learn estimator as a
+        DataFrame without the left-out columns (dtypes and index kept), so a pipeline that selects
+        columns by dtype (``make_column_selector``) and encodes strings or categoricals works; a builder
+        or a Keras model gets arrays of numbers, and non-numeric columns are refused. Categorical
+        features cannot be held at a mean, so ``mode="constant"`` refuses them.
     y : array-like of shape (n_samples, ...)
         Targets, in the shape the model is trained on.
     fit_kwargs : dict, default=None

@@ -91,15 +91,19 @@ class Inputs:
     keys: Optional[tuple] = None
     masks: Optional[tuple] = None  # per input, (n, T) True for a real step, or None (padded sequences)
     single: bool = False           # one array (with a mask): fits get the array, not a list
+    frames: Optional[tuple] = None  # per input, the FrameInfo a DataFrame came with (fits get DataFrames)
 
     @classmethod
-    def of(cls, data):
-        """X as a fit gets it: the one array, or an :class:`Inputs` for several inputs or a mask."""
-        if data.is_single and not data.has_mask:
+    def of(cls, data, frames=False):
+        """X as a fit gets it: the one array, or an :class:`Inputs` for several inputs, a mask, or (with
+        ``frames``, for a scikit-learn estimator) a DataFrame, which each fit gets as a DataFrame."""
+        with_frames = frames and any(b.frame is not None for b in data.blocks)
+        if data.is_single and not data.has_mask and not with_frames:
             return data.X
         keys = tuple(data.input_names) if data.structure == "dict" else None
         return cls(tuple(b.X for b in data.blocks), tuple(b.input_ndim for b in data.blocks), keys,
-                   tuple(b.mask for b in data.blocks), data.is_single)
+                   tuple(b.mask for b in data.blocks), data.is_single,
+                   tuple(b.frame for b in data.blocks) if with_frames else None)
 
     def local(self, columns):
         """Global feature indices -> one sorted list of local indices per input."""
@@ -121,24 +125,28 @@ def fit_widths(X, task):
     return X.structured([len(cols) for cols in X.local(task.keep)])
 
 
-def fold_inputs(X, train, test, task, input_ndim, mask=None):
+def fold_inputs(X, train, test, task, input_ndim, mask=None, frame=None):
     """One fit's (X_train, X_test) from X of shape (n, T, F): the kept columns, constants held at the
     training-fold mean. ``input_ndim`` 2 gives (n, T * F_kept), timestep-major (t0/f0, t0/f1, ...,
     as ``X.reshape(n, -1)``): 2-D data (T = 1) as it came, or 3-D data for a scikit-learn estimator.
     Several inputs (:class:`Inputs`): each input narrowed to its own kept features, in X's structure.
-    Under a ``mask`` a constant is the mean over the training fold's real cells, set on real cells only."""
+    Under a ``mask`` a constant is the mean over the training fold's real cells, set on real cells only.
+    A ``frame`` (:class:`seqimp.frames.FrameInfo`) makes each a DataFrame of the kept columns."""
     if isinstance(X, Inputs):
         masks = X.masks or (None,) * len(X.arrays)
-        parts = [fold_inputs(array, train, test, _InputTask(keep, constant), ndim, mask)
-                 for array, ndim, keep, constant, mask in zip(X.arrays, X.ndims, X.local(task.keep),
-                                                              X.local(task.constant), masks)]
+        frames = X.frames or (None,) * len(X.arrays)
+        parts = [fold_inputs(array, train, test, _InputTask(keep, constant), ndim, mask, frame)
+                 for array, ndim, keep, constant, mask, frame in zip(X.arrays, X.ndims, X.local(task.keep),
+                                                                     X.local(task.constant), masks, frames)]
         return X.structured([p[0] for p in parts]), X.structured([p[1] for p in parts])
     X_train, X_test = X[train], X[test]  # fancy indexing copies; the caller's X is never written
+    if task.constant and X.dtype.kind != "f":
+        X_train, X_test = X_train.astype(np.float64), X_test.astype(np.float64)  # means are fractions
     if task.constant and mask is not None:
         _hold_real_cells(X_train, X_test, list(task.constant), mask[train], mask[test])
     elif task.constant:
         cols = list(task.constant)
-        means = X_train[:, :, cols].mean(axis=(0, 1), dtype=np.float64).astype(np.float32)
+        means = X_train[:, :, cols].mean(axis=(0, 1), dtype=np.float64).astype(X_train.dtype)
         X_train[:, :, cols] = means
         X_test[:, :, cols] = means
     if len(task.keep) != X.shape[2]:
@@ -146,13 +154,16 @@ def fold_inputs(X, train, test, task, input_ndim, mask=None):
         X_test = np.ascontiguousarray(X_test[:, :, list(task.keep)])
     if input_ndim == 2:
         X_train, X_test = X_train.reshape(len(X_train), -1), X_test.reshape(len(X_test), -1)
+    if frame is not None and X.shape[1] == 1:
+        kept = frame.subset(task.keep)
+        X_train, X_test = kept.rebuild(X_train, np.asarray(train)), kept.rebuild(X_test, np.asarray(test))
     return X_train, X_test
 
 
 def _hold_real_cells(X_train, X_test, cols, real_train, real_test):
     """mode="constant" on padded sequences: the training fold's mean over real cells, on real cells only,
     so padding stays padding."""
-    means = X_train[real_train][:, cols].mean(axis=0, dtype=np.float64).astype(np.float32)
+    means = X_train[real_train][:, cols].mean(axis=0, dtype=np.float64).astype(X_train.dtype)
     for part, real in ((X_train, real_train), (X_test, real_test)):
         part[:, :, cols] = np.where(real[:, :, np.newaxis], means, part[:, :, cols])
 

@@ -274,7 +274,7 @@ class Retrainer:
         workers = joblib.effective_n_jobs(n_jobs)
         threads = max(1, joblib.cpu_count() // max(1, workers))
         main_pid = os.getpid()
-        X, y = Inputs.of(s.data), s.y
+        X, y = Inputs.of(s.data, frames=isinstance(s.source, adapters.EstimatorRecipe)), s.y
         calls = (joblib.delayed(_fit_task)(s.source, X, y, t, s.folds[t.fold][0], s.folds[t.fold][1],
                                             s.fits_kwargs(), s.fit_ndim, s.metric, threads, main_pid,
                                             s.func, s.sample_weight)

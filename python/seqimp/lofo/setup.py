@@ -181,13 +181,21 @@ class Setup:
         return {**self.fit_kwargs, "sample_weight": self.sample_weight}
 
 
-def _refuse_categorical(data, func):
-    """LOFO refits on X as numbers; category codes would be fitted as if they were quantities."""
-    if len(data.categorical_features):
-        names = [data.feature_names[j] for j in data.categorical_features]
-        raise TypeError(f"{func} refits the model on X as an array of numbers, and X has categorical features "
-                        f"{names} (non-numeric DataFrame columns, booleans or R factors). Encode them as "
-                        f"numbers first (e.g. one-hot columns).")
+def _check_categorical(data, source, mode, func):
+    """Categories are never averaged (mode="constant"), and their codes never reach a model as numbers:
+    only a scikit-learn estimator gets a DataFrame's non-numeric columns, as a DataFrame."""
+    names = [data.feature_names[j] for j in data.categorical_features]
+    if names and mode == "constant":
+        raise TypeError(f"{func} with mode='constant' holds a feature at its training mean, and X has "
+                        f"categorical features {names} (non-numeric DataFrame columns, booleans or R "
+                        f"factors), which have none. Use mode='drop'.")
+    coded = [name for block in data.blocks if block.frame is not None
+             for name, values in zip(block.feature_names, block.frame.values) if values is not None]
+    if coded and not isinstance(source, adapters.EstimatorRecipe):
+        raise TypeError(f"{func} fits a builder's or a Keras model on X as arrays of numbers, and X has "
+                        f"non-numeric columns {coded}. Encode them as numbers first (e.g. one-hot "
+                        f"columns), or pass an unfitted scikit-learn estimator, which is fitted on "
+                        f"DataFrames.")
 
 
 def make_setup(func, *, model_or_builder, X, y, fit_kwargs, metric, cv, mode, groups, feature_names,
@@ -201,7 +209,6 @@ def make_setup(func, *, model_or_builder, X, y, fit_kwargs, metric, cv, mode, gr
     path = _check_checkpoint(checkpoint, func)
     metric = get_metric(metric, func)
     data = apply_mask(as_sequence_data(X, feature_names, func=func), model_or_builder, mask, mask_value, func)
-    _refuse_categorical(data, func)
     y = as_target(y, data.n_samples, func=func)
     fit_kwargs = _check_fit_kwargs(fit_kwargs, data.n_samples, func)
     sample_weight = check_sample_weight(sample_weight, data.n_samples, [(None, metric)], func)
@@ -212,6 +219,7 @@ def make_setup(func, *, model_or_builder, X, y, fit_kwargs, metric, cv, mode, gr
     root = stored if stored is not None else checks.check_random_state(random_state, func)
     folds, cv_description = make_folds(cv, data.n_samples, y, root, func)
     source, model_id = _model_source(model_or_builder, data, func)
+    _check_categorical(data, source, mode, func)
     _check_picklable(source, n_jobs, func)
 
     setup = Setup(func=func, data=data, y=y, labels=labels, granularity=granularity, metric=metric, mode=mode,
