@@ -7,7 +7,9 @@ column (string, object, pandas categorical, datetime, boolean) as integer codes 
 :class:`FrameInfo`. Those columns are categorical: the engine only moves their codes between samples
 (permutation, swap), so a chunk's codes always decode to values the column had. A numeric column that
 additive noise or a mean made fractional arrives as float64; everywhere else a column arrives in its
-own dtype, nullable ones (``Int64``, ``Float64``) included.
+own dtype, nullable ones (``Int64``, ``Float64``) included. A missing number is stored as NaN (NA again
+in a nullable column), a missing category as one of the column's values; both move between samples
+like any value, and statistics leave NaN out (:class:`seqimp.inputs.Block`).
 """
 
 from __future__ import annotations
@@ -70,15 +72,15 @@ def _column(stored, dtype, values, index):
 
     if values is not None:
         return pd.Series(values.take(stored.astype(np.int64)), index=index).astype(dtype, copy=False)
-    target = _numpy_dtype(dtype)
-    if stored.dtype != target:
-        cast = stored.astype(target)
+    if not isinstance(dtype, np.dtype):  # nullable (Int64, Float64): NaN is NA again
+        try:
+            return pd.Series(pd.array(stored, dtype=dtype), index=index)
+        except (TypeError, ValueError):  # noise made an Int64 column fractional
+            return pd.Series(pd.array(stored.astype(np.float64), dtype="Float64"), index=index)
+    if stored.dtype != dtype:
+        cast = stored.astype(dtype) if not np.isnan(stored).any() else stored
         # Back to the column's own dtype when that is exact; noise on an integer column gives float64.
         stored = cast if np.array_equal(cast, stored) else stored.astype(np.float64)
-    if stored.dtype == target and not isinstance(dtype, np.dtype):
-        return pd.Series(pd.array(stored, dtype=dtype), index=index)  # Int64, Float64: nullable again
-    if not isinstance(dtype, np.dtype) and stored.dtype == np.float64:
-        return pd.Series(pd.array(stored, dtype="Float64"), index=index)
     return pd.Series(stored, index=index, copy=False)
 
 
@@ -139,13 +141,13 @@ def frame_block(frame, name, func):
 
 def _numeric(series, column, name):
     if series.isna().any():
-        row = int(np.flatnonzero(series.isna().to_numpy())[0])
-        raise ValueError(f"{name} must have no missing values in its numeric columns; column {column!r} is "
-                         f"missing at row {checks.shown_index(row)}. Impute it, or make the column "
-                         f"categorical (missing is then one of its values).")
-    array = series.to_numpy(dtype=_numpy_dtype(series.dtype))
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
-        row = int(np.flatnonzero(~np.isfinite(array))[0])
+        # Missing numbers are NaN, as scikit-learn's estimators that take them (HistGradientBoosting)
+        # read them: moved like any value, left out of means and spreads, never noised into numbers.
+        array = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        array = series.to_numpy(dtype=_numpy_dtype(series.dtype))
+    if array.dtype.kind == "f" and np.isinf(array).any():
+        row = int(np.flatnonzero(np.isinf(array))[0])
         raise ValueError(f"{name} must be finite; column {column!r} holds {array[row]} at row "
                          f"{checks.shown_index(row)}.")
     return array

@@ -92,17 +92,28 @@ class Block:
             return self.X.reshape(-1, self.n_features)
         return self.X[self.mask]
 
+    @property
+    def has_missing(self):
+        """True where X holds NaN: missing values of a DataFrame's numeric columns (arrays have none)."""
+        return self.X.dtype.kind == "f" and bool(np.isnan(self.X).any())
+
     def feature_mean(self):
-        """Each feature's mean over samples and real timesteps, float64 of shape (F,)."""
-        return self.real_values().mean(axis=0, dtype=np.float64)
+        """Each feature's mean over samples and real timesteps (missing values left out), float64 (F,)."""
+        mean = np.nanmean if self.has_missing else np.mean
+        return mean(self.real_values(), axis=0, dtype=np.float64)
 
     def feature_std(self):
-        """Each feature's standard deviation over samples and real timesteps (ddof=0), float64 (F,)."""
-        return self.real_values().std(axis=0, dtype=np.float64)
+        """Each feature's standard deviation over samples and real timesteps (ddof=0; missing values left
+        out), float64 of shape (F,)."""
+        std = np.nanstd if self.has_missing else np.std
+        return std(self.real_values(), axis=0, dtype=np.float64)
 
     def feature_range(self):
-        """Each feature's max - min over samples and real timesteps, float64 of shape (F,)."""
-        return np.ptp(self.real_values(), axis=0).astype(np.float64)
+        """Each feature's max - min over samples and real timesteps (missing values left out), float64 (F,)."""
+        values = self.real_values()
+        if self.has_missing:
+            return (np.nanmax(values, axis=0) - np.nanmin(values, axis=0)).astype(np.float64)
+        return np.ptp(values, axis=0).astype(np.float64)
 
     def take(self, rows):
         """The block restricted to ``rows`` (a sorted index array): a new read-only copy."""

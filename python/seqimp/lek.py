@@ -140,9 +140,11 @@ def lek_profile(model, X, *, features=None, quantiles=DEFAULT_QUANTILES, n_point
     blocks, low, high = [], [], []
     for block in data.blocks:
         per_feature = block.real_values()
-        levels = np.quantile(per_feature, quantiles, axis=0)  # (n_quantiles, F)
-        low.extend(per_feature.min(axis=0))
-        high.extend(per_feature.max(axis=0))
+        # Missing values (NaN in a DataFrame's numeric column) are left out of the levels and the range.
+        nan = block.has_missing
+        levels = (np.nanquantile if nan else np.quantile)(per_feature, quantiles, axis=0)  # (n_quantiles, F)
+        low.extend((np.nanmin if nan else np.min)(per_feature, axis=0))
+        high.extend((np.nanmax if nan else np.max)(per_feature, axis=0))
         dtype = block.X.dtype if block.X.dtype.kind == "f" else np.dtype(np.float64)
         templates = np.repeat(levels.astype(dtype)[:, np.newaxis, :], block.n_timesteps, axis=1)
         templates.setflags(write=False)

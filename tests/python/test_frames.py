@@ -172,18 +172,50 @@ def test_methods_that_cannot_take_categories_refuse_them():
         seqimp.lofo_importance(lambda n: LinearRegression(), frame, _target(frame), cv=2)
 
 
-def test_missing_values_are_allowed_in_categorical_columns_and_refused_in_numeric_ones():
-    frame = pd.DataFrame({"num": [1.0, 2.0, 3.0, 4.0], "city": ["a", None, "b", "a"]})
+def test_missing_values_are_moved_never_invented_or_noised_into_numbers():
+    frame = pd.DataFrame({"num": [1.0, np.nan, 3.0, 4.0, 5.0, np.nan],
+                          "count": pd.array([1, None, 3, 4, 5, 6], dtype="Int64"),
+                          "city": ["a", None, "b", "a", "b", "a"]})
     seen = []
 
     def model(X):
-        seen.append(X["city"].isna().sum())
-        return X["num"].to_numpy()
+        assert X["count"].dtype in (pd.Int64Dtype(), pd.Float64Dtype())
+        seen.append((int(X["num"].isna().sum()), int(X["count"].isna().sum()), int(X["city"].isna().sum())))
+        return X["num"].fillna(0).to_numpy() + X["count"].fillna(0).to_numpy(float)
 
-    seqimp.permutation_importance(model, frame, frame["num"], n_repeats=5, random_state=0)
-    assert sum(seen) == 1 + 2 * 5  # one missing city in every copy: moved, never lost or invented
-    with pytest.raises(ValueError, match=r"'?X'?.*column 'num' is missing at row 1"):
-        seqimp.perturbation_importance(model, pd.DataFrame({"num": [1.0, np.nan]}))
+    seqimp.permutation_importance(model, frame, np.zeros(6), n_repeats=5, random_state=0)
+    copies = 1 + 3 * 5
+    assert [sum(s[k] for s in seen) for k in range(3)] == [2 * copies, copies, copies]
+    seen.clear()
+    r = seqimp.perturbation_importance(model, frame, noise="gaussian", n_repeats=3, random_state=0)
+    assert [sum(s[k] for s in seen) for k in range(3)] == [2 * 10, 10, 10]  # noise never fills a gap
+    assert np.isfinite(r.importances).all() and r.importances_mean[0] > 0
+    # "mean" sets every cell, a missing one too, to the mean of the values present (13 / 4).
+    by_mean = seqimp.perturbation_importance(model, frame, noise="mean", random_state=0)
+    assert by_mean.importances_mean[0] == pytest.approx(np.sqrt(np.mean((np.array([1, 0, 3, 4, 5, 0]) - 13 / 4) ** 2)))
+
+
+def test_missing_numbers_agree_with_scikit_learn_for_a_model_that_takes_them():
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({"a": rng.normal(size=1000), "b": rng.normal(size=1000), "c": rng.normal(size=1000)})
+    y = 2 * frame["a"] + frame["b"] + 0.1 * rng.normal(size=1000)
+    frame.loc[rng.random(1000) < 0.2, "a"] = np.nan
+    frame.loc[rng.random(1000) < 0.1, "c"] = np.nan
+    model = HistGradientBoostingRegressor(max_iter=50, random_state=0).fit(frame, y)
+    ours = seqimp.permutation_importance(model, frame, y, metric="neg_mean_squared_error", n_repeats=20,
+                                         random_state=0)
+    theirs = sk_permutation_importance(model, frame, y, scoring="neg_mean_squared_error", n_repeats=20,
+                                       random_state=0)
+    se = np.sqrt((ours.importances.var(axis=1, ddof=1) + theirs.importances.var(axis=1, ddof=1)) / 20)
+    assert np.all(np.abs(ours.importances_mean - theirs.importances_mean) < 4 * se + 1e-12)
+    assert ours.importances_mean[0] > 1.0
+    with pytest.raises(ValueError, match=r"column 'a' holds inf"):
+        seqimp.permutation_importance(model, frame.assign(a=np.inf), y)
+    keras = require("keras")
+    with pytest.raises(ValueError, match=r"missing values \(NaN\).*Keras model cannot take them"):
+        seqimp.perturbation_importance(keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)]), frame)
 
 
 def test_agrees_with_scikit_learn_on_a_dataframe_pipeline_with_a_one_hot_encoded_string_column():

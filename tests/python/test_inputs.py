@@ -65,7 +65,7 @@ def test_float16_is_widened_to_float32_and_big_endian_made_native():
     (np.array([[["a", "b"]]]), "must hold numbers"),
     (np.array([[[1.0, np.nan]]]), "must be finite"),
     (np.array([[[1.0, np.inf]]]), "must be finite"),
-    (pd.DataFrame({"a": [1.0, np.nan]}), "missing at row 1"),
+    (pd.DataFrame({"a": [1.0, np.inf]}), "column 'a' holds inf at row 1"),
 ])
 def test_bad_x_is_rejected_with_a_message_naming_x(X, message):
     with pytest.raises((ValueError, TypeError), match=message) as info:

@@ -77,9 +77,11 @@ def test_an_r_data_frame_becomes_a_pandas_frame_with_categoricals():
     assert list(X["o"].cat.categories) == ["lo", "hi"] and X["o"].cat.ordered
     assert X["s"].tolist() == ["x", None, "y"]
     assert X["l"].tolist()[0] is True and pd.isna(X["l"][1]) and X["l"].tolist()[2] is False
-    assert np.isnan(X["d"][1])  # the core refuses it, naming the column and row
-    with pytest.raises(ValueError, match=r"numeric columns; column 'd' is missing at row 1"):
-        seqimp.perturbation_importance(lambda x: x["i"], X)
+    assert np.isnan(X["d"][1])  # a missing number: NaN, moved like any value (the R package refuses it)
+    seen = []
+    seqimp.permutation_importance(lambda x: seen.append(int(x["d"].isna().sum())) or x["i"], X, [1, 2, 3],
+                                  n_repeats=2, random_state=0)
+    assert sum(seen) == 1 + 6 * 2  # one missing d in every copy: moved, never lost or invented
 
 
 def test_a_factor_is_explained_through_an_r_lm(lm_case):

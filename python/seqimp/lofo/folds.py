@@ -146,7 +146,8 @@ def fold_inputs(X, train, test, task, input_ndim, mask=None, frame=None):
         _hold_real_cells(X_train, X_test, list(task.constant), mask[train], mask[test])
     elif task.constant:
         cols = list(task.constant)
-        means = X_train[:, :, cols].mean(axis=(0, 1), dtype=np.float64).astype(X_train.dtype)
+        mean = np.nanmean if X_train.dtype.kind == "f" and np.isnan(X_train).any() else np.mean
+        means = mean(X_train[:, :, cols], axis=(0, 1), dtype=np.float64).astype(X_train.dtype)
         X_train[:, :, cols] = means
         X_test[:, :, cols] = means
     if len(task.keep) != X.shape[2]:
