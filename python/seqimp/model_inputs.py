@@ -13,6 +13,7 @@ from dataclasses import replace
 import numpy as np
 
 from . import checks
+from .adapters.keras_layers import keras_input_dtypes
 from .adapters.protocol import keras_model_flavour
 from .inputs import as_sequence_data, with_feature_names
 from .labels import feature_index
@@ -57,13 +58,18 @@ def mark_categorical(data, categorical_features, func):
 
 
 def _keras_input_dtypes(model, n_blocks):
-    """The dtype of each of the Keras model's inputs ("float32" where the model does not say)."""
+    """The dtype of each of the Keras model's inputs (float32 where the model does not say)."""
+    dtypes = keras_input_dtypes(model) or []
+    if len(dtypes) != n_blocks:
+        return [np.dtype(np.float32)] * n_blocks
+    return [_numpy_dtype(d) for d in dtypes]
+
+
+def _numpy_dtype(name):
     try:
-        inputs = list(model.inputs)
-    except (AttributeError, ValueError):
-        inputs = []
-    dtypes = [getattr(t.dtype, "name", t.dtype) for t in inputs] if len(inputs) == n_blocks else []
-    return [np.dtype(str(d)) if d else np.dtype(np.float32) for d in dtypes] or [np.dtype(np.float32)] * n_blocks
+        return np.dtype(name)
+    except TypeError:  # a dtype NumPy does not know ("string"): the model's own conversion decides
+        return np.dtype(np.float32)
 
 
 def for_keras(data, model, func):
