@@ -45,7 +45,8 @@ class FrameInfo:
         """The frame of only ``columns`` (positions), as LOFO fits a model without a feature."""
         columns = list(columns)
         return replace(self, columns=tuple(self.columns[j] for j in columns),
-                       dtypes=tuple(self.dtypes[j] for j in columns), values=tuple(self.values[j] for j in columns))
+                       dtypes=tuple(self.dtypes[j] for j in columns),
+                       values=tuple(self.values[j] for j in columns))
 
     def rebuild(self, chunk, rows=None):
         """A (m, F) chunk of the block as a DataFrame; ``rows`` are the caller's rows it came from (for

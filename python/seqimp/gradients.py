@@ -266,7 +266,8 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
         a Keras model with its weights); R models and models that cannot be pickled need ``n_jobs=1``.
         Each worker compiles a Keras model's forward pass once per call (seconds), and TensorFlow
         already uses every core of one machine: for Keras, workers pay only on long jobs over many
-        machines or cores (measured on 2 cores: 0.13x for a 0.3 s LSTM job, 1.04x for a random forest).
+        machines or cores (measured on 2 cores: 0.13x-0.26x for a 0.2-0.3 s LSTM job, 0.93x-1.04x for
+        a random forest).
 
     Returns
     -------

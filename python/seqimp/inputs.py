@@ -4,8 +4,9 @@ Every public function turns its ``X`` into a :class:`SequenceData` once: one :cl
 input, each a C-order, read-only copy of shape (n, T, F) in X's own dtype (float64 stays float64,
 integers stay integers; :mod:`seqimp.model_inputs` casts to a Keras model's dtype), with its feature
 names. 2-D input (n, F) is a block without timesteps (T = 1); the model still sees the 2-D shape it was
-given (:meth:`SequenceData.to_model_input`), and a DataFrame a DataFrame (:mod:`seqimp.frames`). ``X`` may be one array, a list of arrays (the model's input
-order) or a dict keyed by the model's input names, and the model gets the same structure back.
+given (:meth:`SequenceData.to_model_input`), and a DataFrame a DataFrame (:mod:`seqimp.frames`).
+``X`` may be one array, a list of arrays (the model's input order) or a dict keyed by the model's input
+names, and the model gets the same structure back.
 Everything after this works on blocks; arguments that only make sense against them (a gradient
 baseline, LOFO folds, the model's declared input shapes, the mask of padded steps,
 :mod:`seqimp.masks`) are checked where they are used. The caller's arrays are read, never written, so

@@ -88,8 +88,8 @@ def for_keras(data, model, func):
                                 f"takes arrays of numbers. Encode them (e.g. as integer ids into an Embedding "
                                 f"input) before the model.")
         if block.has_missing:
-            raise ValueError(f"The 'X' parameter of {func} has missing values (NaN) in {list(block.feature_names)}; "
-                             f"a Keras model cannot take them. Impute them first.")
+            raise ValueError(f"The 'X' parameter of {func} has missing values (NaN) in "
+                             f"{list(block.feature_names)}; a Keras model cannot take them. Impute them first.")
         if dtype.kind != "f" and not (dtype.kind in "iu" and block.X.dtype.kind in "biu"):
             dtype = np.dtype(np.float32)  # ids the model takes as they are; anything else as float32
         X = block.X if block.X.dtype == dtype else np.ascontiguousarray(block.X, dtype=dtype)
