@@ -8,6 +8,7 @@ never turn into a green run of skips (the R suite's ``skip_or_fail`` does the sa
 
 import importlib
 import os
+import subprocess
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -50,3 +51,12 @@ def seed_eval_data():
     from seqimp.demo import seed_data
 
     return seed_data(250, np.random.default_rng(7))
+
+
+def require_r_package(export):
+    """The seqimp R package, installed where R_LIBS points, with ``export``; else :func:`skip_or_fail`."""
+    proc = subprocess.run(["Rscript", "-e", f'cat(requireNamespace("seqimp", quietly = TRUE) && '
+                           f'"{export}" %in% getNamespaceExports("seqimp"))'],
+                          capture_output=True, text=True, timeout=120)
+    if proc.stdout.strip() != "TRUE":
+        skip_or_fail(f"the seqimp R package with {export} is not installed (make setup)")

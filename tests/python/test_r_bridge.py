@@ -7,7 +7,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import skip_or_fail
+from conftest import require_r_package, skip_or_fail
 
 import seqimp
 
@@ -386,17 +386,8 @@ def test_to_r_carries_attributions_as_an_r_array(r_array):
 
 # -- the R package returns the same frame ----------------------------------------------------------
 
-def r_package_ready():
-    """The seqimp R package, installed where R_LIBS points, with its perturbation_importance."""
-    proc = subprocess.run(["Rscript", "-e", 'cat(requireNamespace("seqimp", quietly = TRUE) && '
-                           '"perturbation_importance" %in% getNamespaceExports("seqimp"))'],
-                          capture_output=True, text=True, timeout=120)
-    return proc.stdout.strip() == "TRUE"
-
-
 def test_to_r_frame_is_identical_to_the_r_packages(tmp_path, r_array):
-    if not r_package_ready():
-        skip_or_fail("the seqimp R package with perturbation_importance is not installed (make setup)")
+    require_r_package("perturbation_importance")
     model_code = 'function(x) x[, , "temp"] %*% rep(1, 7) + 2 * x[, 7, "load"]'
     result = seqimp.perturbation_importance(r(model_code), r_array, n_repeats=3, granularity="cell",
                                             random_state=4)

@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import require, skip_or_fail
+from conftest import require, require_r_package
 
 import seqimp
 
@@ -179,17 +179,8 @@ def test_categorical_features_names_a_numeric_column_to_swap(lm_case):
         seqimp.perturbation_importance(fit, X, categorical_features=["nope"])
 
 
-def r_package_ready():
-    """The seqimp R package, installed where R_LIBS points, with its permutation_importance."""
-    proc = subprocess.run(["Rscript", "-e", 'cat(requireNamespace("seqimp", quietly = TRUE) && '
-                           '"permutation_importance" %in% getNamespaceExports("seqimp"))'],
-                          capture_output=True, text=True, timeout=120)
-    return proc.stdout.strip() == "TRUE"
-
-
 def test_the_r_package_gives_the_same_frame_for_a_data_frame_and_an_lm(tmp_path, lm_case):
-    if not r_package_ready():
-        skip_or_fail("the seqimp R package with perturbation_importance is not installed (make setup)")
+    require_r_package("permutation_importance")
     fit, X, y = lm_case
     result = seqimp.permutation_importance(fit, X, ro.FloatVector(y), metric="mse", n_repeats=3, random_state=5)
     paths = {name: tmp_path / f"{name}.rds" for name in ("python", "fit", "x", "y")}
