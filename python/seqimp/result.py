@@ -36,6 +36,14 @@ class ImportanceResult:
         The metric on unperturbed data, where the method has one.
     attributions : ndarray of X's shape, (n, T, F) or (n, F), or None
         Per-sample attributions, for gradient methods.
+    inference : dict or None
+        What a method knows about the uncertainty of ``importances_mean`` (None where it reports
+        nothing). Keys, each optional: ``"se"`` (ndarray (n_labels,), the standard error of
+        ``importances_mean``), ``"df"`` (degrees of freedom of a t interval; None or absent for a
+        normal one), ``"pvalues"`` (ndarray (n_labels,), one-sided p-values a method computed itself,
+        e.g. from a null distribution), ``"null"`` (ndarray (n_labels, B), a null distribution),
+        ``"estimator"`` (str: how the standard error was estimated) and ``"covers"`` (str: what the
+        interval covers and what it does not, in words).
     """
 
     method: str
@@ -48,6 +56,7 @@ class ImportanceResult:
     feature_names: tuple = ()
     params: dict = field(default_factory=dict)
     extra: Any = None
+    inference: Optional[dict] = None
 
     @property
     def importances_mean(self):
