@@ -4,6 +4,7 @@ Importing seqimp does not import TensorFlow; only a Keras model passed in does.
 """
 
 from .gradients import gradient_importance
+from .improved_stepwise import improved_stepwise_importance
 from .lek import lek_profile, plot_lek_profile
 from .lofo import lofo_importance, stepwise_importance
 from .metrics import Metric
@@ -14,6 +15,7 @@ from .weights import garson_importance, olden_importance
 
 __version__ = "0.1.0"
 
-__all__ = ["ImportanceResult", "Metric", "garson_importance", "gradient_importance", "lek_profile",
+__all__ = ["ImportanceResult", "Metric", "garson_importance", "gradient_importance",
+           "improved_stepwise_importance", "lek_profile",
            "lofo_importance", "olden_importance", "permutation_importance", "perturbation_importance",
            "plot_lek_profile", "stepwise_importance"]
