@@ -10,6 +10,7 @@ from .lofo import lofo_importance, stepwise_importance
 from .metrics import Metric
 from .permutation import permutation_importance
 from .perturbation import perturbation_importance
+from .perturbation_curve import perturbation_curve, plot_perturbation_curve
 from .result import ImportanceResult
 from .weights import garson_importance, olden_importance
 
@@ -17,5 +18,5 @@ __version__ = "0.1.0"
 
 __all__ = ["ImportanceResult", "Metric", "garson_importance", "gradient_importance",
            "improved_stepwise_importance", "lek_profile",
-           "lofo_importance", "olden_importance", "permutation_importance", "perturbation_importance",
-           "plot_lek_profile", "stepwise_importance"]
+           "lofo_importance", "olden_importance", "permutation_importance", "perturbation_curve",
+           "perturbation_importance", "plot_lek_profile", "plot_perturbation_curve", "stepwise_importance"]
