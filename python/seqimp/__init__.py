@@ -11,6 +11,7 @@ from .metrics import Metric
 from .permutation import permutation_importance
 from .perturbation import perturbation_importance
 from .perturbation_curve import perturbation_curve, plot_perturbation_curve
+from .randomization import randomization_test
 from .result import ImportanceResult
 from .weights import garson_importance, olden_importance
 
@@ -19,4 +20,5 @@ __version__ = "0.1.0"
 __all__ = ["ImportanceResult", "Metric", "garson_importance", "gradient_importance",
            "improved_stepwise_importance", "lek_profile",
            "lofo_importance", "olden_importance", "permutation_importance", "perturbation_curve",
-           "perturbation_importance", "plot_lek_profile", "plot_perturbation_curve", "stepwise_importance"]
+           "perturbation_importance", "plot_lek_profile", "plot_perturbation_curve", "randomization_test",
+           "stepwise_importance"]
