@@ -248,12 +248,12 @@ def main(argv=None):
                         help="a smoke run: small data, short training, 2 + 1 replicates unless given")
     parser.add_argument("--replicates", type=int, help="MLP replicates (default 30; --quick 2)")
     parser.add_argument("--stepwise-replicates", type=int,
-                        help="MLP replicates that also run classical stepwise (retraining; default 3; --quick 1)")
+                        help="MLP replicates that also run classical stepwise (retraining; default 2; --quick 1)")
     parser.add_argument("--seq-replicates", type=int, help="LSTM replicates (default 10; --quick 1)")
     parser.add_argument("--seq-stepwise-replicates", type=int,
                         help="LSTM replicates that also run classical stepwise (default 0: LSTM refits are slow)")
     args = parser.parse_args(argv)
-    defaults = (2, 1, 1, 0) if args.quick else (30, 3, 10, 0)
+    defaults = (2, 1, 1, 0) if args.quick else (30, 2, 10, 0)
     for name, value in zip(("replicates", "stepwise_replicates", "seq_replicates", "seq_stepwise_replicates"),
                            defaults):
         if getattr(args, name) is None:
