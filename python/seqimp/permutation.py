@@ -15,6 +15,7 @@ from .metrics import get_metrics
 from .progress import check_progress
 from .result import ImportanceResult
 from .scoring import Scoring, check_sample_weight, check_weight_total, metrics_predictor
+from .conditional import Conditional, check_conditional, describe_conditional
 from .transforms import Resample
 
 _FUNC = "permutation_importance"
@@ -88,7 +89,7 @@ class _CheckFirstChunk:
 def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularity="feature", groups=None,
                            feature_names=None, categorical_features=None, output=None, mask=None, mask_value=None, max_samples=None,
                            sample_weight=None, batch_size=None, random_state=None, progress=None,
-                           n_jobs=None):
+                           n_jobs=None, conditional=None):
     """Permutation importance for sequence models: the metric's loss when a variable is shuffled.
 
     For every label (a feature, a timestep, a cell or a group) and every repeat, the label's values
@@ -221,6 +222,7 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
     ['x1', 'x2', 'x3']
     """
     metrics, several = get_metrics(metric, _FUNC)
+    conditional = check_conditional(conditional, _FUNC)
     n_repeats = checks.check_int(n_repeats, "n_repeats", _FUNC)
     root_seed = checks.check_random_state(random_state, _FUNC)
     progress = check_progress(progress, _FUNC)
@@ -238,12 +240,14 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
     data, y, sample_weight = _subsample(data, y, sample_weight, count, root_seed)
     score = Scoring(metrics, y, sample_weight, predictor, len(labels), n_repeats, _FUNC)
 
-    engine.run(_CheckFirstChunk(predictor, score), data, labels, Resample(data, "permutation"),
+    transform = Resample(data, "permutation") if conditional is None else Conditional(data, conditional, _FUNC)
+    engine.run(_CheckFirstChunk(predictor, score), data, labels, transform,
                n_repeats=n_repeats, root_seed=root_seed, chunk_rows=chunk_rows, score=score,
                progress=progress, func=_FUNC, n_jobs=n_jobs)
     params = {"n_repeats": n_repeats, "max_samples": max_samples, "n_samples": data.n_samples,
               "mask": data.mask_source, "sample_weight": sample_weight is not None,
-              "categorical_features": [data.feature_names[j] for j in data.categorical_features]}
+              "categorical_features": [data.feature_names[j] for j in data.categorical_features],
+              "conditional": describe_conditional(conditional)}
     if output is not None:
         params["output"] = predictor.resolve(data).description
     results = {name: ImportanceResult(

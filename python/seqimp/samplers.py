@@ -1,0 +1,222 @@
+"""Conditional samplers: a label's cells drawn given every other cell of the same sample.
+
+Every sample's cells are laid out as one flat vector (:class:`CellLayout`): block by block (one block
+per model input), timestep-major within a block (t0/f0, t0/f1, ..., t1/f0, ...). A label is a boolean
+mask over that vector, so one sampler serves every granularity, groups and several inputs alike.
+
+- :class:`GaussianConditional`: the numeric cells are jointly Gaussian, with the covariance estimated
+  once with Ledoit-Wolf shrinkage (scikit-learn); a label's cells are drawn from their conditional
+  given the sample's other real cells (:meth:`GaussianConditional.conditional`, cached).
+- :class:`NearestDonors`: for each sample, its ``n_neighbors`` nearest samples in the other numeric
+  cells (each cell standardised; padded and missing cells count as the cell's mean); a label's values
+  are taken from one of them.
+
+Padding and missing values (NaN in a DataFrame's numeric columns) are never used as information: the
+covariance is estimated from the pairs of cells real in each sample, and a sample is conditioned on its
+own real cells only.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+# Beyond this many numeric cells (T x F summed over the inputs) the covariance (cells x cells, float64)
+# and its inverse pass about 270 MB together: the Gaussian sampler is refused with the way out.
+MAX_GAUSSIAN_CELLS = 4096
+# Conditionals (and precisions of real-cell patterns) kept per sampler, least recently used dropped.
+_CACHE_ENTRIES = 64
+
+
+class CellLayout:
+    """Where each cell of every block sits in one flat vector per sample."""
+
+    def __init__(self, data):
+        self.data = data
+        self.blocks = data.blocks
+        self.sizes = [int(np.prod(block.X.shape[1:])) for block in data.blocks]
+        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
+        self.n_cells = int(self.offsets[-1])
+        self.numeric = np.concatenate([np.broadcast_to(~block.categorical_mask[np.newaxis, :] & (not block.tokens),
+                                                       block.X.shape[1:]).ravel() for block in data.blocks])
+
+    def cells(self, label):
+        """The label's cells as a (n_cells,) bool mask."""
+        flat = np.zeros(self.n_cells, dtype=bool)
+        for b, cells in label.parts:
+            flat[self.offsets[b]:self.offsets[b + 1]] = np.asarray(cells, dtype=bool).ravel()
+        return flat
+
+    def rows(self, i0, i1):
+        """Rows i0:i1 of every block as (m, n_cells) float64 (missing values stay NaN)."""
+        return np.concatenate([block.X[i0:i1].reshape(i1 - i0, -1).astype(np.float64) for block in self.blocks],
+                              axis=1)
+
+    def real(self, i0, i1):
+        """(m, n_cells) bool: True where rows i0:i1 hold a real value (not padding, not missing), or None
+        when every cell of every row is real."""
+        parts, any_missing = [], False
+        for block in self.blocks:
+            m = i1 - i0
+            real = np.ones((m,) + block.X.shape[1:], dtype=bool)
+            if block.mask is not None:
+                real &= block.mask[i0:i1, :, np.newaxis]
+                any_missing = True
+            if block.X.dtype.kind == "f":
+                finite = ~np.isnan(block.X[i0:i1])
+                if not finite.all():
+                    real &= finite
+                    any_missing = True
+            parts.append(real.reshape(m, -1))
+        return np.concatenate(parts, axis=1) if any_missing else None
+
+    def write(self, outs, cells, values, where=None):
+        """Put ``values`` (m, cells.sum()) into the label's ``cells`` of the chunk ``outs``, block by block;
+        ``where`` (m, cells.sum()) bool limits it to some entries."""
+        start = 0
+        for b, out in enumerate(outs):
+            local = cells[self.offsets[b]:self.offsets[b + 1]].reshape(out.shape[1:])
+            k = int(local.sum())
+            if not k:
+                continue
+            part = values[:, start:start + k]
+            if where is None:
+                out[:, local] = part
+            else:
+                view = out[:, local]
+                np.copyto(view, part.astype(view.dtype, copy=False), where=where[:, start:start + k])
+                out[:, local] = view
+            start += k
+
+
+class _LRU(OrderedDict):
+    def fetch(self, key, make):
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        value = self[key] = make()
+        while len(self) > _CACHE_ENTRIES:
+            self.popitem(last=False)
+        return value
+
+
+def shrunk_covariance(Z, real):
+    """Mean (D,) and Ledoit-Wolf covariance (D, D) of ``Z`` (n, D); ``real`` (n, D) bool or None.
+
+    With every cell real this is scikit-learn's ``LedoitWolf``. Otherwise each covariance entry comes
+    from the samples where both cells are real, the shrinkage intensity from the data with unreal cells
+    at their mean, and eigenvalues below 1e-10 of the largest are raised to it, so the matrix stays
+    positive definite.
+    """
+    from sklearn.covariance import LedoitWolf, ledoit_wolf_shrinkage
+
+    if real is None:
+        fitted = LedoitWolf().fit(Z)
+        return fitted.location_, fitted.covariance_
+    counts = real.sum(axis=0)
+    mean = np.where(real, Z, 0.0).sum(axis=0) / np.maximum(counts, 1)
+    centred = np.where(real, Z - mean, 0.0)
+    pairs = real.T.astype(np.float64) @ real.astype(np.float64)
+    empirical = (centred.T @ centred) / np.maximum(pairs, 1.0)
+    shrinkage = ledoit_wolf_shrinkage(centred, assume_centered=True)
+    target = np.trace(empirical) / len(empirical)
+    covariance = (1.0 - shrinkage) * empirical + shrinkage * target * np.eye(len(empirical))
+    values, vectors = np.linalg.eigh(covariance)
+    floor = 1e-10 * max(float(values.max()), 1e-300)
+    if values.min() < floor:
+        covariance = (vectors * np.maximum(values, floor)) @ vectors.T
+    return mean, covariance
+
+
+class GaussianConditional:
+    """The numeric cells as one Gaussian (Ledoit-Wolf covariance); draws of some cells given the others.
+
+    ``conditional(target, given)`` -> (mean part, coefficients, Cholesky factor) for the cells in
+    ``target`` given the cells in ``given`` (both (D,) bool masks over the numeric cells, disjoint): a
+    draw is ``mu_t + (x_g - mu_g) @ coef.T + z @ chol.T`` with ``z`` standard normal. The precision of the
+    ``target | given`` cells is inverted once per pattern of real cells and kept, so a label given every
+    other cell costs one small solve.
+    """
+
+    def __init__(self, Z, real):
+        self.mean, self.covariance = shrunk_covariance(Z, real)
+        self._precisions = _LRU()
+        self._conditionals = _LRU()
+
+    def _precision(self, cells):
+        def make():
+            index = np.flatnonzero(cells)
+            factor = np.linalg.cholesky(self.covariance[np.ix_(index, index)])
+            inverse = np.linalg.inv(factor)
+            return inverse.T @ inverse
+        return self._precisions.fetch(cells.tobytes(), make)
+
+    def conditional(self, target, given):
+        key = target.tobytes() + given.tobytes()
+        return self._conditionals.fetch(key, lambda: self._make_conditional(target, given))
+
+    def _make_conditional(self, target, given):
+        both = target | given
+        precision = self._precision(both)
+        inside = target[both]  # the target's places among target | given
+        p_tt = precision[np.ix_(inside, inside)]
+        p_tg = precision[np.ix_(inside, ~inside)]
+        covariance = np.linalg.inv(p_tt)
+        covariance = (covariance + covariance.T) / 2.0
+        coef = -covariance @ p_tg
+        return coef, np.linalg.cholesky(covariance)
+
+    def draw(self, x, target, given, z):
+        """Draws of the ``target`` cells for rows ``x`` (m, D) given their ``given`` cells; ``z`` (m,
+        target.sum()) standard normal."""
+        coef, chol = self.conditional(target, given)
+        values = self.mean[target] + z @ chol.T
+        if coef.shape[1]:
+            values += (x[:, given] - self.mean[given]) @ coef.T
+        return values
+
+
+class NearestDonors:
+    """Each sample's ``n_neighbors`` nearest other samples in a chosen set of numeric cells.
+
+    Distances are Euclidean over the cells standardised to unit variance (their real values' mean and
+    standard deviation; padded and missing cells at the mean), computed by scikit-learn's
+    ``NearestNeighbors``: O(n^2 x cells) per set of cells. A sample is never its own neighbour.
+    """
+
+    def __init__(self, Z, real, n_neighbors):
+        if real is None:
+            mean, std = Z.mean(axis=0), Z.std(axis=0)
+        else:
+            counts = np.maximum(real.sum(axis=0), 1)
+            mean = np.where(real, Z, 0.0).sum(axis=0) / counts
+            std = np.sqrt(np.where(real, (Z - mean) ** 2, 0.0).sum(axis=0) / counts)
+        scaled = (Z - mean) / np.where(std > 0, std, 1.0)
+        self.scaled = scaled if real is None else np.where(real, scaled, 0.0)
+        self.n_neighbors = int(n_neighbors)
+        self._found = _LRU()
+
+    def neighbours(self, given):
+        """(n, k) indices of each sample's nearest other samples in the ``given`` cells (k is
+        ``n_neighbors``, at most n - 1); with no given cell, every other sample (k = n - 1)."""
+        return self._found.fetch(given.tobytes(), lambda: self._search(given))
+
+    def _search(self, given):
+        from sklearn.neighbors import NearestNeighbors
+
+        n = len(self.scaled)
+        if n < 2:
+            return np.zeros((n, 1), dtype=np.int64)
+        if not given.any():
+            others = np.arange(n - 1)[np.newaxis, :]
+            return others + (others >= np.arange(n)[:, np.newaxis])
+        k = min(self.n_neighbors, n - 1)
+        Z = np.ascontiguousarray(self.scaled[:, given])
+        _, found = NearestNeighbors(n_neighbors=k + 1, algorithm="brute").fit(Z).kneighbors(Z)
+        # Ties at distance 0 may put the sample itself anywhere among its k + 1: drop it, else the last.
+        is_self = found == np.arange(n)[:, np.newaxis]
+        drop = np.where(is_self.any(axis=1), is_self.argmax(axis=1), k)
+        keep = np.ones_like(found, dtype=bool)
+        keep[np.arange(n), drop] = False
+        return found[keep].reshape(n, k)
