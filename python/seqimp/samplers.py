@@ -91,12 +91,18 @@ class CellLayout:
 
 
 class _LRU(OrderedDict):
+    """A dict that keeps its ``size`` most recently fetched entries."""
+
+    def __init__(self, size=_CACHE_ENTRIES):
+        super().__init__()
+        self.size = size
+
     def fetch(self, key, make):
         if key in self:
             self.move_to_end(key)
             return self[key]
         value = self[key] = make()
-        while len(self) > _CACHE_ENTRIES:
+        while len(self) > self.size:
             self.popitem(last=False)
         return value
 
@@ -139,10 +145,10 @@ class GaussianConditional:
     other cell costs one small solve.
     """
 
-    def __init__(self, Z, real):
+    def __init__(self, Z, real, cache_entries=_CACHE_ENTRIES):
         self.mean, self.covariance = shrunk_covariance(Z, real)
         self._precisions = _LRU()
-        self._conditionals = _LRU()
+        self._conditionals = _LRU(cache_entries)
 
     def _precision(self, cells):
         def make():
