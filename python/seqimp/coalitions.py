@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .conditional import by_random_blocks
 from .engine import Transform, block_draws
 from .samplers import CellLayout
 from .transforms import end_aligned_steps
@@ -113,11 +114,10 @@ class Coalitions(Transform):
         return ((~kept).astype(np.float32) @ self.label_cells) > 0
 
     def apply(self, outs, i0, i1, coalition, seed):
-        removed = self.removed(i0, i1, coalition)
         if self.gaussian is None:
-            self._from_background(outs, i0, i1, removed, coalition.draw)
+            self._from_background(outs, i0, i1, self.removed(i0, i1, coalition), coalition.draw)
         else:
-            self._from_gaussian(outs, i0, i1, removed, seed)
+            self._from_gaussian(outs, i0, i1, coalition, seed)
 
     def _from_background(self, outs, i0, i1, removed, row):
         for b, out in enumerate(outs):
@@ -130,19 +130,25 @@ class Coalitions(Transform):
             steps = np.where(rank[i0:i1] >= 0, order[row][np.maximum(rank[i0:i1], 0)], -1)
             np.copyto(out, X[row][np.maximum(steps, 0)], where=cells & (steps >= 0)[:, :, np.newaxis])
 
-    def _from_gaussian(self, outs, i0, i1, removed, seed):
+    def _from_gaussian(self, outs, i0, i1, coalition, seed):
         numeric = self.layout.numeric
-        x = self.layout.rows(i0, i1)[:, numeric]
-        real = self.layout.real(i0, i1)
-        real = np.ones_like(x, dtype=bool) if real is None else real[:, numeric]
-        target, given = removed[:, numeric] & real, ~removed[:, numeric] & real
-        z = block_draws(seed, i0, i1, self.data.n_samples, lambda rng, rows: rng.standard_normal((rows, x.shape[1])))
-        values = np.zeros_like(x)
-        keys, which = np.unique(np.concatenate([target, given], axis=1), axis=0, return_inverse=True)
-        for g, key in enumerate(keys):
-            t, kept = key[:x.shape[1]], key[x.shape[1]:]
-            if not t.any():
-                continue
-            rows = np.flatnonzero(which.ravel() == g)
-            values[np.ix_(rows, np.flatnonzero(t))] = self.gaussian.draw(x[rows], t, kept, z[np.ix_(rows, np.flatnonzero(t))])
-        self.layout.write(outs, numeric, values, target)
+
+        def draw(rng, b0, b1):  # whole random blocks, so the numbers do not depend on the chunk
+            x = self.layout.rows(b0, b1)[:, numeric]
+            real = self.layout.real(b0, b1)
+            real = np.ones_like(x, dtype=bool) if real is None else real[:, numeric]
+            gone = self.removed(b0, b1, coalition)[:, numeric]
+            target, given = gone & real, ~gone & real
+            z = rng.standard_normal(x.shape)
+            values = np.zeros_like(x)
+            keys, which = np.unique(np.concatenate([target, given], axis=1), axis=0, return_inverse=True)
+            for g, key in enumerate(keys):
+                t, kept = key[:x.shape[1]], key[x.shape[1]:]
+                if t.any():
+                    cells = np.ix_(np.flatnonzero(which.ravel() == g), np.flatnonzero(t))
+                    values[cells] = self.gaussian.draw(x[cells[0].ravel()], t, kept, z[cells])
+            return np.concatenate([values, target], axis=1)
+
+        drawn = by_random_blocks(seed, i0, i1, self.data.n_samples, draw)
+        width = drawn.shape[1] // 2
+        self.layout.write(outs, numeric, drawn[:, :width], drawn[:, width:] > 0)

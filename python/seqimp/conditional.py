@@ -6,8 +6,9 @@ marginal permutation: the sampler is fitted once per call (the Gaussian) or once
 neighbours, the caller's sampler), and each (label, repeat) task draws from it in the engine's fixed
 random blocks of rows, seeded by the task, so the numbers do not depend on ``batch_size`` or ``n_jobs``.
 
-- ``"gaussian"``: the numeric cells are jointly Gaussian with a Ledoit-Wolf covariance over the
-  flattened (T x F) cells of every input (:class:`~seqimp.samplers.GaussianConditional`);
+- ``"gaussian"``: the numeric cells are jointly Gaussian, with a shrunk covariance (Ledoit-Wolf's form,
+  the intensity cross-validated) over the flattened (T x F) cells of every input
+  (:class:`~seqimp.samplers.GaussianConditional`);
 - ``"knn"``: the label's cells come from one of the sample's nearest neighbours in the other numeric
   cells (:class:`~seqimp.samplers.NearestDonors`);
 - an object with ``fit(X_other, X_label)`` and ``sample(X_other, rng)``: the caller's sampler, fitted
@@ -59,13 +60,18 @@ def describe_conditional(conditional):
     return type(conditional).__name__
 
 
-def random_blocks(seed, i0, i1, n_samples):
-    """(rng, b0, b1) of every random block of rows that rows ``i0:i1`` touch, seeded as
-    :func:`seqimp.engine.block_draws` seeds them."""
+def by_random_blocks(seed, i0, i1, n_samples, draw):
+    """Rows ``i0:i1`` of ``draw(rng, b0, b1)`` computed over whole random blocks of rows, each seeded as
+    :func:`seqimp.engine.block_draws` seeds it: a row's values are the same whatever chunk asks for
+    them, to the last bit (matrix products are computed on the same rows every time)."""
+    parts = []
     for b in range(i0 // RANDOM_BLOCK_ROWS, (i1 - 1) // RANDOM_BLOCK_ROWS + 1):
         b0 = b * RANDOM_BLOCK_ROWS
+        b1 = min(b0 + RANDOM_BLOCK_ROWS, n_samples)
         block_seed = np.random.SeedSequence(seed.entropy, spawn_key=tuple(seed.spawn_key) + (b,))
-        yield np.random.default_rng(block_seed), b0, min(b0 + RANDOM_BLOCK_ROWS, n_samples)
+        values = draw(np.random.default_rng(block_seed), b0, b1)
+        parts.append(values[max(i0, b0) - b0: min(i1, b1) - b0])
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 class Conditional(Transform):
@@ -156,20 +162,24 @@ class Conditional(Transform):
         self.layout.write(outs, state["numeric_cells"], values, where)
 
     def _gaussian(self, i0, i1, target, seed):
-        x, real = self._numeric_rows(i0, i1)
         k = int(target.sum())
-        z = block_draws(seed, i0, i1, self.data.n_samples, lambda rng, rows: rng.standard_normal((rows, k)))
-        if real is None:
-            return self.gaussian.draw(x, target, ~target, z), None
-        values = np.zeros((i1 - i0, k))
-        patterns, which = np.unique(real, axis=0, return_inverse=True)
-        for p, pattern in enumerate(patterns):
-            rows = np.flatnonzero(which.ravel() == p)
-            drawn = target & pattern
-            if drawn.any():
-                values[np.ix_(rows, np.flatnonzero(drawn[target]))] = \
-                    self.gaussian.draw(x[rows], drawn, pattern & ~target, z[np.ix_(rows, np.flatnonzero(drawn[target]))])
-        return values, real[:, target]
+
+        def draw(rng, b0, b1):
+            x, real = self._numeric_rows(b0, b1)
+            z = rng.standard_normal((b1 - b0, k))
+            if real is None:
+                return self.gaussian.draw(x, target, ~target, z)
+            values = np.zeros((b1 - b0, k))
+            patterns, which = np.unique(real, axis=0, return_inverse=True)
+            for p, pattern in enumerate(patterns):
+                drawn = target & pattern
+                if drawn.any():
+                    cells = np.ix_(np.flatnonzero(which.ravel() == p), np.flatnonzero(drawn[target]))
+                    values[cells] = self.gaussian.draw(x[cells[0].ravel()], drawn, pattern & ~target, z[cells])
+            return values
+
+        real = self._numeric_real(i0, i1)
+        return by_random_blocks(seed, i0, i1, self.data.n_samples, draw), None if real is None else real[:, target]
 
     def _fit(self, target):
         Z, _ = self._numeric_rows()
@@ -178,15 +188,14 @@ class Conditional(Transform):
         return sampler
 
     def _sampled(self, i0, i1, target, sampler, seed):
-        n, k = self.data.n_samples, int(target.sum())
-        parts = []
-        for rng, b0, b1 in random_blocks(seed, i0, i1, n):
+        k = int(target.sum())
+
+        def draw(rng, b0, b1):
             Z, _ = self._numeric_rows(b0, b1)
-            values = sampler.sample(Z[:, ~target], rng)
-            values = self._checked(values, b1 - b0, k)
-            parts.append(values[max(i0, b0) - b0: min(i1, b1) - b0])
+            return self._checked(sampler.sample(Z[:, ~target], rng), b1 - b0, k)
+
         real = self._numeric_real(i0, i1)
-        return np.concatenate(parts), None if real is None else real[:, target]
+        return by_random_blocks(seed, i0, i1, self.data.n_samples, draw), None if real is None else real[:, target]
 
     def _checked(self, values, rows, k):
         try:

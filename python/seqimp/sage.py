@@ -323,7 +323,7 @@ def sage_importance(model, X, y, *, metric="mse", imputer="marginal", background
     imputer : {"marginal", "gaussian"}, default="marginal"
         How removed labels are filled: "marginal" from the background rows (the prediction is
         averaged over them), "gaussian" with draws from their Gaussian conditional given the sample's
-        kept cells (Ledoit-Wolf covariance estimated on X, as ``permutation_importance(conditional=
+        kept cells (shrunk covariance estimated on X, as ``permutation_importance(conditional=
         "gaussian")``), which respects correlations between the inputs; numeric features only.
     background : array-like like X, default=None
         The rows that fill removed labels (marginal imputer). None draws ``n_background`` rows of X

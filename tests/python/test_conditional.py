@@ -8,7 +8,7 @@ import pytest
 import seqimp
 from seqimp.conditional import Conditional
 from seqimp.inputs import as_sequence_data
-from seqimp.samplers import GaussianConditional, shrunk_covariance
+from seqimp.samplers import SHRINKAGE_FOLDS, SHRINKAGE_GRID, GaussianConditional, shrunk_covariance
 
 RHO = 0.8
 
@@ -230,13 +230,18 @@ def test_max_samples_conditions_on_the_drawn_rows():
     np.testing.assert_allclose(r.importances_mean[:3], conditional_truth(fit, w)[:3], rtol=0.2)
 
 
-def test_the_gaussian_sampler_is_ledoit_wolf_and_its_conditional_the_textbook_one():
-    from sklearn.covariance import LedoitWolf
+def test_the_gaussian_sampler_is_a_cross_validated_shrunk_covariance_and_its_conditional_the_textbook_one():
+    from sklearn.covariance import ShrunkCovariance
 
     rng = np.random.default_rng(0)
     Z = rng.multivariate_normal(np.zeros(3), [[1, 0.5, 0.2], [0.5, 1, 0.1], [0.2, 0.1, 1]], size=500)
-    mean, covariance = shrunk_covariance(Z, None)
-    np.testing.assert_allclose(covariance, LedoitWolf().fit(Z).covariance_)
+    mean, covariance, shrinkage = shrunk_covariance(Z, None)
+    np.testing.assert_allclose(covariance, ShrunkCovariance(shrinkage=shrinkage).fit(Z).covariance_, rtol=1e-10)
+    # the intensity is the one whose held-out log-likelihood (scikit-learn's score) is highest
+    fold = np.arange(len(Z)) % SHRINKAGE_FOLDS
+    held_out = [sum(len(Z[fold == k]) * ShrunkCovariance(shrinkage=d).fit(Z[fold != k]).score(Z[fold == k])
+                    for k in range(SHRINKAGE_FOLDS)) for d in SHRINKAGE_GRID[1:]]
+    assert shrinkage == SHRINKAGE_GRID[1:][int(np.argmax(held_out))]
     model = GaussianConditional(Z, None)
     target, given = np.array([True, False, False]), np.array([False, True, True])
     coef, chol = model.conditional(target, given)
@@ -246,7 +251,7 @@ def test_the_gaussian_sampler_is_ledoit_wolf_and_its_conditional_the_textbook_on
                                rtol=1e-10)
     # with some cells not real the pairwise covariance is still positive definite
     real = rng.random(Z.shape) > 0.3
-    _, covariance = shrunk_covariance(np.where(real, Z, np.nan), real)
+    _, covariance, _ = shrunk_covariance(np.where(real, Z, np.nan), real)
     assert np.linalg.eigvalsh(covariance).min() > 0
 
 
