@@ -103,7 +103,7 @@ def _custom_losses(metric, y, predictions):
     return losses
 
 
-def _background(background, n_background, data, feature_names, model, mask, mask_value, root_seed, imputer):
+def _background(background, n_background, data, X, model, mask, mask_value, root_seed, imputer):
     """The background rows (a SequenceData) for the marginal imputer; None for the gaussian one."""
     if imputer == "gaussian":
         if background is not None:
@@ -121,12 +121,14 @@ def _background(background, n_background, data, feature_names, model, mask, mask
         raise ValueError(f"The 'background' parameter of {_FUNC} must be None when 'mask' is an array: the "
                          f"background rows are then drawn from X, whose real steps the mask gives. Pass "
                          f"mask_value=, or no background.")
-    bg = prepare_inputs(background, feature_names, model, _FUNC, mask=mask, mask_value=mask_value)
-    shapes, expected = [b.X.shape[1:] for b in bg.blocks], [b.X.shape[1:] for b in data.blocks]
-    if shapes != expected or bg.feature_names != data.feature_names:
-        raise ValueError(f"The 'background' parameter of {_FUNC} must have X's layout: inputs of shapes "
-                         f"{[(None,) + s for s in expected]} with features {list(data.feature_names)}. Got "
-                         f"{[(None,) + s for s in shapes]} with features {list(bg.feature_names)}.")
+    bg = prepare_inputs(background, None, model, _FUNC, mask=mask, mask_value=mask_value)
+    shapes, expected = [b.input_shape[1:] for b in bg.blocks], [b.input_shape[1:] for b in data.blocks]
+    columns = [list(getattr(v, "columns", [])) for v in (background, X)]
+    if shapes != expected or columns[0] != columns[1]:
+        got = f"columns {columns[0]}" if columns[0] != columns[1] else f"shapes {[('n',) + s for s in shapes]}"
+        raise ValueError(f"The 'background' parameter of {_FUNC} must be rows like X's: inputs of shapes "
+                         f"{[('n',) + s for s in expected]}" + (f" and columns {columns[1]}" if columns[1] else "")
+                         + f", in X's order. Got {got} instead.")
     return bg
 
 
@@ -414,8 +416,7 @@ def sage_importance(model, X, y, *, metric="mse", imputer="marginal", background
     granularity, labels = make_labels(data, granularity, groups, _FUNC)
     _check_gaussian(data, imputer)
     given = background is not None
-    background = _background(background, n_background, data, feature_names, model, mask, mask_value,
-                             root_seed, imputer)
+    background = _background(background, n_background, data, X, model, mask, mask_value, root_seed, imputer)
     chunk_rows = engine.resolve_chunk_rows(predictor, data, batch_size, _FUNC)
     n_draws = n_background if background is None else background.n_samples
     rounds = _Round(predictor, data, labels, loss, y, imputer, background, n_draws, chunk_rows, n_jobs,
