@@ -18,7 +18,7 @@ from .coalitions import Coalition, Coalitions, coalition_sizes, contributions, d
 from .inputs import as_target
 from .labels import make_labels
 from .masks import check_mask_arguments, mask_extra
-from .metrics import METRICS, Metric, check_target
+from .metrics import METRICS, Metric, _class_labels, _is_multiclass, check_target
 from .model_inputs import prepare_inputs
 from .progress import check_progress, open_progress
 from .result import ImportanceResult
@@ -56,10 +56,10 @@ def _absolute(y, predictions):
 def _cross_entropy(y, predictions):
     p = np.asarray(predictions, dtype=np.float64)
     eps = np.finfo(np.float64).eps
-    if p.ndim == 2 and p.shape[1] > 1:  # class probabilities against labels 0..k-1 or one-hot rows
-        y = np.asarray(y)
-        labels = y.argmax(axis=1) if y.ndim == 2 else y.astype(np.int64)
+    if _is_multiclass(np.asarray(y), p):  # class probabilities against labels 0..k-1 or one-hot rows
+        labels = _class_labels(np.asarray(y))
         return -np.log(np.clip(p[np.arange(len(p)), labels], eps, 1.0))
+    # one probability per element (binary, or a sequence of binary outputs): a sample's mean over them
     y, p = _per_sample(y, p)
     p = np.clip(p, eps, 1.0 - eps)
     return -(y * np.log(p) + (1.0 - y) * np.log1p(-p)).reshape(len(p), -1).mean(axis=1)

@@ -288,3 +288,20 @@ def test_the_transform_never_writes_into_the_callers_data():
     np.testing.assert_array_equal(X, before)
     data = as_sequence_data(X)
     assert Conditional(data, "knn", "f").writes_fractions is False
+
+
+def test_a_keras_lstm_at_cell_granularity_takes_the_cached_path_with_the_plain_paths_numbers(
+        seed_model, seed_eval_data, monkeypatch):
+    import seqimp.engine_prefix as engine_prefix
+
+    X, y = seed_eval_data
+    kwargs = dict(metric="log_loss", conditional="gaussian", granularity="cell", n_repeats=2, random_state=0)
+    runners = []
+    original = engine_prefix.prefix_runner
+    monkeypatch.setattr(engine_prefix, "prefix_runner", lambda *a, **k: runners.append(original(*a, **k)) or runners[-1])
+    cached = seqimp.permutation_importance(seed_model, X, y, **kwargs)
+    assert runners and runners[-1] is not None  # label cells after step 0 resume from cached states
+    monkeypatch.setattr(engine_prefix, "prefix_runner", lambda *a, **k: None)
+    plain = seqimp.permutation_importance(seed_model, X, y, **kwargs)
+    np.testing.assert_allclose(cached.importances, plain.importances, rtol=1e-4, atol=1e-6)
+    assert (cached.importances[2::3] > -0.01).all() and cached.importances_mean[0] > 0.05

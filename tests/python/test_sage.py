@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import seqimp
+from conftest import require
 
 
 def additive(n=2000, seed=0):
@@ -210,3 +211,36 @@ def test_bad_arguments_are_refused_naming_them():
     with pytest.raises(ValueError, match=r"'imputer' parameter of sage_importance is 'gaussian', .* categorical "
                                          r"features \['b'\]"):
         seqimp.sage_importance(lambda d: d["a"].to_numpy(), frame, y, imputer="gaussian")
+
+
+def test_a_keras_model_gives_the_numbers_of_its_numpy_twin():
+    keras = require("keras")
+    T, F = 4, 3
+    weights = np.array([1.0, -0.5, 0.0] * T, dtype=np.float32).reshape(T * F, 1)
+    inp = keras.Input((T, F))
+    dense = keras.layers.Dense(1, use_bias=False)
+    model = keras.Model(inp, dense(keras.layers.Flatten()(inp)))
+    dense.set_weights([weights])
+    X = np.random.default_rng(12).normal(size=(400, T, F)).astype(np.float32)
+
+    def twin(x):
+        return x.reshape(len(x), -1).astype(np.float64) @ weights.astype(np.float64)
+
+    y = twin(X).ravel()
+    kwargs = dict(n_background=16, max_permutations=4, random_state=1)
+    ours = seqimp.sage_importance(model, X, y, batch_size=512, **kwargs)
+    np.testing.assert_allclose(ours.importances, seqimp.sage_importance(twin, X, y, **kwargs).importances,
+                               rtol=1e-4, atol=1e-6)
+    assert ours.importances_mean[2] == 0.0  # a zero weight: exactly 0 through the compiled forward too
+
+
+def test_the_seed_lstm_shares_its_interaction_and_its_log_loss_adds_up(seed_model, seed_eval_data):
+    X, y = seed_eval_data  # y_t = [x1_t * x2_t < 0.25]: x1 and x2 interact, x3 is noise
+    r = seqimp.sage_importance(seed_model, X, y, metric="log_loss", n_background=16, max_permutations=4,
+                               random_state=0)
+    assert r.baseline_score == pytest.approx(r.extra["loss_full"], rel=1e-5)  # per-sample losses average to it
+    assert r.importances_mean.sum() == pytest.approx(r.extra["loss_empty"] - r.extra["loss_full"], rel=1e-9)
+    x1, x2, x3 = r.importances_mean
+    se = r.inference["se"]
+    assert abs(x1 - x2) < 3 * np.hypot(se[0], se[1]) + 0.1 * (x1 + x2)  # symmetric roles, as trained
+    assert x1 > 10 * abs(x3) and x2 > 10 * abs(x3)
