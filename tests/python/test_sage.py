@@ -244,3 +244,26 @@ def test_the_seed_lstm_shares_its_interaction_and_its_log_loss_adds_up(seed_mode
     se = r.inference["se"]
     assert abs(x1 - x2) < 3 * np.hypot(se[0], se[1]) + 0.1 * (x1 + x2)  # symmetric roles, as trained
     assert x1 > 10 * abs(x3) and x2 > 10 * abs(x3)
+
+
+def test_a_dask_cluster_gives_the_numbers_of_one_process_for_sage_and_conditional_permutation():
+    distributed = require("distributed")
+    import joblib
+
+    X, model, _ = sequences(n=300, T=3)
+    y = model(X)
+    calls = {
+        "sage": lambda **kw: seqimp.sage_importance(model, X, y, n_background=8, imputer="gaussian",
+                                                    max_permutations=4, random_state=2, **kw),
+        "knn": lambda **kw: seqimp.permutation_importance(model, X, y, metric="mse", n_repeats=2, conditional="knn",
+                                                          granularity="cell", random_state=2, **kw),
+    }
+    local = {name: call().importances for name, call in calls.items()}
+    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
+                                       dashboard_address=None)
+    try:
+        with distributed.Client(cluster), joblib.parallel_backend("dask"):
+            for name, call in calls.items():
+                np.testing.assert_array_equal(call(n_jobs=-1, batch_size=128).importances, local[name])
+    finally:
+        cluster.close()
