@@ -267,3 +267,16 @@ def test_a_dask_cluster_gives_the_numbers_of_one_process_for_sage_and_conditiona
                 np.testing.assert_array_equal(call(n_jobs=-1, batch_size=128).importances, local[name])
     finally:
         cluster.close()
+
+
+def test_output_picks_the_prediction_explained():
+    rng = np.random.default_rng(13)
+    X = rng.normal(size=(600, 3))
+
+    def model(x):  # two outputs: the first reads x1, the second x2
+        return np.column_stack([x[:, 0], 3 * x[:, 1]])
+
+    first = seqimp.sage_importance(model, X, X[:, 0], output=0, n_background=16, random_state=0)
+    second = seqimp.sage_importance(model, X, 3 * X[:, 1], output=1, n_background=16, random_state=0)
+    assert first.importances_mean[1] == 0.0 and first.importances_mean[0] > 0.5
+    assert second.importances_mean[0] == 0.0 and second.importances_mean[1] > 5
