@@ -15,7 +15,7 @@ from typing import Optional
 import numpy as np
 
 from . import checks
-from .inputs import Block
+from .sequence_data import Block
 
 GRANULARITIES = ("feature", "timestep", "cell")
 

@@ -15,7 +15,7 @@ from ..inputs import as_sequence_data, as_target
 from ..labels import feature_label, make_labels
 from ..masks import apply_mask
 from ..metrics import get_metric
-from ..scoring import check_sample_weight
+from ..task_scoring import check_sample_weight
 from .checkpoint import Checkpoint, digest, fingerprint, qualname, stable
 from .folds import fold_seeds, make_folds
 
