@@ -62,8 +62,8 @@ def _first_step(transform, label, n_timesteps):
     it was not told is unchanged (Lek's profile said "none" and got another model's numbers).
     """
     steps = np.zeros(n_timesteps, dtype=bool)
-    for _, mask in transform.touched(label):
-        steps |= np.asarray(mask, dtype=bool).any(axis=1)
+    for _, cells in transform.touched(label):
+        steps |= np.asarray(cells, dtype=bool).any(axis=1)
     changed = np.flatnonzero(steps)
     return int(changed[0]) if changed.size else 0
 

@@ -169,8 +169,8 @@ def label_importances(attributions, labels, additive, data=None):
     size = np.abs(flat) if not additive else None
     out = np.empty((len(labels), n))
     for j, label in enumerate(labels):
-        cells = np.concatenate([offsets[b] + np.flatnonzero(mask.ravel()) for b, mask in label.parts])
-        out[j] = np.abs(flat[:, cells].sum(axis=1)) if additive else size[:, cells].mean(axis=1)
+        columns = np.concatenate([offsets[b] + np.flatnonzero(cells.ravel()) for b, cells in label.parts])
+        out[j] = np.abs(flat[:, columns].sum(axis=1)) if additive else size[:, columns].mean(axis=1)
     return out
 
 

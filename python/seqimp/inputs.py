@@ -26,8 +26,6 @@ from . import checks
 from .frames import frame_block, is_frame
 from .sequence_data import Block, SequenceData
 
-STRUCTURES = ("array", "list", "dict")
-
 
 class NamedArray(np.ndarray):
     """An array that carries the names of its last axis (an R array's last dimnames, see

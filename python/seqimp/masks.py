@@ -26,7 +26,7 @@ from dataclasses import replace
 import numpy as np
 
 from . import checks
-from .adapters.model_spec import model_spec
+from .adapters.spec import model_spec
 from .inputs import entries_by_input
 
 
@@ -168,7 +168,7 @@ def _only_sequence_input(data, shape, layer, func):
 
 def apply_mask(data, model, mask, mask_value, func):
     """``data`` with each sequence block's mask of real steps set, and ``mask_source`` saying from where.
-    ``model`` is the model or its :class:`~seqimp.adapters.model_spec.ModelSpec` (read for padding layers
+    ``model`` is the model or its :class:`~seqimp.adapters.spec.ModelSpec` (read for padding layers
     only when neither ``mask`` nor ``mask_value`` is given)."""
     check_mask_arguments(mask, mask_value, func)
     if mask is False:

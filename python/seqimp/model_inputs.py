@@ -5,7 +5,7 @@ token inputs into token blocks (:mod:`seqimp.tokens`), puts the feature names on
 (:func:`seqimp.inputs.name_inputs`), marks the categorical features, gives each block its Keras input's
 dtype (every other model gets X in its own dtype, a DataFrame as a DataFrame), and finds the padding
 (:func:`seqimp.masks.apply_mask`). What it knows of the model comes from its
-:class:`~seqimp.adapters.model_spec.ModelSpec`, read once per call. The result is complete: nothing
+:class:`~seqimp.adapters.spec.ModelSpec`, read once per call. The result is complete: nothing
 after it changes a block.
 """
 
@@ -16,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 
 from . import checks
-from .adapters.model_spec import model_spec
+from .adapters.spec import model_spec
 from .inputs import name_inputs, read_inputs
 from .labels import feature_index
 from .masks import apply_mask
@@ -26,7 +26,7 @@ from .tokens import model_positions, token_blocks
 def prepare_inputs(X, feature_names, model, func, *, categorical_features=None, mask=None, mask_value=None):
     """The complete :class:`~seqimp.sequence_data.SequenceData` a method works on.
 
-    ``model`` is the model, its predictor, or its :class:`~seqimp.adapters.model_spec.ModelSpec`.
+    ``model`` is the model, its predictor, or its :class:`~seqimp.adapters.spec.ModelSpec`.
     Names are put on after a Keras model's token inputs are known, so a token input (n, T) takes one
     name, not T."""
     spec = model_spec(model)

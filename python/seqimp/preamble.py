@@ -2,7 +2,7 @@
 
 Each public function checks its own parameters, then calls :func:`prepare`: foreign objects converted
 at the edge (:mod:`seqimp.edge`), the seed, progress and ``n_jobs`` resolved, the model read once
-(:func:`seqimp.adapters.model_spec`) and wrapped as the method's predictor, X read in one pass
+(:func:`seqimp.adapters.spec`) and wrapped as the method's predictor, X read in one pass
 (:func:`seqimp.model_inputs.prepare_inputs`) and the labels made. It runs the engine with its own
 transform and scoring, and hands its numbers to :func:`finish`, which writes what every result of these
 methods records (the mask's source, the categorical features, the output explained, the samples real

@@ -30,7 +30,7 @@ import rpy2.rinterface as ri  # noqa: E402 - after r_models, which says how to i
 import rpy2.robjects as ro  # noqa: E402
 from rpy2.robjects.conversion import localconverter  # noqa: E402
 
-__all__ = ["from_r", "r_list_items", "r_strings", "r_model", "to_r", "RFunctionPredictor", "RModelPredictor",
+__all__ = ["from_r", "r_list_items", "r_model", "to_r", "RFunctionPredictor", "RModelPredictor",
            "clean_child_environment"]
 
 

@@ -128,8 +128,8 @@ class SequenceData:
     feature in block order: each block's own names, prefixed with the input's name (``"static.age"``)
     only where two inputs share a name. ``mask_source`` says where the blocks' masks came from.
 
-    For one block, ``X``, ``input_ndim``, ``input_shape`` and the ``feature_*`` statistics are that
-    block's, as before several inputs existed.
+    For one block, ``X``, ``input_ndim`` and ``input_shape`` are that block's, as before several inputs
+    existed (per-feature statistics are each block's own: :meth:`Block.feature_mean`, ...).
     """
 
     blocks: tuple
@@ -202,18 +202,6 @@ class SequenceData:
     @property
     def input_shape(self):
         return self._one("input_shape").input_shape
-
-    def feature_values(self):
-        return self._one("feature_values()").real_values()
-
-    def feature_mean(self):
-        return self._one("feature_mean()").feature_mean()
-
-    def feature_std(self):
-        return self._one("feature_std()").feature_std()
-
-    def feature_range(self):
-        return self._one("feature_range()").feature_range()
 
     def feature_offsets(self):
         """Where each block's features start in ``feature_names`` (length n_blocks + 1)."""

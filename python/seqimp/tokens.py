@@ -25,7 +25,7 @@ MAX_TOKEN_ID = 2**24
 
 def token_blocks(data, spec, func):
     """``data`` with every token input of the Keras model described by ``spec`` (a
-    :class:`~seqimp.adapters.model_spec.ModelSpec`) as a token block; names are put on after this."""
+    :class:`~seqimp.adapters.spec.ModelSpec`) as a token block; names are put on after this."""
     if not spec.is_keras:
         return data
     positions = model_positions(data, spec)

@@ -115,7 +115,7 @@ def _normalised(values, axis=None):
 
 def _result(method, per_unit, labels, granularity, names, metric, params):
     cells = per_unit.reshape(-1, len(names))
-    importances = np.array([[cells[label.mask].sum()] for label in labels])
+    importances = np.array([[cells[label.cells].sum()] for label in labels])
     return ImportanceResult(method=method, labels=labels, importances=importances, granularity=granularity,
                             metric=metric, feature_names=names, params=params)
 

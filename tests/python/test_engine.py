@@ -122,3 +122,29 @@ def test_chunks_in_flight_give_the_serial_results_even_when_they_finish_out_of_o
                                                     batch_size=16, random_state=4)
         np.testing.assert_array_equal(serial.importances, overlapped.importances)
         assert overlapped.importances_mean[2] == 0.0
+
+
+def test_chunks_and_jobs_are_sized_by_the_real_itemsize():
+    # X keeps float64: a chunk of 32 MiB holds half as many float64 rows as float32 rows, and a job's
+    # input budget counts 8 bytes a value (it counted 4 whatever X held, twice the bound for float64).
+    from seqimp.adapters import CallablePredictor
+    from seqimp.engine_jobs import JOB_BUDGET_BYTES, job_bounds
+    from seqimp.inputs import as_sequence_data
+    from seqimp.transforms import AdditiveNoise
+
+    predictor = CallablePredictor(lambda x: x.sum(axis=(1, 2)))
+    shape = (10, 64, 32)
+    wide = as_sequence_data(np.zeros(shape))
+    narrow = as_sequence_data(np.zeros(shape, dtype=np.float32))
+    rows64 = engine.resolve_chunk_rows(predictor, wide, None, "f")
+    rows32 = engine.resolve_chunk_rows(predictor, narrow, None, "f")
+    assert rows64 * 64 * 32 * 8 <= 32 * 2**20 < (rows64 + 1) * 64 * 32 * 8
+    assert rows32 == 2 * rows64
+    # Noise on int16 values is streamed as float64: 8 bytes a value, not 2.
+    small_ints = as_sequence_data(np.zeros(shape, dtype=np.int16))
+    noise = AdditiveNoise(small_ints, 1.0, "gaussian")
+    assert engine.resolve_chunk_rows(predictor, small_ints, None, "f", noise) == rows64
+    stream = engine._Stream(wide, [], noise, 1, np.random.SeedSequence(0), None)
+    assert stream.row_bytes == 64 * 32 * 8
+    bounds = job_bounds(10**6, 128, stream.row_bytes, workers=1)
+    assert max(stop - start for start, stop in bounds) * stream.row_bytes <= JOB_BUDGET_BYTES

@@ -5,7 +5,7 @@ so importing seqimp imports none of them). One room per job:
   out, and what the engine asks of a predictor: chunk sizes, the adapter behind wrappers, a resumable
   forward pass, pickling for workers), the wrappers for a callable and a ``.predict`` object, and
   telling kinds of model apart.
-- ``model_spec``: :class:`ModelSpec`, what a call needs to know about its model, read once.
+- ``spec``: :class:`ModelSpec`, what a call needs to know about its model, read once.
 - ``choose``: :func:`as_predictor`, which picks the adapter for whatever model the caller passed.
 - ``responses``: what a classifier is asked for (``predict_proba``, ``decision_function`` or ``predict``,
   as each metric needs), once per chunk for several metrics.
@@ -26,7 +26,7 @@ from .dense_kernels import dense_kernels
 from .keras_gradient import KerasGradient, gradient_predictor
 from .keras_refit import (build_for_fit, fit_model, keras_recipe, predict_fitted, rebuild_keras,
                           release_keras_state)
-from .model_spec import ModelSpec, model_spec
+from .spec import ModelSpec, model_spec
 from .protocol import CallablePredictor, Predictor, PredictorWrapper, keras_model_flavour, limit_tf_threads
 from .sklearn_refit import EstimatorRecipe, estimator_recipe, is_sklearn_estimator, is_sklearn_estimator_class
 

@@ -6,7 +6,7 @@ wraps it in the matching :class:`~seqimp.adapters.protocol.Predictor`.
 from __future__ import annotations
 
 from .keras_forward import KerasPredictor
-from .model_spec import model_spec
+from .spec import model_spec
 from .protocol import CallablePredictor, PredictMethodPredictor, Predictor
 from .responses import ResponsePredictor, needs_responses
 
@@ -17,7 +17,7 @@ def as_predictor(model, *, func="seqimp", responses=None, spec=None):
     Accepts a Keras 3 model, a tf_keras model, an R keras model (the same Python object through
     reticulate), a callable ``f(X) -> predictions``, any object with ``.predict(X)``, or a predictor
     (an rpy2 R function or R model becomes one at the edge, :mod:`seqimp.edge`). ``spec`` is the
-    model's :class:`~seqimp.adapters.model_spec.ModelSpec` when the caller read it already.
+    model's :class:`~seqimp.adapters.spec.ModelSpec` when the caller read it already.
     ``responses`` lists what the metrics score, one ``(response_method, pos_label, metric name)`` each
     (:mod:`~seqimp.adapters.responses`): an object with ``.predict`` is then asked for
     ``predict_proba`` or ``decision_function`` where a metric needs them. Keras models and callables

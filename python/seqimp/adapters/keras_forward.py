@@ -14,7 +14,7 @@ import numpy as np
 
 from .keras_compiled import CompiledForward, cached_compiled, pad_rows
 from .keras_layers import check_declared_shape, check_keras_inputs
-from .model_spec import model_spec
+from .spec import model_spec
 from .protocol import Predictor, as_prediction_array, input_rows
 
 # Keras: about 2 MB of input per forward call, as a power of two between 256 and 4096 rows. Measured on
@@ -35,7 +35,7 @@ class KerasPredictor(Predictor):
     compilation cache has no eviction; tensorflow/tensorflow#64170): about 2.4 MB per recurrent model
     explained, measured on LSTM(4) with TF 2.21 on CPU. A plain graph leaves no more than an eager call.
 
-    ``spec`` is the model's :class:`~seqimp.adapters.model_spec.ModelSpec` (read here when not given).
+    ``spec`` is the model's :class:`~seqimp.adapters.spec.ModelSpec` (read here when not given).
     Pickled for worker processes, it leaves its compiled functions and its spec behind; the worker
     reads the spec from its own copy of the model and compiles its own functions.
     """

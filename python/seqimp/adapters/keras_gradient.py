@@ -29,7 +29,7 @@ import numpy as np
 from .keras_compiled import CompiledForward, as_model_inputs, cached_compiled, compiled_function, pad_rows
 from .keras_forward import KerasPredictor
 from .keras_layers import embedding_readers, is_embedding, walk_layers
-from .model_spec import model_spec
+from .spec import model_spec
 from .protocol import PREDICTIONS_ONLY, Predictor, as_prediction_array, describe_model, input_rows
 
 GRADIENT_FRAMEWORKS = "Keras 3 with the TensorFlow backend, or tf_keras"

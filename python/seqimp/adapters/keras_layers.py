@@ -113,7 +113,7 @@ def takes_dict(model):
 
 def check_keras_inputs(spec, shapes, structure, names):
     """Match X's inputs to a multi-input model's (described by its ``spec``, a
-    :class:`~seqimp.adapters.model_spec.ModelSpec`): the positions of X's blocks in the model's input
+    :class:`~seqimp.adapters.spec.ModelSpec`): the positions of X's blocks in the model's input
     order. ``shapes`` are X's input shapes, ``structure`` "list" or "dict", ``names`` the dict's keys.
     Raises a ValueError naming 'X' for a wrong number of inputs, keys that do not match the model's
     input names (the missing and the extra ones), or a shape the model does not take."""
