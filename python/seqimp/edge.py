@@ -115,13 +115,14 @@ def _data(r, value, name):
     return r.from_r(value, name=name) if is_rpy2_object(value) else value
 
 
-def _plain(r, value, name):
-    """Names, indices and numbers: character vectors as lists of str, a number of length one as a
-    float, other numbers as arrays, R lists as dicts (named) or lists."""
+def _plain(r, value, name, inside=False):
+    """Names, indices and numbers: character vectors as lists of str (one string where it is an element
+    of a list), a number of length one as a float, other numbers as arrays, R lists as dicts (named) or
+    lists."""
     if isinstance(value, Mapping):
         return {k: _plain(r, v, name) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(r, v, name) for v in value]
+        return [_plain(r, v, name, inside=True) for v in value]
     if not is_rpy2_object(value):
         return value
     items = r.r_list_items(value)
@@ -129,7 +130,7 @@ def _plain(r, value, name):
         return _plain(r, items, name)
     strings = r.r_strings(value)
     if strings is not None:
-        return strings
+        return strings[0] if inside and len(strings) == 1 else strings
     array = np.asarray(r.from_r(value, name=name))
     return float(array.reshape(())) if array.size == 1 and array.ndim <= 1 else array
 
