@@ -41,9 +41,10 @@ def result_parts(result):
     Timesteps are 0-based, -1 for a label without one; ``columns`` says what the columns of
     ``importances`` are ("repeats", "folds" or "samples"); ``feature_names`` name the last axis of
     ``attributions``; ``swapped`` (perturbation) and ``categorical_features`` (permutation) name the
-    categorical features, from ``result.params`` (None where there are none).
+    categorical features, from ``result.params["categorical_features"]`` (None where there are none).
     """
     labels = result.labels
+    categorical = _names_or_none(result.params.get("categorical_features"))
     return {
         "names": [str(label.name) for label in labels],
         "feature": ["(all)" if label.feature is None else str(label.feature) for label in labels],
@@ -59,8 +60,8 @@ def result_parts(result):
         "columns": result.importances_columns,
         "attributions": result.attributions,
         "feature_names": [str(name) for name in (result.feature_names or ())],
-        "swapped": _names_or_none(result.params.get("swapped")),
-        "categorical_features": _names_or_none(result.params.get("categorical_features")),
+        "swapped": categorical if result.method == "perturbation" else None,
+        "categorical_features": categorical if result.method == "permutation" else None,
     }
 
 
@@ -224,8 +225,10 @@ class RPredictor(Predictor):
         super().__init__(call)
         self.description = str(description)
 
-    def default_chunk_rows(self, row_shape):
-        return max(1, R_CHUNK_BYTES // (int(np.prod(row_shape)) * 8))
+    process_bound = True  # it runs in the R process that holds it
+
+    def default_chunk_rows(self, row_shape, itemsize=8):
+        return max(1, R_CHUNK_BYTES // (int(np.prod(row_shape)) * 8))  # R gets doubles, whatever X holds
 
     def _call(self, block):
         try:

@@ -1,7 +1,8 @@
 """What gets an importance: a label is a named set of (input, timestep, feature) cells.
 
-One idea covers every granularity: for each model input (block) a label touches, it holds a boolean
-mask over that block's (T, F). A feature is a column of its block's mask, a timestep a row (in every
+One idea covers every granularity: for each model input (block) a label touches, it holds its boolean
+*cells* over that block's (T, F) (a block's *mask*, by contrast, marks its real steps). A feature is a
+column of its block's cells, a timestep a row (in every
 sequence input), a cell one entry, and a group the union of its features' columns, in one input or
 several. 2-D inputs (n, F) have no timesteps: at granularity "timestep" or "cell" their features take
 part as feature labels (timestep None), after the sequence inputs' labels.
@@ -15,7 +16,7 @@ from typing import Optional
 import numpy as np
 
 from . import checks
-from .inputs import Block
+from .sequence_data import Block
 
 GRANULARITIES = ("feature", "timestep", "cell")
 
@@ -25,10 +26,10 @@ class Label:
     """One row of a result.
 
     ``feature`` is the feature (or group) name, or None for a timestep label; ``timestep`` is the
-    0-based timestep, or None for a feature label. ``parts`` holds ``(block index, mask)`` pairs, one
-    per model input the label touches, each mask of that block's shape (T, F); a bare (T, F) array is
-    taken as the mask of the only block. ``feature_indices`` are the label's features as indices into
-    the data's ``feature_names`` (across every input); by default the columns of the first part's mask.
+    0-based timestep, or None for a feature label. ``parts`` holds ``(block index, cells)`` pairs, one
+    per model input the label touches, each a boolean array of that block's shape (T, F); a bare (T, F)
+    array is taken as the cells of the only block. ``feature_indices`` are the label's features as indices into
+    the data's ``feature_names`` (across every input); by default the columns of the first part's cells.
     """
 
     name: str
@@ -42,8 +43,8 @@ class Label:
             object.__setattr__(self, "parts", ((0, self.parts),))
 
     @property
-    def mask(self):
-        """The (T, F) mask of a label that touches one input (the only one, for single-input data)."""
+    def cells(self):
+        """The (T, F) cells of a label that touches one input (the only one, for single-input data)."""
         if len(self.parts) != 1:
             raise TypeError(f"Label {self.name!r} touches {len(self.parts)} inputs; read label.parts.")
         return self.parts[0][1]
@@ -108,7 +109,7 @@ def resolve_groups(groups, feature_names, func, data=None):
     return resolved
 
 
-# Each label holds a (T, F) boolean mask; beyond this many bytes of masks a call is refused up front.
+# Each label holds (T, F) boolean cells; beyond this many bytes of them a call is refused up front.
 MAX_MASK_BYTES = 2**31
 
 
@@ -136,7 +137,7 @@ class _Layout:
 
 
 class _Builder:
-    """Makes the cell masks of labels over the blocks of one SequenceData."""
+    """Makes the cells of labels over the blocks of one SequenceData."""
 
     def __init__(self, data):
         self.data = data
@@ -164,9 +165,9 @@ class _Builder:
         parts = []
         for b, block in enumerate(self.data.blocks):
             if self.sequence[b] and t < block.n_timesteps:
-                mask = np.zeros(block.X.shape[1:], dtype=bool)
-                mask[t, :] = True
-                parts.append((b, mask))
+                cells = np.zeros(block.X.shape[1:], dtype=bool)
+                cells[t, :] = True
+                parts.append((b, cells))
         return tuple(parts)
 
     def in_sequence(self, features):

@@ -18,8 +18,9 @@ from dataclasses import replace
 import numpy as np
 
 from . import checks, engine
-from .adapters import as_predictor
-from .inputs import Block
+from .adapters import as_predictor, model_spec
+from .edge import python_arguments
+from .sequence_data import Block
 from .labels import feature_index
 from .masks import check_mask_arguments
 from .model_inputs import prepare_inputs
@@ -128,14 +129,18 @@ def lek_profile(model, X, *, features=None, quantiles=DEFAULT_QUANTILES, n_point
     """
     import pandas as pd
 
+    given = python_arguments(_FUNC, model=model, X=X, features=features, quantiles=quantiles,
+                             feature_names=feature_names, mask=mask, mask_value=mask_value)
     n_points = checks.check_int(n_points, "n_points", _FUNC, low=2)
-    quantiles = _resolve_quantiles(quantiles)
+    quantiles = _resolve_quantiles(given["quantiles"])
     check_output(output, _FUNC)
-    check_mask_arguments(mask, mask_value, _FUNC)
-    data = prepare_inputs(X, feature_names, model, _FUNC, mask=mask, mask_value=mask_value)
+    check_mask_arguments(given["mask"], given["mask_value"], _FUNC)
+    spec = model_spec(given["model"])
+    data = prepare_inputs(given["X"], given["feature_names"], spec, _FUNC, mask=given["mask"],
+                          mask_value=given["mask_value"])
     _refuse_categorical(data)
-    chosen = _resolve_features(features, data)
-    predictor = as_predictor(model, func=_FUNC)
+    chosen = _resolve_features(given["features"], data)
+    predictor = as_predictor(given["model"], func=_FUNC, spec=spec)
 
     blocks, low, high = [], [], []
     for block in data.blocks:

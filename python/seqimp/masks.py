@@ -1,7 +1,7 @@
 """Padded sequences: which steps of each sequence input are real, and where that was learnt.
 
-Every method takes ``mask=`` and ``mask_value=`` and calls :func:`apply_mask` once, after the inputs
-module made the blocks and before labels are made:
+Every method takes ``mask=`` and ``mask_value=``; the input stage (:mod:`seqimp.model_inputs`) calls
+:func:`apply_mask` once, last, before labels are made:
 
 - ``mask=None`` (default): automatic. A Keras model with a ``Masking`` layer (its ``mask_value``) or an
   ``Embedding(mask_zero=True)`` says what padding is (for the Embedding's token input, a step is real
@@ -26,9 +26,8 @@ from dataclasses import replace
 import numpy as np
 
 from . import checks
+from .adapters.spec import model_spec
 from .inputs import entries_by_input
-from .adapters.keras_layers import keras_padding
-from .adapters.protocol import is_rpy2_object, keras_model_flavour
 
 
 def check_mask_arguments(mask, mask_value, func):
@@ -113,10 +112,6 @@ def _from_arrays(data, mask, func):
 
 
 def _mask_array(given, data, block, func):
-    if is_rpy2_object(given):
-        from .r import from_r  # noqa: WPS433
-
-        given = from_r(given, name="mask")
     array = np.asarray(given.to_numpy() if hasattr(given, "to_numpy") else given)
     expected = (block.X.shape[0], block.n_timesteps)
     where = "" if data.is_single else f" for input {block.name!r}"
@@ -135,9 +130,10 @@ def _mask_array(given, data, block, func):
     return array
 
 
-def _from_model(data, model, func):
-    """The masks a Keras model's Masking or Embedding(mask_zero=True) layers imply; (None, "none") for none."""
-    found = keras_padding(model) if keras_model_flavour(model) is not None else []
+def _from_model(data, spec, func):
+    """The masks a Keras model's Masking or Embedding(mask_zero=True) layers imply (``spec.padding``);
+    (None, "none") for none."""
+    found = spec.padding
     if not found:
         return None, "none"
     masks = [None] * len(data.blocks)
@@ -171,7 +167,9 @@ def _only_sequence_input(data, shape, layer, func):
 
 
 def apply_mask(data, model, mask, mask_value, func):
-    """``data`` with each sequence block's mask of real steps set, and ``mask_source`` saying from where."""
+    """``data`` with each sequence block's mask of real steps set, and ``mask_source`` saying from where.
+    ``model`` is the model or its :class:`~seqimp.adapters.spec.ModelSpec` (read for padding layers
+    only when neither ``mask`` nor ``mask_value`` is given)."""
     check_mask_arguments(mask, mask_value, func)
     if mask is False:
         return data.with_blocks(data.blocks, mask_source="off (mask=False)")
@@ -180,7 +178,7 @@ def apply_mask(data, model, mask, mask_value, func):
     elif mask_value is not None:
         masks, source = _from_values(data, mask_value, func)
     else:
-        masks, source = _from_model(data, model, func)
+        masks, source = _from_model(data, model_spec(model), func)
         if masks is None:
             return data
     blocks = []

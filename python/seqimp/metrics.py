@@ -6,7 +6,7 @@ Sequence outputs are scored over all their elements.
 
 Names: the short ones ("mae", "mse", "rmse", "r2", "log_loss", "accuracy", "auc"), scikit-learn's
 function names ("mean_absolute_error", ...) and every scorer name of scikit-learn
-(``sklearn.metrics.get_scorer_names()``, see :mod:`seqimp.scorers`). A "neg_" scorer is the negated
+(``sklearn.metrics.get_scorer_names()``, see :mod:`seqimp.sklearn_scorers`). A "neg_" scorer is the negated
 loss with greater_is_better=True, exactly as in scikit-learn: its importances equal the loss's, and its
 baseline_score is negative.
 
@@ -25,7 +25,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import checks, scorers
+from . import checks, sklearn_scorers
 
 PREDICT = "predict"
 # scikit-learn's preference for metrics that rank scores: decision values where the model has them.
@@ -99,11 +99,6 @@ class Metric:
     def request(self):
         """(response_method, pos_label, name): what a model adapter is asked for on this metric's behalf."""
         return self.response_method, self.pos_label, self.name
-
-    @property
-    def scores_labels(self):
-        """True for a classification metric scored on predicted labels (accuracy, F1, ...)."""
-        return self.needs_classes and self.response_method == PREDICT
 
     @property
     def accepts_sample_weight(self):
@@ -261,7 +256,7 @@ def _negated(name, base):
 
 
 def _from_scorer(metric, func):
-    arguments = scorers.scorer_arguments(metric)
+    arguments = sklearn_scorers.scorer_arguments(metric)
     if arguments is None:
         checks.fail("metric", func, "a scikit-learn scorer with one score function (from make_scorer or "
                     "get_scorer; for several metrics pass a list or dict of them), a metric name, a "
@@ -277,7 +272,7 @@ def get_metric(metric, func):
     """
     if isinstance(metric, Metric):
         return metric
-    if scorers.is_scorer(metric):
+    if sklearn_scorers.is_scorer(metric):
         return _from_scorer(metric, func)
     if callable(metric) and not isinstance(metric, str):
         return Metric(metric, greater_is_better=False)
@@ -289,7 +284,7 @@ def get_metric(metric, func):
             return dataclasses.replace(METRICS[ALIASES[key]], name=key)
         if key in NEGATED:
             return _negated(key, METRICS[NEGATED[key]])
-        arguments = scorers.named_scorer_arguments(key)
+        arguments = sklearn_scorers.named_scorer_arguments(key)
         if arguments is not None:
             return Metric(**arguments)
     listed = ", ".join(repr(m) for m in METRICS)

@@ -18,6 +18,7 @@ from typing import Optional
 import numpy as np
 
 from . import checks
+from .adapters.protocol import PredictorWrapper
 
 OUTPUT_REDUCTIONS = ("sum", "mean", "max")
 
@@ -104,7 +105,7 @@ def select_output(output, output_shape, func, *, reductions=OUTPUT_REDUCTIONS):
     return weighted(one_hot, f"output {checks.shown_index(index % k)}")
 
 
-class SelectedOutput:
+class SelectedOutput(PredictorWrapper):
     """A predictor whose predictions are the selected output, shape (m,), of the wrapped one.
 
     ``output`` is resolved against the first chunk's per-sample shape; every later chunk must have the
@@ -113,7 +114,7 @@ class SelectedOutput:
     """
 
     def __init__(self, predictor, output, func):
-        self._predictor = predictor
+        super().__init__(predictor)
         self._output = output
         self._func = func
         self._lock = threading.Lock()
@@ -122,11 +123,8 @@ class SelectedOutput:
         # chunk may run in an engine worker thread, which does not inherit it.
         self._context = contextvars.copy_context()
 
-    def __getattr__(self, name):
-        return getattr(self._predictor, name)
-
-    def __call__(self, block):
-        predictions = self._predictor(block)
+    def __call__(self, chunk, **arguments):
+        predictions = self._predictor(chunk, **arguments)
         with self._lock:
             if self.selection is None:
                 self.selection = self._context.run(select_output, self._output, predictions.shape[1:],

@@ -25,7 +25,6 @@ import numpy as np
 from ._reticulate import frame_from_parts, result_parts
 from .adapters.r_models import (RFunctionPredictor, RModelPredictor, call_bridge, clean_child_environment,
                                 is_r_null, r_array, r_classes, r_item, r_model, r_string, r_view)
-from .adapters.protocol import is_rpy2_object
 
 import rpy2.rinterface as ri  # noqa: E402 - after r_models, which says how to install rpy2
 import rpy2.robjects as ro  # noqa: E402
@@ -72,7 +71,7 @@ def from_r(obj, *, with_names=False, name="X"):
     names : list of str or None
         Only when ``with_names`` is True.
     """
-    if not is_rpy2_object(obj):
+    if not isinstance(obj, ri.Sexp):
         raise TypeError(f"{name} must be an rpy2 R object for from_r; got a {type(obj).__name__}.")
     kind = r_string(call_bridge("value_kind", obj))
     if kind == "data.frame":
@@ -112,6 +111,13 @@ def _frame_from_r(obj, name):
     ordered = [bool(v) for v in r_item(parts, "ordered")]
     missing = [None if is_r_null(v) else r_view(v).astype(bool) for v in _r_list(r_item(parts, "missing"))]
     return frame_from_parts(names, kinds, values, levels, ordered, missing)
+
+
+def r_strings(obj):
+    """An R character vector as a list of str (NA as None); None for any other R object."""
+    if not isinstance(obj, ri.StrSexpVector):
+        return None
+    return [None if v is ri.NA_Character else str(v) for v in obj]
 
 
 def r_list_items(obj):

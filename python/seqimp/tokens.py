@@ -18,44 +18,38 @@ from dataclasses import replace
 import numpy as np
 
 from . import checks
-from .adapters.keras_layers import embedding_readers, keras_input_dtypes, keras_input_names
-from .adapters.protocol import keras_model_flavour
-from .inputs import label_names
 
 # Token ids reach a compiled Keras function as float32 (seqimp's transport), which is exact up to 2**24.
 MAX_TOKEN_ID = 2**24
 
 
-def token_blocks(data, model, func):
-    """``data`` with every token input of the Keras ``model`` as a token block."""
-    if keras_model_flavour(model) is None:
+def token_blocks(data, spec, func):
+    """``data`` with every token input of the Keras model described by ``spec`` (a
+    :class:`~seqimp.adapters.spec.ModelSpec`) as a token block; names are put on after this."""
+    if not spec.is_keras:
         return data
-    dtypes = keras_input_dtypes(model)
-    readers = embedding_readers(model)
-    positions = _model_positions(data, model)
+    positions = model_positions(data, spec)
     blocks, changed = [], False
     for b, block in enumerate(data.blocks):
         m = positions[b]
-        layers = [layer for position, layer in readers if position == m] if m is not None else []
-        dtype = np.dtype(dtypes[m]) if dtypes is not None and m is not None and m < len(dtypes) else None
+        layers = spec.embeddings_of(m) if m is not None else []
+        dtype = spec.input_dtype(m, default=None)
         integer_input = dtype is not None and dtype.kind in "iu"
         if block.tokens or not (layers or integer_input) or not _token_shaped(block):
             blocks.append(block)
             continue
         blocks.append(_as_tokens(block, data, layers, dtype if integer_input else np.dtype(np.int32), func))
         changed = True
-    if not changed:
-        return data
-    return data.with_blocks(blocks, feature_names=label_names(blocks, func))
+    return data.with_blocks(blocks) if changed else data
 
 
-def _model_positions(data, model):
+def model_positions(data, spec):
     """The model input each block feeds (its position in the model's input order), or None."""
     if data.structure == "array":
         return [0]
     if data.structure == "list":
         return list(range(data.n_blocks))
-    names = keras_input_names(model) or []
+    names = list(spec.input_names or [])
     return [names.index(b.name) if b.name in names else None for b in data.blocks]
 
 

@@ -15,8 +15,9 @@ import numpy as np
 
 from . import adapters
 from .checks import check_bool
-from .gradients import select_output
-from .inputs import _feature_names
+from .edge import python_arguments
+from .outputs import select_output
+from .inputs import check_feature_names
 from .labels import make_labels
 from .result import ImportanceResult
 
@@ -25,6 +26,8 @@ _REDUCTIONS = ("sum", "mean")
 
 def _network(model, output, granularity, groups, feature_names, func):
     """Kernels, the output weight vector, and the labels over the input units laid out as (T, F)."""
+    given = python_arguments(func, feature_names=feature_names, groups=groups)
+    feature_names, groups = given["feature_names"], given["groups"]
     kernels, in_shape, flattened = adapters.dense_kernels(model, func=func)
     if len(in_shape) == 1:
         T, F = 1, in_shape[0]
@@ -46,7 +49,7 @@ def _network(model, output, granularity, groups, feature_names, func):
                          f"input shape {in_shape} gives {T * F}.")
     n_out = kernels[-1].shape[1]
     selection = select_output(output, (n_out,), func, reductions=_REDUCTIONS)
-    names = _feature_names(feature_names, F, func)
+    names = check_feature_names(feature_names, F, func)
     layout = SimpleNamespace(n_timesteps=T, n_features=F, feature_names=names)
     granularity, labels = make_labels(layout, granularity, groups, func)
     return kernels, selection, granularity, labels, names
@@ -112,7 +115,7 @@ def _normalised(values, axis=None):
 
 def _result(method, per_unit, labels, granularity, names, metric, params):
     cells = per_unit.reshape(-1, len(names))
-    importances = np.array([[cells[label.mask].sum()] for label in labels])
+    importances = np.array([[cells[label.cells].sum()] for label in labels])
     return ImportanceResult(method=method, labels=labels, importances=importances, granularity=granularity,
                             metric=metric, feature_names=names, params=params)
 

@@ -43,7 +43,12 @@ def keras_input_shape(model):
 
 def check_keras_input_shape(model, input_shape):
     """Raise a ValueError naming both shapes when X of ``input_shape`` cannot feed ``model``'s input."""
-    expected = keras_input_shape(model)
+    check_declared_shape(keras_input_shape(model), input_shape)
+
+
+def check_declared_shape(expected, input_shape):
+    """Raise a ValueError naming both shapes when X of ``input_shape`` cannot feed an input declared as
+    ``expected`` (None: not declared, anything goes)."""
     if expected is None:
         return
     got = (None,) + tuple(input_shape[1:])
@@ -106,13 +111,14 @@ def takes_dict(model):
         return False
 
 
-def check_keras_inputs(model, shapes, structure, names):
-    """Match X's inputs to a multi-input model's: the positions of X's blocks in the model's input
+def check_keras_inputs(spec, shapes, structure, names):
+    """Match X's inputs to a multi-input model's (described by its ``spec``, a
+    :class:`~seqimp.adapters.spec.ModelSpec`): the positions of X's blocks in the model's input
     order. ``shapes`` are X's input shapes, ``structure`` "list" or "dict", ``names`` the dict's keys.
     Raises a ValueError naming 'X' for a wrong number of inputs, keys that do not match the model's
     input names (the missing and the extra ones), or a shape the model does not take."""
-    model_names = keras_input_names(model)
-    declared = keras_input_shapes(model)
+    model_names = None if spec.input_names is None else list(spec.input_names)
+    declared = None if spec.input_shapes is None else list(spec.input_shapes)
     n_model = len(declared) if declared is not None else (len(model_names) if model_names else None)
     if n_model is not None and n_model != len(shapes):
         raise ValueError(f"The model takes {n_model} inputs {model_names or ''}, but X has {len(shapes)}. "

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
-import os
 import random
 import sys
 from dataclasses import dataclass
@@ -240,26 +239,6 @@ def predict_fitted(model, X, request=None):
                  for i in range(0, X.shape[0], _PREDICT_BATCH)]
         return np.concatenate(parts, axis=0)
     return as_predictor(model, responses=None if request is None else [request])(X)
-
-
-def limit_tf_threads(n_threads):
-    """Cap TensorFlow's thread pools in this (worker) process at ``n_threads``.
-
-    Before TensorFlow is imported the environment variables it reads at start-up are set; after, the
-    threading config, unless TensorFlow has already started (then its pools are left as they are).
-    """
-    n_threads = str(max(1, int(n_threads)))
-    tf = sys.modules.get("tensorflow")
-    if tf is None:
-        os.environ["TF_NUM_INTRAOP_THREADS"] = n_threads
-        os.environ["TF_NUM_INTEROP_THREADS"] = n_threads
-        return
-    try:
-        if tf.config.threading.get_intra_op_parallelism_threads() != int(n_threads):
-            tf.config.threading.set_intra_op_parallelism_threads(int(n_threads))
-            tf.config.threading.set_inter_op_parallelism_threads(int(n_threads))
-    except RuntimeError:
-        pass  # TensorFlow already runs in this process; its pools cannot change any more
 
 
 def release_keras_state():

@@ -25,7 +25,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from .._reticulate import frame_parts
 from ..frames import is_frame
-from .protocol import Predictor, is_rpy2_object
+from .protocol import Predictor
 
 # The R code shared with the R package.
 R_BRIDGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "r_bridge.R")
@@ -145,14 +145,17 @@ def _r_chunk(block):
 class _RPredictor(Predictor):
     """An R model: one R call per chunk, with chunks far larger than for Keras."""
 
+    described_as = "an R function or R model (through rpy2)"
+    process_bound = True  # it runs in the R process that holds it
+
     def __init__(self, model, feature_names=None, predict_args=None):
         super().__init__(model)
         self._fixed_names = feature_names is not None
         self.feature_names = None if feature_names is None else [str(n) for n in feature_names]
         self.predict_args = dict(predict_args or {})
 
-    def default_chunk_rows(self, row_shape):
-        return max(1, _R_CHUNK_BYTES // (int(np.prod(row_shape)) * 8))
+    def default_chunk_rows(self, row_shape, itemsize=8):
+        return max(1, _R_CHUNK_BYTES // (int(np.prod(row_shape)) * 8))  # R gets doubles, whatever X holds
 
     def prepare(self, chunk_rows, data):
         """R sees X's feature names as column names or dimnames.
@@ -266,7 +269,7 @@ def r_model(obj, *, feature_names=None, func="seqimp", **predict_args):
         Pass it as ``model`` to any importance function. R models given directly as ``model`` are
         wrapped by this function with no extra arguments.
     """
-    if not is_rpy2_object(obj):
+    if not isinstance(obj, ri.Sexp):
         raise TypeError(f"The 'model' parameter of {func} must be an rpy2 R function or fitted R model "
                         f"for r_model. Got an object of type {type(obj).__name__} instead.")
     kind = r_string(call_bridge("value_kind", obj))

@@ -265,8 +265,8 @@ class Retrainer:
             tasks.append(_Task(active, k, keep, constant, s.fold_seeds[k]))
         n_jobs = s.n_jobs
         if n_jobs != 1 and "rpy2.robjects" in sys.modules:
-            # rpy2's R start-up left a library path that breaks child Pythons; see seqimp.r.
-            from ..r import clean_child_environment
+            # rpy2's R start-up left a library path that breaks child Pythons; see adapters.r_models.
+            from ..adapters.r_models import clean_child_environment
 
             clean_child_environment()
         # Each worker process gets its share of the cores for TensorFlow (Dask workers: their own

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import adapters, checks
+from ..edge import python_arguments
 from ..inputs import as_sequence_data, as_target
 from ..labels import feature_label, make_labels
 from ..masks import apply_mask
 from ..metrics import get_metric
-from ..scoring import check_sample_weight
+from ..task_scoring import check_sample_weight
 from .checkpoint import Checkpoint, digest, fingerprint, qualname, stable
 from .folds import fold_seeds, make_folds
 
@@ -203,6 +204,10 @@ def make_setup(func, *, model_or_builder, X, y, fit_kwargs, metric, cv, mode, gr
                mask=None, mask_value=None):
     """Check the arguments of ``func`` and resolve them; the checks run in a fixed order, so that of
     several bad arguments the same one is always reported."""
+    given = python_arguments(func, X=X, y=y, feature_names=feature_names, groups=groups,
+                             sample_weight=sample_weight, mask=mask, mask_value=mask_value)
+    X, y, feature_names, groups = given["X"], given["y"], given["feature_names"], given["groups"]
+    sample_weight, mask, mask_value = given["sample_weight"], given["mask"], given["mask_value"]
     mode = checks.check_option(mode, "mode", func, MODES)
     progress = checks.check_bool(progress, "progress", func)
     n_jobs = _check_n_jobs(n_jobs, func)

@@ -18,9 +18,11 @@ from .metrics import check_target
 from .outputs import select_predictions
 
 
-def metrics_predictor(model, named_metrics, output, func):
-    """The model as a predictor that gives every response the metrics score, with ``output`` applied."""
-    predictor = as_predictor(model, func=func, responses=[metric.request for _, metric in named_metrics])
+def metrics_predictor(model, named_metrics, output, func, spec=None):
+    """The model as a predictor that gives every response the metrics score, with ``output`` applied
+    (``spec``: the model's ModelSpec, when it was read already)."""
+    predictor = as_predictor(model, func=func, responses=[metric.request for _, metric in named_metrics],
+                             spec=spec)
     if output is not None and getattr(predictor, "methods", ["predict"]) != ["predict"]:
         methods = getattr(predictor, "methods")
         raise ValueError(f"The 'output' parameter of {func} must be None when the metric scores the "
@@ -63,8 +65,9 @@ class Scoring:
     """The engine's ``score`` hook for several metrics scored in one pass.
 
     ``importances[i]`` is metric i's (n_labels, n_repeats) matrix, oriented so that positive is worse;
-    called as ``score(baseline, predictions, label, repeat)`` it fills every metric's entry and returns
-    the first metric's, which the engine stores as its own scores.
+    called as ``score(unperturbed, predictions, label, repeat)`` it fills every metric's entry and
+    returns the first metric's, which the engine stores as its own scores. ``baseline_scores`` are the
+    metrics on the unperturbed predictions (each result's ``baseline_score``).
     """
 
     def __init__(self, named_metrics, y, sample_weight, predictor, n_labels, n_repeats, func):
@@ -92,10 +95,10 @@ class Scoring:
         return [metric(self.y, response, self.sample_weight, func=self.func)
                 for metric, response in zip(self.metrics, self.responses(predictions))]
 
-    def __call__(self, baseline_predictions, predictions, label_index, repeat):
+    def __call__(self, unperturbed, predictions, label_index, repeat):
         if self.baseline_scores is None:
-            self.check(baseline_predictions)
-            self.baseline_scores = self.scores(baseline_predictions)
+            self.check(unperturbed)
+            self.baseline_scores = self.scores(unperturbed)
         for i, (metric, score) in enumerate(zip(self.metrics, self.scores(predictions))):
             self.importances[i, label_index, repeat] = metric.worsening(self.baseline_scores[i], score)
         return self.importances[0, label_index, repeat]
