@@ -3,15 +3,18 @@
 # The core checks ranges and options again (one source of truth for those); R checks what only R
 # can see: NA values, R classes, whole numbers, and dims.
 
+# The core's one sentence (seqimp.errors), with `expected` and `got` in R's words already.
 arg_error <- function(name, fn, expected, got) {
-  stop(seqimp_condition(sprintf("The '%s' argument of %s must be %s. Got %s instead.",
-                                name, fn, expected, got)))
+  message <- py_helpers()$r_argument_message(name, fn, expected, got)
+  stop(seqimp_condition(reticulate::py_to_r(message)))
 }
 
-describe <- function(value) {
+# An R value as R writes it in a message: NULL, 2.5, "a", c("a", "b") (at most `limit` elements), or
+# its class and length or dims. Python values are written in R's words by the core (seqimp.errors).
+describe <- function(value, limit = 6L) {
   if (is.null(value)) return("NULL")
   if (is.atomic(value) && !is.object(value) && is.null(dim(value)) && length(value) >= 1L &&
-        length(value) <= 6L) {
+        length(value) <= limit) {
     shown <- if (is.character(value)) sprintf("\"%s\"", value) else format(value, trim = TRUE)
     return(if (length(value) == 1L) shown else sprintf("c(%s)", paste(shown, collapse = ", ")))
   }

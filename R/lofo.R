@@ -88,14 +88,14 @@ stepwise_importance <- function(model, x, y, direction = "backward", fit_kwargs 
   result <- call_core(core_module("lofo")$stepwise_importance, args)
   out <- as_seqimp_importance(result)
   extra <- result$extra
-  attr(out, "rank") <- as.integer(as.vector(r_value(extra[["rank"]])))
-  attr(out, "order") <- as.character(unlist(r_value(extra[["order"]])))
+  attr(out, "rank") <- as.integer(as.vector(from_py(extra[["rank"]])))
+  attr(out, "order") <- as.character(unlist(from_py(extra[["order"]])))
   out
 }
 
 retrain_args <- function(fn, model, x, y, fit_kwargs, metric, metric_label, cv, mode, groups,
                          feature_names, n_jobs, checkpoint, seed, progress) {
-  data <- prepare_x(x, fn, feature_names, frame = FALSE)  # LOFO refits on numbers: a matrix
+  data <- prepare_x(x, fn, feature_names)
   n_features <- data$dim[length(data$dim)]
   n_jobs <- as_count(n_jobs, "n_jobs", fn)
   if (n_jobs != 1L && (is.function(model) || is.function(metric))) {
