@@ -18,7 +18,8 @@ fragment               Python                                     R
 :class:`Positions`     ``(3, 0, 1)``                              ``[4, 1, 2]``
 :class:`Keyword`       ``mask=False``                             ``mask = FALSE``
 :class:`Options`       ``{'a', 'b'}``                             ``c("a", "b")``
-:class:`Nested`        another exception's message                its R wording, if it has one
+:class:`Raised`        "TypeError: " and another exception's      the same, its message in R's words if it
+                       message                                    has them
 built-in words         ``parameter``, ``None``, ``an int``,       ``argument``, ``NULL``, ``an integer``,
                        ``a float``, ``a dict``, ``a callable``    ``a number``, ``a named list``,
                                                                   ``an R function``
@@ -186,15 +187,17 @@ class Position(Fragment):
 
 
 class Positions(Fragment):
-    """A cell's 0-based index: "(3, 0, 1)" in Python, "[4, 1, 2]" (as R indexes x) in R."""
+    """A cell's 0-based index: "(3, 0, 1)" in Python, "[4, 1, 2]" (as R indexes x) in R, or with
+    ``as_vector`` "c(4, 1, 2)" (an index R users pass as a vector, such as ``output``)."""
 
-    def __init__(self, index):
-        self.index = tuple(int(i) for i in index)
+    def __init__(self, index, as_vector=False):
+        self.index, self.as_vector = tuple(int(i) for i in index), as_vector
 
     def word(self, language, spec=""):
         if language == PYTHON:
             return str(self.index)
-        return "[" + ", ".join(str(i + 1) for i in self.index) + "]"
+        shown = ", ".join(str(i + 1) for i in self.index)
+        return f"c({shown})" if self.as_vector else f"[{shown}]"
 
     def positions(self):
         return (self.index,)
@@ -229,19 +232,20 @@ class Options(Fragment):
         return r_text(self.options)
 
 
-class Nested(Fragment):
-    """Another exception's message inside this one: in R, its R wording where it has one. With
-    ``sentence``, without its closing full stops (the message around it adds one), and "(no message)"
-    where it has none."""
+class Raised(Fragment):
+    """Another exception inside this message: "TypeError: its message" (``typed``), or its message
+    alone; in R, its R wording where it has one, and a :class:`SeqimpError`'s type by the Python type it
+    is (``TypeError``). With ``sentence``, without its closing full stops (the message around it adds
+    one), and "(no message)" where it has none."""
 
-    def __init__(self, exc, sentence=False):
-        self.exc, self.sentence = exc, sentence
+    def __init__(self, exc, typed=True, sentence=False):
+        self.exc, self.typed, self.sentence = exc, typed, sentence
 
     def word(self, language, spec=""):
-        message = self.exc.in_r() if language == R and isinstance(self.exc, SeqimpError) else str(self.exc)
+        message = in_language(self.exc, language)
         if self.sentence:
             message = message.rstrip(".") or "(no message)"
-        return message
+        return f"{type_name(self.exc)}: {message}" if self.typed else message
 
     def positions(self):
         return self.exc.positions if isinstance(self.exc, SeqimpError) else ()
@@ -414,7 +418,7 @@ def in_language(exc, language):
     any other exception's text as it is (an R error quoted inside keeps its words)."""
     if language == R and isinstance(exc, SeqimpError):
         return exc.in_r()
-    return str(exc).strip()
+    return str(exc) if language == PYTHON else str(exc).strip()
 
 
 def type_name(exc):

@@ -92,8 +92,8 @@ test_that("argument errors from the core use R's words: argument, integer, NULL,
 test_that("Python exceptions arrive with no class prefix and no trailing newline (LOFO's FitError)", {
   sklearn <- import_or_skip("sklearn.linear_model")
   x <- uniform_array(30, 2, 2)
-  err <- tryCatch(lofo_importance(function(n) sklearn$LinearRegression(), x, rowSums(x[, , 1]),
-                                  fit_kwargs = list(bogus = 1), cv = 2, seed = 1, progress = FALSE),
+  err <- tryCatch(lofo_importance(function(n) sklearn$LinearRegression(positive = "yes"), x, rowSums(x[, , 1]),
+                                  cv = 2, seed = 1, progress = FALSE),
                   error = identity)
   expect_s3_class(err, "seqimp_error")
   expect_identical(err$python_type, "FitError")
@@ -146,12 +146,14 @@ test_that("R functions and fitted models are an RPredictor: named as R knows the
   skip_if_no_seqimp()
   x <- uniform_array(20, 3, 2)
   err <- tryCatch(perturbation_importance(function(x) stop("no forecast today"), x), error = identity)
-  expect_identical(conditionMessage(err), "The R function failed on a chunk of dims c(60, 3, 2): no forecast today")
+  expect_identical(conditionMessage(err),
+                   "The R function failed on a chunk of perturbed copies of x (x has dims c(20, 3, 2)): no forecast today")
   err <- tryCatch(perturbation_importance(function(x) factor(x[, 1, 1] > 0.5), x), error = identity)
   expect_match(conditionMessage(err), "the R function returned factor, not numbers; make it return numbers")
   expect_no_match(conditionMessage(err), "predict\\(\\)|callable")
 
-  predictor <- seqimp:::prepare_model(function(x) x[, 1, 1], "f", c("a", "b"), 2L)
+  data <- list(names = c("a", "b"), dim = c(20L, 3L, 2L), shape = c(20L, 3L, 2L))
+  predictor <- seqimp:::prepare_model(function(x) x[, 1, 1], "f", data)
   expect_identical(reticulate::py_to_r(predictor$description), "R function")
   # 128 MiB of doubles per chunk, as the rpy2 side: rows of 10 x 5 doubles.
   expect_identical(reticulate::py_to_r(predictor$default_chunk_rows(reticulate::tuple(10L, 5L))),

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import Keyword, SeqimpTypeError, SeqimpValueError, Shape, Value
+from ..errors import Keyword, Raised, SeqimpTypeError, SeqimpValueError, Shape, Value
 from .choose import as_predictor
 from .keras_layers import check_keras_input_shape, keras_input_shape, keras_module, walk_layers
 from .protocol import as_prediction_array, keras_flavour, keras_model_flavour
@@ -152,11 +152,10 @@ def rebuild_keras(recipe, n_features, seed):
             with _keras_seed_source(seed):
                 model = keras.models.clone_model(template, input_tensors=keras.Input(shape=shape))
         except Exception as exc:  # noqa: BLE001 - re-raised with what to do instead
-            raise SeqimpValueError("Could not rebuild the model for input shape {shape}: {type}: {exc}. Layers "
-                                   "whose configuration fixes the number of features need a builder "
-                                   "build(n_features) -> compiled model, or {constant}.",
-                                   shape=Shape((None,) + shape, worded=False), type=type(exc).__name__,
-                                   exc=str(exc), constant=Keyword("mode", "constant")) from exc
+            raise SeqimpValueError("Could not rebuild the model for input shape {shape}: {exc}. Layers whose "
+                                   "configuration fixes the number of features need a builder build(n_features) "
+                                   "-> compiled model, or {constant}.", shape=Shape((None,) + shape, worded=False),
+                                   exc=Raised(exc), constant=Keyword("mode", "constant")) from exc
         model.compile_from_config(recipe.compile_config)
     return model
 

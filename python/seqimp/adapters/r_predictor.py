@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from ..errors import Keyword, Nested, SeqimpValueError, Shape, Value
+from ..errors import Keyword, Raised, SeqimpValueError, Shape, Value
 from .protocol import Predictor
 
 # The R code both ways share (shaping chunks, calling predict(), the result's constructor). The R package
@@ -92,7 +92,7 @@ class RChunkPredictor(Predictor):
             shape = Shape(self.x_shape if self.x_shape is not None else _shapes(block))
             raise SeqimpValueError("The {model} failed on a chunk of perturbed copies of {X} ({X} has {shape}): "
                                    "{message}", model=self.description, shape=shape,
-                                   message=Nested(exc.__cause__)) from None
+                                   message=Raised(exc.__cause__, typed=False)) from None
 
 
 def _shapes(block):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import SeqimpTypeError
+from ..errors import Raised, SeqimpTypeError
 
 _API = ("get_params", "fit", "predict")
 
@@ -51,9 +51,8 @@ def estimator_recipe(estimator, *, func="seqimp"):
     except Exception as exc:  # noqa: BLE001 - re-raised naming the argument
         raise SeqimpTypeError("The '{argument}' {parameter} of {function} must be an estimator that "
                               "sklearn.base.clone can copy (its get_params() must give back the arguments of its "
-                              "__init__). Cloning the {estimator} failed: {type}: {exc}", argument="model_or_builder",
-                              function=func, estimator=type(estimator).__name__, type=type(exc).__name__,
-                              exc=str(exc)) from None
+                              "__init__). Cloning the {estimator} failed: {exc}", argument="model_or_builder",
+                              function=func, estimator=type(estimator).__name__, exc=Raised(exc)) from None
     return EstimatorRecipe(template)
 
 

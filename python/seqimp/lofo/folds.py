@@ -17,7 +17,7 @@ from typing import Optional
 import numpy as np
 
 from .. import checks
-from ..errors import Position, SeqimpValueError, text
+from ..errors import Position, Raised, SeqimpValueError, text
 
 
 def _sub_seed(root, *key):
@@ -50,9 +50,9 @@ def make_folds(cv, n_samples, y, root, func):
         except Exception as exc:  # noqa: BLE001
             raise SeqimpValueError(
                 "The '{argument}' {parameter} of {function} could not split the {n_samples} samples of {X}: "
-                "{type}: {exc}. A splitter that needs sample groups (GroupKFold) can be given as its splits: "
+                "{exc}. A splitter that needs sample groups (GroupKFold) can be given as its splits: "
                 "cv=list(GroupKFold(5).split(np.zeros((n, 1)), groups=g)).", argument="cv", function=func,
-                n_samples=n_samples, type=type(exc).__name__, exc=str(exc)) from None
+                n_samples=n_samples, exc=Raised(exc)) from None
         description = repr(cv)
     elif hasattr(cv, "__iter__") and not isinstance(cv, dict):
         splits = cv

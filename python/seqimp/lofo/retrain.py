@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import adapters
-from ..errors import Nested, SeqimpError, Value, text
+from .. import adapters, errors
+from ..errors import Raised, SeqimpError, Value, text
 from ..metrics import check_target
 from .folds import Inputs, fit_widths, fold_fit_kwargs, fold_inputs
 
@@ -82,7 +82,7 @@ def _portable(exc):
         pickle.dumps(exc)
         return exc
     except Exception:  # noqa: BLE001
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
+        return RuntimeError(f"{errors.type_name(exc)}: {exc}")
 
 
 def _worker_threads(default):
@@ -305,10 +305,9 @@ class Retrainer:
             kept = text(" The {n} finished fits are kept in {path}; rerun with the same arguments to resume.",
                         n=len(s.checkpoint.done), path=Value(s.checkpoint.path))
         trace = "" if tb is None else f"\n\nTraceback of the failed fit (in a worker process):\n{tb}"
-        raise FitError("{function}: the fit {where}, fold {fold} of {n_folds} failed: {type}: {message}.{kept}{trace}",
+        raise FitError("{function}: the fit {where}, fold {fold} of {n_folds} failed: {exc}.{kept}{trace}",
                        function=s.func, where=_describe_fit(s, task.active), fold=task.fold + 1,
-                       n_folds=len(s.folds), type=type(exc).__name__, message=Nested(exc, sentence=True),
-                       kept=kept, trace=trace) from exc
+                       n_folds=len(s.folds), exc=Raised(exc, sentence=True), kept=kept, trace=trace) from exc
 
 
 @contextlib.contextmanager

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import adapters, checks
 from ..edge import python_arguments
-from ..errors import Keyword, SeqimpTypeError, SeqimpValueError, Shape, Value, text
+from ..errors import Keyword, Raised, SeqimpTypeError, SeqimpValueError, Shape, Value, text
 from ..inputs import as_sequence_data, as_target
 from ..labels import feature_label, make_labels
 from ..masks import apply_mask
@@ -119,10 +119,9 @@ def _check_picklable(source, n_jobs, func):
         cloudpickle.dumps(source)
     except Exception as exc:  # noqa: BLE001
         raise SeqimpTypeError("The '{argument}' {parameter} of {function} must be picklable to run with {n_jobs} "
-                              "(worker processes or a Dask cluster): {type}: {exc}. Define the builder at module "
-                              "level, or use {one_job}.", argument="model_or_builder", function=func,
-                              n_jobs=Keyword("n_jobs", n_jobs), type=type(exc).__name__, exc=str(exc),
-                              one_job=Keyword("n_jobs", 1)) from None
+                              "(worker processes or a Dask cluster): {exc}. Define the builder at module level, or "
+                              "use {one_job}.", argument="model_or_builder", function=func,
+                              n_jobs=Keyword("n_jobs", n_jobs), exc=Raised(exc), one_job=Keyword("n_jobs", 1)) from None
 
 
 def _labels(data, groups, func):
