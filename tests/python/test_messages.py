@@ -188,3 +188,23 @@ def test_fit_kwargs_of_a_keras_model_name_the_unknown_key():
     assert str(err).startswith("The 'fit_kwargs' parameter of lofo_importance names ['epochz'], which "
                                "Sequential.fit() does not take; it takes ['batch_size', 'epochs', ")
     assert "TensorFlowTrainer" not in str(err)
+
+
+# -- R models through rpy2 (Python users: Python words) -------------------------------------------------
+
+def test_an_r_function_failure_names_x_and_its_shape_with_r_message_alone(capfd):
+    ro = require("rpy2.robjects")
+    failing = ro.r('function(x) stop("boom")')
+    err = raised(seqimp.perturbation_importance, failing, X, random_state=0)
+    assert type(err) is errors.SeqimpValueError
+    assert str(err) == "The R function failed on a chunk of perturbed copies of X (X has shape (100, 5, 3)): boom"
+    assert err.in_r() == "The R function failed on a chunk of perturbed copies of x (x has dims c(100, 5, 3)): boom"
+    assert "boom" not in capfd.readouterr().err  # R's error is not printed to the console besides
+
+
+def test_an_r_model_reading_variables_x_lacks_names_both():
+    ro = require("rpy2.robjects")
+    fit = ro.r("local({ d <- data.frame(p = 1:10 / 10, q = (10:1)^2); lm(y ~ p + q, cbind(d, y = d$p)) })")
+    err = raised(seqimp.perturbation_importance, fit, RNG.random((20, 2)), feature_names=["p", "r"])
+    assert str(err) == ("The R model uses the variables ['q'], which X does not have; X's features are ['p', 'r']. "
+                        "Pass X with the model's variables as column names (or feature_names=).")

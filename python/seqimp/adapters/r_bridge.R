@@ -231,7 +231,7 @@ guarded <- function(name, ...) {
 # -- results: the seqimp_importance data.frame ---------------------------------------------------------
 
 # The one constructor of a seqimp_importance data.frame, from the parts of a Python ImportanceResult
-# (seqimp._reticulate.result_parts): timesteps come 0-based (-1 for none), and None comes as NULL. In R
+# (seqimp.r_convert.result_parts): timesteps come 0-based (-1 for none), and None comes as NULL. In R
 # every position counts from 1: the timestep column, the labels ("x1@t1", "t1") and the attributions'
 # timestep names.
 new_importance <- function(names, feature, timestep, importances, mean, std, method, metric,
