@@ -20,7 +20,7 @@ describe <- function(value, limit = 6L) {
   }
   d <- dim(value)
   shape <- if (is.null(d)) sprintf("length %d", length(value)) else
-    sprintf("dims c(%s)", paste(d, collapse = ", "))
+    sprintf("dims %s", r_dims(d))
   sprintf("an object of class %s with %s", paste(class(value), collapse = "/"), shape)
 }
 
@@ -70,3 +70,6 @@ as_seed <- function(seed, fn) {
   }
   as.integer(seed)
 }
+
+# Dims as R writes them: c(100, 5, 3).
+r_dims <- function(d) sprintf("c(%s)", paste(d, collapse = ", "))

@@ -22,7 +22,7 @@ prepare_x <- function(x, fn, feature_names = NULL, name = "x") {
     got <- if (is.null(d)) {
       sprintf("a vector of length %d without dims (for one feature use matrix(x, ncol = 1))", length(x))
     } else {
-      sprintf("a %d-D array with dims c(%s)", length(d), paste(d, collapse = ", "))
+      sprintf("a %d-D array with dims %s", length(d), r_dims(d))
     }
     arg_error(name, fn, X_EXPECTED, got)
   }
@@ -34,7 +34,7 @@ prepare_x <- function(x, fn, feature_names = NULL, name = "x") {
 # x must be non-empty and hold no NA, NaN, Inf or -Inf; positions are written as R indexes x.
 check_x_values <- function(x, d, fn, name) {
   if (any(d == 0L)) {
-    arg_error(name, fn, "non-empty", sprintf("dims c(%s)", paste(d, collapse = ", ")))
+    arg_error(name, fn, "non-empty", sprintf("dims %s", r_dims(d)))
   }
   if (anyNA(x)) {
     where <- which(is.na(x))
@@ -89,7 +89,7 @@ x_feature_names <- function(feature_names, carried, n_features, fn) {
 prepare_frame <- function(x, fn, feature_names, name) {
   d <- dim(x)
   if (any(d == 0L)) {
-    arg_error(name, fn, "non-empty", sprintf("a data.frame with dims c(%s)", paste(d, collapse = ", ")))
+    arg_error(name, fn, "non-empty", sprintf("a data.frame with dims %s", r_dims(d)))
   }
   parts <- r_bridge()$frame_to_python_parts(x)
   bad <- parts$kinds == "other"
