@@ -43,7 +43,8 @@ class RChunkPredictor(Predictor):
         The variables a fitted model reads (from its terms), checked against the names in
         :meth:`prepare`; None where the model does not say.
     x_shape : tuple, dict or list of tuples, optional
-        The shape of the caller's X, for errors. When None, X's as the engine first prepares it.
+        The shape of the caller's X, for errors (also set by :meth:`describe_input`). When None, X's as
+        the engine first prepares it.
     """
 
     description = "R model"
@@ -55,6 +56,15 @@ class RChunkPredictor(Predictor):
         self.feature_names = None if feature_names is None else [str(n) for n in feature_names]
         self.variables = None if variables is None else [str(v) for v in variables]
         self.x_shape = x_shape
+
+    def describe_input(self, X):
+        """Take the caller's ``X`` (an array or DataFrame, or a dict or list of them) for errors."""
+        if isinstance(X, dict):
+            self.x_shape = {str(k): tuple(np.shape(v)) for k, v in X.items()}
+        elif isinstance(X, (list, tuple)):
+            self.x_shape = [tuple(np.shape(v)) for v in X]
+        else:
+            self.x_shape = tuple(np.shape(X))
 
     def default_chunk_rows(self, row_shape, itemsize=8):
         return max(1, R_CHUNK_BYTES // (int(np.prod(row_shape)) * 8))  # R gets doubles, whatever X holds

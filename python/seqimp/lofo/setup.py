@@ -232,7 +232,7 @@ def make_setup(func, *, model_or_builder, X, y, fit_kwargs, metric, cv, mode, gr
     root = stored if stored is not None else checks.check_random_state(random_state, func)
     folds, cv_description = make_folds(cv, data.n_samples, y, root, func)
     source, model_id = _model_source(model_or_builder, data, func)
-    if isinstance(source, (adapters.KerasRecipe, adapters.EstimatorRecipe)):  # a builder's fit: at its first fit
+    if not callable(source):  # a Keras recipe or an estimator: fit is known now; a builder's at its first fit
         adapters.check_fit_kwargs(model_or_builder, fit_kwargs, func)
     _check_categorical(data, source, mode, func)
     _check_picklable(source, n_jobs, func)
