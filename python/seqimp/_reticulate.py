@@ -12,7 +12,7 @@ outcome that R turns into an R error, with no Python class prefix, traceback or 
 
 from __future__ import annotations
 
-from . import checks, errors
+from . import errors
 from .adapters.r_predictor import R_BRIDGE, RCallFailed, RChunkPredictor
 from .r_convert import chunk_for_r, frame_from_r_parts, lek_profile_parts, result_parts
 
@@ -85,8 +85,7 @@ def call_from_r(fun, *args, **kwargs):
     """``fun(*args, **kwargs)`` as the R package calls the core. Returns an :class:`Outcome`; an exception
     becomes its type's name (``ValueError`` for a :class:`~seqimp.errors.SeqimpValueError`) and its
     message in R's words (no prefix, no traceback, no trailing newline) for R to raise as an R error."""
-    with checks.index_base(1):
-        try:
-            return Outcome(value=fun(*args, **kwargs))
-        except Exception as exc:  # noqa: BLE001 - every core error becomes an R error
-            return Outcome(error_type=errors.type_name(exc), error_message=errors.in_language(exc, errors.R))
+    try:
+        return Outcome(value=fun(*args, **kwargs))
+    except Exception as exc:  # noqa: BLE001 - every core error becomes an R error
+        return Outcome(error_type=errors.type_name(exc), error_message=errors.in_language(exc, errors.R))

@@ -9,8 +9,6 @@ instead."
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import numbers
 
 import numpy as np
@@ -18,29 +16,10 @@ import numpy as np
 from . import errors
 from .errors import Options, SeqimpValueError, Value, text
 
-# Where a call comes from: 0 for Python, 1 for R, whose users count samples, timesteps and outputs
-# from 1. Messages that cite a position use :func:`shown_index`; the R package sets it per call.
-_INDEX_BASE = contextvars.ContextVar("seqimp_index_base", default=0)
-
 # Beyond these a job is refused before anything is allocated: the importances matrix (labels x repeats,
 # float64) would pass 800 MB, or the forward passes would take days on any machine.
 MAX_TASKS = 10**8
 MAX_FORWARD_ROWS = 10**12
-
-
-def shown_index(index):
-    """A 0-based position as the caller counts it (1-based when the call came from R)."""
-    return int(index) + _INDEX_BASE.get()
-
-
-@contextlib.contextmanager
-def index_base(base):
-    """Positions in messages raised inside the block count from ``base`` (0 or 1)."""
-    token = _INDEX_BASE.set(int(base))
-    try:
-        yield
-    finally:
-        _INDEX_BASE.reset(token)
 
 
 def check_job_size(func, n_samples, n_tasks, what):

@@ -10,6 +10,7 @@ template. What differs between Python and R is a *fragment* that words itself pe
 fragment               Python                                     R
 =====================  =========================================  ========================================
 :class:`Argument`      ``X``, ``random_state``, ``model_or_``...  ``x``, ``seed``, ``model``
+:class:`Element`       ``X['seq']``, ``X[0]``                     ``x[["seq"]]``, ``x[[1]]``
 :class:`Value`         ``None``, ``True``, ``inf``, ``['a']``,    ``NULL``, ``TRUE``, ``Inf``, ``c("a")``,
                        ``(5, 1)``, ``{'a': 1}``                   ``c(5, 1)``, ``list(a = 1)``
 :class:`Got`           a value as the one sentence shows it       the same, in R's words
@@ -173,6 +174,33 @@ class Shape(Fragment):
         return f"dims {r_text(self.shape)}"
 
 
+class Element(Fragment):
+    """One input of an argument holding several (X, a mask): ``X['seq']`` and ``X[0]`` in Python,
+    ``x[["seq"]]`` and ``x[[1]]`` in R."""
+
+    def __init__(self, argument, key):
+        self.argument, self.key = Argument(argument), key
+
+    def word(self, language, spec=""):
+        name = self.argument.word(language)
+        if isinstance(self.key, str):
+            return f"{name}[{self.key!r}]" if language == PYTHON else f"{name}[[{_r_string(self.key)}]]"
+        return f"{name}[{int(self.key)}]" if language == PYTHON else f"{name}[[{int(self.key) + 1}]]"
+
+    def positions(self):
+        return () if isinstance(self.key, str) else ((int(self.key),),)
+
+
+def argument_name(name):
+    """A parameter's name as a fragment: ``name`` itself where it is one (an :class:`Element`)."""
+    return name if isinstance(name, Fragment) else Argument(name)
+
+
+def argument_of(name):
+    """The parameter (its Python name, a str) that ``name``, a name or an :class:`Element`, is part of."""
+    return name.argument.name if isinstance(name, (Element, Argument)) else name
+
+
 class Position(Fragment):
     """A 0-based position (a sample, a feature index, a timestep): counted from 1 in R."""
 
@@ -275,6 +303,15 @@ def text(template, **values):
     return Text(template, **values)
 
 
+def about(argument, function, rest=""):
+    """The opening "The 'groups' parameter of f" (then ``rest``), for a message that goes on from it; its
+    ``argument`` attribute names the parameter."""
+    opening = Text("The '{argument}' {parameter} of {function}{rest}", argument=Argument(argument),
+                   function=str(function), rest=rest)
+    opening.argument = argument
+    return opening
+
+
 def join(parts, separator=", "):
     """Fragments (or text) joined into one :class:`Text`."""
     parts = list(parts)
@@ -316,6 +353,28 @@ def _fragment(value):
     if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_)):
         return _Literal(int(value))
     return Value(value)
+
+
+class Phrase(str):
+    """Text that is not an error but cites a position, such as a result's "output 0": the ``str`` is the
+    Python wording, :attr:`r` the R one ("output 1"), which the conversions to R use (:func:`r_words`)."""
+
+    def __new__(cls, phrase):
+        obj = super().__new__(cls, phrase.word(PYTHON))
+        obj.r = phrase.word(R)
+        return obj
+
+    def __reduce__(self):
+        return _phrase, (str(self), self.r)
+
+
+def _phrase(python, r):
+    return Phrase(Words(python, r))
+
+
+def r_words(value):
+    """``value`` for R: a :class:`Phrase` in its R wording, anything else as it is."""
+    return value.r if isinstance(value, Phrase) else value
 
 
 # -- the error ---------------------------------------------------------------------------------------

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import r_words
+
 
 def result_parts(result):
     """An :class:`~seqimp.ImportanceResult` as plain parts, the arguments of R's ``new_importance``.
@@ -54,7 +56,7 @@ def lek_profile_parts(frame):
         "quantile": np.asarray(frame["quantile"], dtype=np.float64),
         "value": np.asarray(frame["value"], dtype=np.float64),
         "response": np.asarray(frame["response"], dtype=np.float64),
-        "output": frame.attrs.get("output"),
+        "output": r_words(frame.attrs.get("output")),
     }
 
 
