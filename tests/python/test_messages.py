@@ -208,3 +208,82 @@ def test_an_r_model_reading_variables_x_lacks_names_both():
     err = raised(seqimp.perturbation_importance, fit, RNG.random((20, 2)), feature_names=["p", "r"])
     assert str(err) == ("The R model uses the variables ['q'], which X does not have; X's features are ['p', 'r']. "
                         "Pass X with the model's variables as column names (or feature_names=).")
+
+
+# -- the catalogue: Python's words unchanged, R's from the same error ---------------------------
+
+def _keras_model(features=3):
+    keras = require("keras")
+    model = keras.Sequential([keras.Input((5, features)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def test_sample_weight_of_the_wrong_length():
+    call = (seqimp.permutation_importance, linear, X, Y)
+    kwargs = dict(sample_weight=np.ones(10), random_state=0)
+    assert str(raised(*call, **kwargs)) == ("The 'sample_weight' parameter of permutation_importance must have one "
+                                            "row per sample of X (100); got shape (10,).")
+    assert in_r(*call, **kwargs)[1] == ("The 'sample_weight' argument of permutation_importance must have one row "
+                                        "per sample of x (100); got length 10.")
+
+
+def test_a_keras_model_of_the_wrong_input_shape():
+    model = _keras_model(features=4)
+    assert str(raised(seqimp.perturbation_importance, model, X, random_state=0)) == (
+        "The model expects input of shape (None, 5, 4), but X has shape (100, 5, 3). Pass X with the model's "
+        "timesteps and features.")
+    assert in_r(seqimp.perturbation_importance, model, X, random_state=0)[1] == (
+        "The model expects input of dims c(NA, 5, 4), but x has dims c(100, 5, 3). Pass x with the model's "
+        "timesteps and features.")
+
+
+def test_a_mask_of_the_wrong_shape():
+    call = (seqimp.perturbation_importance, linear, X)
+    kwargs = dict(mask=np.ones((100, 4), bool), random_state=0)
+    assert str(raised(*call, **kwargs)) == (
+        "The 'mask' parameter of perturbation_importance must have shape (samples, timesteps) = (100, 5), one entry "
+        "per step, True for a real step. Got shape (100, 4) instead.")
+    assert in_r(*call, **kwargs)[1] == (
+        "The 'mask' argument of perturbation_importance must have dims (samples, timesteps) = c(100, 5), one entry "
+        "per step, TRUE for a real step. Got dims c(100, 4) instead.")
+
+
+def test_a_baseline_that_is_no_option_or_does_not_broadcast():
+    model = _keras_model()
+    ig = dict(method="integrated_gradients")
+    assert str(raised(seqimp.gradient_importance, model, X, baseline="zero", **ig)) == (
+        "The 'baseline' parameter of gradient_importance must be None (zeros), 'mean', or an array that broadcasts "
+        "to X's shape. Got 'zero' instead.")
+    assert in_r(seqimp.gradient_importance, model, X, baseline="zero", **ig)[1] == (
+        "The 'baseline' argument of gradient_importance must be NULL (zeros), \"mean\", or an array that broadcasts "
+        "to x's dims. Got \"zero\" instead.")
+    assert str(raised(seqimp.gradient_importance, model, X, baseline=np.zeros((2, 2)), **ig)) == (
+        "The 'baseline' parameter of gradient_importance must be None (zeros), 'mean', or an array that broadcasts "
+        "to X's shape (100, 5, 3), such as shape (3,), (5, 3) or (100, 5, 3). Got an array of shape (2, 2) instead.")
+    assert in_r(seqimp.gradient_importance, model, X, baseline=np.zeros((2, 2)), **ig)[1] == (
+        "The 'baseline' argument of gradient_importance must be NULL (zeros), \"mean\", or an array that broadcasts "
+        "to x's dims c(100, 5, 3), such as dims c(3), c(5, 3) or c(100, 5, 3). Got an array of dims c(2, 2) "
+        "instead.")
+
+
+@pytest.mark.parametrize("func", ["permutation_importance", "gradient_importance"])
+def test_an_output_index_outside_the_output(func):
+    model = _keras_model()
+    args = (model, X, Y) if func == "permutation_importance" else (model, X)
+    fn = getattr(seqimp, func)
+    err = raised(fn, *args, output=(4, 0))
+    assert str(err) == (f"The 'output' parameter of {func} must be a tuple index into the model's per-sample "
+                        f"output shape (1,). Got (4, 0) instead.")
+    assert err.positions == ((4, 0),)
+    assert in_r(fn, *args, output=(4, 0))[1] == (
+        f"The 'output' argument of {func} must be a vector of 1-based indices into the model's per-sample output "
+        f"dims c(1). Got c(5, 1) instead.")
+
+
+def test_a_result_describes_its_output_in_each_language():
+    from seqimp.r_convert import lek_profile_parts
+
+    frame = seqimp.lek_profile(lambda x: np.stack([x[:, 0, 0], x[:, 0, 1]], axis=1), X, output=1, n_points=3)
+    assert frame.attrs["output"] == "output 1"
+    assert lek_profile_parts(frame)["output"] == "output 2"

@@ -44,14 +44,14 @@ test_that("positions in the core's messages count from 1: an Inf at x[7, 1, 3], 
   err <- tryCatch(seqimp:::call_core(seqimp:::core_module("perturbation")$perturbation_importance,
                                      list(function(x) x, x_py)), error = identity)
   expect_identical(conditionMessage(err),
-                   "x must be finite (no NaN, NA or inf); the first bad value is at index (7, 1, 3).")
+                   "x must be finite (no NaN, NA or Inf); the first bad value is at index [7, 1, 3].")
 
   keras <- import_or_skip("keras")
   mlp <- keras$Sequential(list(keras$Input(shape = list(4L)), keras$layers$Dense(3L)))
   err <- tryCatch(olden_importance(mlp, output = 11), error = identity)
   expect_identical(conditionMessage(err), paste(
     "The 'output' argument of olden_importance must be an integer in the range [1, 3] (the model has 3",
-    "outputs per sample, shape (3,)), or one of c(\"sum\", \"mean\"). Got 11 instead."))
+    "outputs per sample, length 3), or one of c(\"sum\", \"mean\"). Got 11 instead."))
 })
 
 test_that("argument errors from the core use R's words: argument, integer, NULL, Inf, c(\"a\", \"b\")", {
