@@ -19,7 +19,7 @@ test_that("a non-finite prediction is an R error naming the R function, the 1-ba
   err <- tryCatch(perturbation_importance(model, x, noise = "zero", granularity = "cell", n_repeats = 2),
                   error = identity)
   expect_match(conditionMessage(err), paste0("^The model \\(R function\\) returned NaN for sample 1 when ",
-                                             "feature 'b' was perturbed at timestep 2 \\(repeat 1\\)\\."))
+                                             "feature \"b\" was perturbed at timestep 2 \\(repeat 1\\)\\."))
   # A fitted model is an "R model".
   fit <- structure(list(), class = "seqimp_test_nan")
   registerS3method("predict", "seqimp_test_nan", function(object, newdata, ...) rep(Inf, nrow(newdata)))
@@ -29,7 +29,7 @@ test_that("a non-finite prediction is an R error naming the R function, the 1-ba
   err <- tryCatch(permutation_importance(linear_model(c(1, 0)), x, rowSums(x[, , 1]),
                                          metric = function(y_true, y_pred) NaN), error = identity)
   expect_s3_class(err, "seqimp_error")
-  expect_match(conditionMessage(err), "^The metric 'custom' returned NaN; seqimp never reports")
+  expect_match(conditionMessage(err), "^The metric \"custom\" returned NaN; seqimp never reports")
 })
 
 test_that("positions in the core's messages count from 1: an Inf at x[7, 1, 3], output = 11", {
