@@ -96,8 +96,8 @@ def _block_baseline(given, block, data, func):
         # Per feature over samples and (real) timesteps, the same "mean" as perturbation_importance's.
         full = np.broadcast_to(block.feature_mean().astype(np.float32), block.X.shape).copy()
     else:
-        full = _baseline_array(given, shape, "" if data.is_single else text(" for input {name}", name=Value(block.name)),
-                               func)
+        where = "" if data.is_single else text(" for input {name}", name=Value(block.name))
+        full = _baseline_array(given, shape, where, func)
         full = full.reshape(block.X.shape)
     if block.mask is not None:
         np.copyto(full, block.X, where=~block.mask[:, :, np.newaxis])
@@ -123,8 +123,8 @@ def _baseline_array(baseline, shape, where, func):
                                got=Shape(array.shape)) from None
     full = np.array(full, dtype=np.float32)
     if not np.isfinite(full).all():
-        raise SeqimpValueError("The '{argument}' {parameter} of {function} must be finite (no NaN, NA or {inf}){where}.",
-                               argument="baseline", function=func, where=where)
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must be finite (no NaN, NA or "
+                               "{inf}){where}.", argument="baseline", function=func, where=where)
     return full
 
 
@@ -433,8 +433,9 @@ def _refuse_categorical(data, method):
     if tokens and method == "smoothgrad":
         raise SeqimpValueError("{function}: {smoothgrad} adds noise to the input, and {tokens} are token ids, which "
                                "take no noise (their gradients are taken in embedding space). Use {saliency}, {gxi} "
-                               "or {ig}.", argument="method", function=_FUNC, smoothgrad=Keyword("method", "smoothgrad"),
-                               tokens=Value(tokens), saliency=Keyword("method", "saliency"), gxi=Value("gradient_x_input"),
+                               "or {ig}.", argument="method", function=_FUNC,
+                               smoothgrad=Keyword("method", "smoothgrad"), tokens=Value(tokens),
+                               saliency=Keyword("method", "saliency"), gxi=Value("gradient_x_input"),
                                ig=Value("integrated_gradients"))
 
 

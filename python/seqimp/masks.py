@@ -104,9 +104,9 @@ def _from_arrays(data, mask, func):
     if per is None:
         sequences = [b for b, block in enumerate(data.blocks) if block.is_sequence or data.is_single]
         if len(sequences) != 1:
-            raise SeqimpValueError("The '{argument}' {parameter} of {function} must be {a_dict} or list keyed like {X}, "
-                                   "with one (samples, timesteps) array per sequence input, when {X} has {n} sequence "
-                                   "inputs. Got one array instead.", argument="mask", function=func,
+            raise SeqimpValueError("The '{argument}' {parameter} of {function} must be {a_dict} or list keyed like "
+                                   "{X}, with one (samples, timesteps) array per sequence input, when {X} has {n} "
+                                   "sequence inputs. Got one array instead.", argument="mask", function=func,
                                    n=len(sequences))
         per = [mask if b == sequences[0] else None for b in range(len(data.blocks))]
     masks = []

@@ -289,10 +289,10 @@ def _base_embedding(layer, given, block, func):
     if isinstance(given, (int, np.integer)) and not isinstance(given, (bool, np.bool_)) and 0 <= given < vocab:
         return _embed(layer, np.full((1, 1), given, np.int32))[0, 0].astype(np.float32)
     where = "" if block.name is None else text(" for input {name}", name=Value(block.name))
-    raise SeqimpTypeError("The '{argument}' {parameter} of {function}{where} must be {None} (the embedding of token 0 "
-                          "for an Embedding with mask_zero=True, else the zero vector), {mean} (the mean embedding over "
-                          "real steps) or a token id in 0..{top}: a token input's baseline is an embedding, since ids "
-                          "have no values in between. Got {got} instead.", argument="baseline", function=func,
+    raise SeqimpTypeError("The '{argument}' {parameter} of {function}{where} must be {None} (the embedding of token "
+                          "0 for an Embedding with mask_zero=True, else the zero vector), {mean} (the mean embedding "
+                          "over real steps) or a token id in 0..{top}: a token input's baseline is an embedding, "
+                          "since ids have no values in between. Got {got} instead.", argument="baseline", function=func,
                           where=where, mean=Value("mean"), top=vocab - 1, got=Value(given))
 
 

@@ -1,10 +1,10 @@
 """What an R model is to the core, whichever way it came in (the R package through reticulate, or rpy2).
 
-Plain Python: it imports neither rpy2 nor reticulate. Both ways subclass :class:`RChunkPredictor` and only
-say how one chunk reaches R (``_call``, raising :class:`RCallFailed` on an R error); the rest is here, once: where the R code
-both ways share lives (:data:`R_BRIDGE`), how large a chunk R gets, the check that a fitted model's
-variables are among x's features, and the error when the R code fails, which names the caller's x (its
-shape as the caller passed it), not the internal chunk.
+Plain Python: it imports neither rpy2 nor reticulate. Both ways subclass :class:`RChunkPredictor` and
+only say how one chunk reaches R (``_call``, raising :class:`RCallFailed` on an R error); the rest is
+here, once: where the R code both ways share lives (:data:`R_BRIDGE`), how large a chunk R gets, the
+check that a fitted model's variables are among x's features, and the error when the R code fails,
+which names the caller's x (its shape as the caller passed it), not the internal chunk.
 """
 
 from __future__ import annotations
