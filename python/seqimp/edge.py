@@ -71,6 +71,8 @@ def python_arguments(func, *, responses=None, **arguments):
             out[name] = r.from_r(value, name=name)
         else:
             out[name] = _plain(r, value, name)
+    if out.get("model") is not arguments.get("model") and "X" in out:
+        out["model"].describe_input(out["X"])  # its errors name the caller's X, not a chunk
     return out
 
 

@@ -30,6 +30,7 @@ from typing import Optional
 import numpy as np
 
 from . import checks, engine_jobs, engine_prefix
+from .errors import Position, SeqimpValueError, Shape, Value, text
 from .progress import open_progress
 
 # Rows per random tile. Fixed: it is part of what a seed means, so changing it changes results.
@@ -147,10 +148,10 @@ def describe_label(label):
     feature = getattr(label, "feature", None)
     timestep = getattr(label, "timestep", None)
     if timestep is None:
-        return f"when {feature!r} was perturbed"
+        return text("when {feature} was perturbed", feature=Value(feature))
     if feature is None:
-        return f"when timestep {checks.shown_index(timestep)} was perturbed"
-    return f"when feature {feature!r} was perturbed at timestep {checks.shown_index(timestep)}"
+        return text("when timestep {t} was perturbed", t=Position(timestep))
+    return text("when feature {feature} was perturbed at timestep {t}", feature=Value(feature), t=Position(timestep))
 
 
 class _Stream:
@@ -272,8 +273,9 @@ class _Stream:
             if entry[0] is None:
                 entry[0] = np.empty((self.n,) + predictions.shape[1:], dtype=predictions.dtype)
             elif entry[0].shape[1:] != predictions.shape[1:]:
-                raise ValueError(f"The model returned predictions of shape {predictions.shape[1:]} per "
-                                 f"sample in one chunk and {entry[0].shape[1:]} in another.")
+                raise SeqimpValueError("The model returned predictions of {shape} per sample in one chunk and {other} "
+                                       "in another.", shape=Shape(predictions.shape[1:]),
+                                       other=Shape(entry[0].shape[1:], worded=False))
             entry[0][i0:i1] = predictions[offset: offset + (i1 - i0)]
             if i1 == self.n:
                 self._finish(k, self._pending.pop(k)[0])
@@ -288,15 +290,16 @@ class _Stream:
         value = predictions.reshape(len(predictions), -1)[row][~finite[row]][0]
         k, i0, _, offset = next(seg for seg in segments if seg[3] <= row < seg[3] + seg[2] - seg[1])
         if k == 0:
-            when = "on the unperturbed X (the baseline)"  # the words users know (and tests match)
+            when = text("on the unperturbed {X} (the baseline)")  # the words users know (and tests match)
         else:
             j, r = divmod(k - 1, self.n_repeats)
             when = self.describe_task(self.labels[j])
             if self.n_repeats > 1:
-                when += f" (repeat {checks.shown_index(r)})"
-        raise ValueError(f"The model ({self.model_description}) returned {value} for sample "
-                         f"{checks.shown_index(i0 + row - offset)} {when}. seqimp never turns non-finite "
-                         f"predictions into importances; check the model and X.")
+                when = text("{when} (repeat {r})", when=when, r=Position(r))
+        raise SeqimpValueError("The model ({model}) returned {value} for sample {sample} {when}. seqimp never turns "
+                               "non-finite predictions into importances; check the model and {X}.",
+                               model=self.model_description, value=Value(value), sample=Position(i0 + row - offset),
+                               when=when)
 
     def _finish(self, k, task_predictions):
         if k == 0:

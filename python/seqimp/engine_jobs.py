@@ -37,6 +37,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import checks
+from .errors import Keyword, Raised, SeqimpTypeError, SeqimpValueError, text
 from .adapters.protocol import limit_tf_threads
 
 # Input bytes per job (rounded to whole chunks, at least one chunk).
@@ -46,7 +47,7 @@ JOBS_PER_WORKER = 4
 
 def check_n_jobs(n_jobs, func):
     """``n_jobs`` as joblib takes it: None or an int other than 0."""
-    expected = "None or an int other than 0 (-1: every core)"
+    expected = text("{None} or {an_int} other than 0 (-1: every core)")
     if n_jobs is None:
         return None
     if isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, numbers.Real) \
@@ -69,9 +70,10 @@ def n_workers(n_jobs):
 def _refuse_r(predictor, n_jobs, func):
     adapter = predictor.innermost()
     if adapter.process_bound:
-        raise ValueError(f"The 'n_jobs' parameter of {func} must be 1 for an R model "
-                         f"({getattr(adapter, 'description', 'R model')}); got {n_jobs}. An R model runs in "
-                         f"the R process that holds it and cannot be sent to worker processes.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must be 1 for an R model ({model}); got "
+                               "{got}. An R model runs in the R process that holds it and cannot be sent to worker "
+                               "processes.", argument="n_jobs", function=func,
+                               model=getattr(adapter, "description", "R model"), got=n_jobs)
 
 
 def _pickler(buffer):
@@ -101,9 +103,10 @@ def ship(stream, predictor, data, chunk_rows, n_jobs, func):
     try:
         pickler.dump((worker_stream, predictor, data, chunk_rows))
     except Exception as exc:  # noqa: BLE001 - whatever pickling raises, the advice is the same
-        raise TypeError(f"The model ({getattr(predictor, 'description', 'model')}) cannot be sent to worker "
-                        f"processes for {func}(n_jobs={n_jobs}): {type(exc).__name__}: {exc}. Use n_jobs=1 "
-                        f"to run it in this process.") from exc
+        raise SeqimpTypeError("The model ({model}) cannot be sent to worker processes for {function}({n_jobs}): "
+                              "{exc}. Use {one} to run it in this process.", argument="n_jobs", function=func,
+                              model=getattr(predictor, "description", "model"), n_jobs=Keyword("n_jobs", n_jobs),
+                              exc=Raised(exc), one=Keyword("n_jobs", 1)) from exc
     return np.frombuffer(buffer.getbuffer(), dtype=np.uint8).copy(), uuid.uuid4().hex
 
 

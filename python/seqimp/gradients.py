@@ -17,12 +17,16 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import adapters, checks, engine
+from . import adapters, checks, engine, errors
+from .errors import Keyword, SeqimpTypeError, SeqimpValueError, Shape, Value, Words, text
 from .inputs import entries_by_input
 from .labels import Label
 from .outputs import check_output, select_output
 from .preamble import finish, prepare
 from .transforms import AdditiveNoise
+
+# "shape" in Python's messages, "dims" in R's.
+_SHAPE = Words("shape", "dims")
 
 METHODS = ("saliency", "gradient_x_input", "integrated_gradients", "smoothgrad")
 _FUNC = "gradient_importance"
@@ -75,8 +79,10 @@ def _baseline_per_input(baseline, data, func):
         return entries_by_input(baseline, keys, "baseline", func)
     if isinstance(baseline, (list, tuple)) and len(baseline) == len(keys):
         return list(baseline)
-    checks.fail("baseline", func, f"None, 'mean', or one entry (None, 'mean' or an array) per input of X, as "
-                f"a {'dict keyed like X' if data.structure == 'dict' else 'list'} ({keys})", baseline, TypeError)
+    checks.fail("baseline", func, text("{None}, {mean}, or one entry ({None}, {mean} or an array) per input of {X}, "
+                                       "as {kind} ({keys})", mean=Value("mean"), keys=Value(keys),
+                                       kind=text("{a_dict} keyed like {X}") if data.structure == "dict" else "a list"),
+                baseline, TypeError)
 
 
 def _block_baseline(given, block, data, func):
@@ -85,12 +91,13 @@ def _block_baseline(given, block, data, func):
         full = np.zeros(block.X.shape, np.float32)
     elif given is None or isinstance(given, str):
         if given is not None and given != "mean":
-            checks.fail("baseline", func, "None (zeros), 'mean', or an array that broadcasts to X's shape",
-                        given)
+            checks.fail("baseline", func, text("{None} (zeros), {mean}, or an array that broadcasts to {X}'s {shape}",
+                                               mean=Value("mean"), shape=_SHAPE), given)
         # Per feature over samples and (real) timesteps, the same "mean" as perturbation_importance's.
         full = np.broadcast_to(block.feature_mean().astype(np.float32), block.X.shape).copy()
     else:
-        full = _baseline_array(given, shape, "" if data.is_single else f" for input {block.name!r}", func)
+        where = "" if data.is_single else text(" for input {name}", name=Value(block.name))
+        full = _baseline_array(given, shape, where, func)
         full = full.reshape(block.X.shape)
     if block.mask is not None:
         np.copyto(full, block.X, where=~block.mask[:, :, np.newaxis])
@@ -102,18 +109,22 @@ def _baseline_array(baseline, shape, where, func):
         baseline = baseline.to_numpy()
     array = np.asarray(baseline)
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        checks.fail("baseline", func, "None (zeros), 'mean', or an array of numbers that broadcasts to X's "
-                    "shape", baseline, TypeError)
-    examples = f"({shape[-1]},), {shape[1:]} or {shape}" if len(shape) == 3 else f"({shape[-1]},) or {shape}"
+        checks.fail("baseline", func, text("{None} (zeros), {mean}, or an array of numbers that broadcasts to {X}'s "
+                                           "{shape}", mean=Value("mean"), shape=_SHAPE), baseline, TypeError)
+    examples = [Shape((shape[-1],), worded=False)] + ([Shape(shape[1:], worded=False)] if len(shape) == 3 else [])
+    examples = text("{first} or {last}", first=errors.join(examples), last=Shape(shape, worded=False))
     try:
         full = np.broadcast_to(array, shape)
     except ValueError:
-        raise ValueError(f"The 'baseline' parameter of {func} must be None (zeros), 'mean', or an array that "
-                         f"broadcasts to X's shape {shape}{where}, such as shape {examples}. Got an array of "
-                         f"shape {array.shape} instead.") from None
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must be {None} (zeros), {mean}, or an array "
+                               "that broadcasts to {X}'s {x_shape}{where}, such as {shape} {examples}. Got an array of "
+                               "{got} instead.", argument="baseline", function=func, mean=Value("mean"),
+                               x_shape=Shape(shape), where=where, shape=_SHAPE, examples=examples,
+                               got=Shape(array.shape)) from None
     full = np.array(full, dtype=np.float32)
     if not np.isfinite(full).all():
-        raise ValueError(f"The 'baseline' parameter of {func} must be finite (no NaN, NA or inf){where}.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must be finite (no NaN, NA or "
+                               "{inf}){where}.", argument="baseline", function=func, where=where)
     return full
 
 
@@ -302,9 +313,10 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
     n_samples = checks.check_int(n_samples, "n_samples", _FUNC)
     check_output(output, _FUNC)
     if baseline is not None and method != "integrated_gradients":
-        raise ValueError(f"The 'baseline' parameter of {_FUNC} is used by method='integrated_gradients' "
-                         f"only. Got a baseline with method={method!r}; drop it, or use integrated "
-                         f"gradients.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} is used by {ig} only. Got a baseline with "
+                               "{method}; drop it, or use integrated gradients.", argument="baseline",
+                               function=_FUNC, ig=Keyword("method", "integrated_gradients"),
+                               method=Keyword("method", method))
     call = prepare(_FUNC, model, X, make_predictor=lambda model, spec: adapters.gradient_predictor(
                        model, func=_FUNC, spec=spec),
                    granularity=granularity, groups=groups, feature_names=feature_names,
@@ -411,17 +423,20 @@ def _refuse_categorical(data, method):
     named = [data.feature_names[j] for j in data.categorical_features
              if not data.blocks[data.locate(j)[0]].tokens]
     if named:
-        raise TypeError(f"The 'X' parameter of {_FUNC} has categorical features {named} (named in "
-                        f"categorical_features, or non-numeric or boolean columns): gradients need "
-                        f"continuous inputs, and a category has no direction to differentiate along. Use "
-                        f"permutation_importance or perturbation_importance, which swap categories between "
-                        f"samples, or encode them for the model (token ids into an Embedding are explained "
-                        f"in embedding space).")
+        raise SeqimpTypeError("The '{argument}' {parameter} of {function} has categorical features {named} (named in "
+                              "categorical_features, or non-numeric or boolean columns): gradients need continuous "
+                              "inputs, and a category has no direction to differentiate along. Use "
+                              "permutation_importance or perturbation_importance, which swap categories between "
+                              "samples, or encode them for the model (token ids into an Embedding are explained in "
+                              "embedding space).", argument="X", function=_FUNC, named=Value(named))
     tokens = [b.name or "X" for b in data.blocks if b.tokens]
     if tokens and method == "smoothgrad":
-        raise ValueError(f"{_FUNC}: method='smoothgrad' adds noise to the input, and {tokens} are token ids, "
-                         f"which take no noise (their gradients are taken in embedding space). Use "
-                         f"method='saliency', 'gradient_x_input' or 'integrated_gradients'.")
+        raise SeqimpValueError("{function}: {smoothgrad} adds noise to the input, and {tokens} are token ids, which "
+                               "take no noise (their gradients are taken in embedding space). Use {saliency}, {gxi} "
+                               "or {ig}.", argument="method", function=_FUNC,
+                               smoothgrad=Keyword("method", "smoothgrad"), tokens=Value(tokens),
+                               saliency=Keyword("method", "saliency"), gxi=Value("gradient_x_input"),
+                               ig=Value("integrated_gradients"))
 
 
 def _smoothgrad(call, sigmas, n_samples, chunk_rows):

@@ -22,7 +22,9 @@ from typing import Sequence
 
 import numpy as np
 
-from . import checks
+from . import checks, errors
+from .errors import (Element, Positions, SeqimpTypeError, SeqimpValueError, Shape, Value,
+                     argument_name, argument_of, text)
 from .frames import frame_block, is_frame
 from .sequence_data import Block, SequenceData
 
@@ -60,26 +62,31 @@ def _array_block(X, name, func):
     if is_frame(X):
         data, names, info, categorical = frame_block(X, name, func)
         return Block(data, tuple(names), 2, frame=info, categorical=categorical), names
+    shown, argument = argument_name(name), argument_of(name)
     try:
         array = np.asarray(X)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be array-like of numbers; could not convert a "
-                        f"{type(X).__name__}: {exc}") from None
+        raise SeqimpTypeError("{name} must be array-like of numbers; could not convert a {type}: {exc}",
+                              argument=argument, name=shown, type=type(X).__name__, exc=str(exc)) from None
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise TypeError(f"{name} must hold numbers only; got an array of dtype {array.dtype}.")
+        raise SeqimpTypeError("{name} must hold numbers only; got an array of dtype {dtype}.", argument=argument,
+                              name=shown, dtype=str(array.dtype))
     if np.issubdtype(array.dtype, np.complexfloating):
-        raise TypeError(f"{name} must hold real numbers; got an array of dtype {array.dtype}.")
+        raise SeqimpTypeError("{name} must hold real numbers; got an array of dtype {dtype}.", argument=argument,
+                              name=shown, dtype=str(array.dtype))
     if array.ndim not in (2, 3):
-        raise ValueError(f"{name} must be 3-D (samples, timesteps, features) or 2-D (samples, features); "
-                         f"got {array.ndim}-D input of shape {array.shape}.")
+        raise SeqimpValueError("{name} must be 3-D (samples, timesteps, features) or 2-D (samples, features); "
+                               "got {ndim}-D input of {shape}.", argument=argument, name=shown, ndim=array.ndim,
+                               shape=Shape(array.shape))
     if 0 in array.shape:
-        raise ValueError(f"{name} must not be empty; got shape {array.shape}.")
+        raise SeqimpValueError("{name} must not be empty; got {shape}.", argument=argument, name=shown,
+                               shape=Shape(array.shape))
     input_ndim = array.ndim
     data = np.array(array, dtype=_stored_dtype(array.dtype), order="C", copy=True)
     if data.dtype.kind == "f" and not np.isfinite(data).all():
         bad = np.argwhere(~np.isfinite(data))[0]
-        raise ValueError(f"{name} must be finite (no NaN, NA or inf); the first bad value is at index "
-                         f"{tuple(checks.shown_index(i) for i in bad)}.")
+        raise SeqimpValueError("{name} must be finite (no NaN, NA or {inf}); the first bad value is at index "
+                               "{index}.", argument=argument, name=shown, index=Positions(bad))
     if input_ndim == 2:
         data = data[:, np.newaxis, :]
     data.setflags(write=False)
@@ -119,9 +126,9 @@ def read_inputs(X, *, func="seqimp", name="X") -> SequenceData:
     """``X`` as blocks with the names they carry (DataFrame columns, R dimnames, else ``x1..xF``); the
     caller's ``feature_names`` are put on by :func:`name_inputs`."""
     if X is None:
-        raise TypeError(f"The '{name}' parameter of {func} is required: pass an array of shape (samples, "
-                        f"timesteps, features) or (samples, features), or a list or dict of them. Got "
-                        f"None instead.")
+        raise SeqimpTypeError("The '{argument}' {parameter} of {function} is required: pass an array of shape "
+                              "(samples, timesteps, features) or (samples, features), or a list or dict of them. "
+                              "Got {None} instead.", argument=name, function=func)
     if not _is_several(X):
         block, carried = _array_block(X, name, func)
         block = replace(block, feature_names=check_feature_names(carried, block.n_features, func))
@@ -131,25 +138,25 @@ def read_inputs(X, *, func="seqimp", name="X") -> SequenceData:
 
 def _several(X, func, name):
     if len(X) == 0:
-        raise ValueError(f"The '{name}' parameter of {func} must hold at least one array; got an empty "
-                         f"{type(X).__name__}.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must hold at least one array; got an "
+                               "empty {type}.", argument=name, function=func, type=type(X).__name__)
     structure = "dict" if isinstance(X, Mapping) else "list"
     keys = [str(k) for k in X] if structure == "dict" else [f"input{i + 1}" for i in range(len(X))]
     if structure == "dict" and len(set(keys)) != len(keys):
-        raise ValueError(f"The '{name}' parameter of {func} has keys that are equal as strings: {list(X)}.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} has keys that are equal as strings: "
+                               "{keys}.", argument=name, function=func, keys=Value(list(X)))
     values = list(X.values()) if structure == "dict" else list(X)
-    shown = [f"{name}[{k!r}]" if structure == "dict" else f"{name}[{checks.shown_index(i)}]"
-             for i, k in enumerate(keys)]
+    shown = [Element(name, k if structure == "dict" else i) for i, k in enumerate(keys)]
     blocks = []
     for key, value, where in zip(keys, values, shown):
         block, carried = _array_block(value, where, func)
-        names = check_feature_names(carried, block.n_features, func, where=f" for {where}")
+        names = check_feature_names(carried, block.n_features, func, where=text(" for {input}", input=where))
         blocks.append(replace(block, feature_names=names, name=key))
-    counts = {where: b.X.shape[0] for where, b in zip(shown, blocks)}
-    if len(set(counts.values())) > 1:
-        listed = ", ".join(f"{w} has {c}" for w, c in counts.items())
-        raise ValueError(f"The '{name}' parameter of {func} must hold arrays with the same number of samples "
-                         f"(first axis); got {listed}.")
+    counts = [b.X.shape[0] for b in blocks]
+    if len(set(counts)) > 1:
+        listed = errors.join(text("{input} has {n}", input=w, n=c) for w, c in zip(shown, counts))
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must hold arrays with the same number "
+                               "of samples (first axis); got {listed}.", argument=name, function=func, listed=listed)
     return SequenceData(blocks=tuple(blocks), structure=structure)
 
 
@@ -163,7 +170,7 @@ def name_inputs(data, feature_names, func="seqimp"):
         per, shown = [feature_names], [""]
     else:
         per = _names_per_input(feature_names, list(data.input_names), data.structure, func)
-        shown = [f" for X[{b.name!r}]" if data.structure == "dict" else f" for X[{checks.shown_index(i)}]"
+        shown = [text(" for {input}", input=Element("X", b.name if data.structure == "dict" else i))
                  for i, b in enumerate(data.blocks)]
     blocks = [block if given is None else replace(block, feature_names=check_feature_names(
         given, block.n_features, func, where=where)) for block, given, where in zip(data.blocks, per, shown)]
@@ -174,8 +181,8 @@ def _names_per_input(feature_names, keys, structure, func):
     """``feature_names`` for several inputs -> one entry (names or None) per input, in order."""
     if feature_names is None:
         return [None] * len(keys)
-    expected = (f"a dict keyed like X ({keys}) or a list with one entry (a sequence of names, or None) "
-                f"per input ({len(keys)})")
+    expected = text("{a_dict} keyed like {X} ({keys}) or a list with one entry (a sequence of names, or {None}) "
+                    "per input ({n})", keys=Value(keys), n=len(keys))
     if isinstance(feature_names, Mapping):
         return entries_by_input(feature_names, keys, "feature_names", func)
     if isinstance(feature_names, str) or not hasattr(feature_names, "__len__") or \
@@ -191,8 +198,9 @@ def entries_by_input(value, keys, name, func):
     given = {str(k): v for k, v in value.items()}
     unknown = sorted(set(given) - set(keys))
     if unknown:
-        raise ValueError(f"The '{name}' parameter of {func} has keys {unknown} that are not inputs of X; "
-                         f"X's inputs are {list(keys)}.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} has keys {unknown} that are not inputs "
+                               "of {X}; {X}'s inputs are {keys}.", argument=name, function=func,
+                               unknown=Value(unknown), keys=Value(list(keys)))
     return [given.get(k) for k in keys]
 
 
@@ -206,9 +214,9 @@ def label_names(blocks, func="seqimp"):
     names = tuple(n if counts[n] == 1 else f"{block.name}.{n}" for block in blocks for n in block.feature_names)
     if len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
-        raise ValueError(f"The 'feature_names' parameter of {func} must give every feature a unique name "
-                         f"across inputs (shared names are prefixed with the input's name); got "
-                         f"duplicates {dupes}.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must give every feature a unique name "
+                               "across inputs (shared names are prefixed with the input's name); got duplicates "
+                               "{dupes}.", argument="feature_names", function=func, dupes=Value(dupes))
     return names
 
 
@@ -217,32 +225,38 @@ def check_feature_names(names, n_features, func, where=""):
     if names is None:
         return tuple(f"x{i + 1}" for i in range(n_features))
     if isinstance(names, str) or not isinstance(names, (Sequence, np.ndarray)) and not hasattr(names, "__iter__"):
-        checks.fail("feature_names", func, f"a sequence of {n_features} strings{where}", names, TypeError)
+        checks.fail("feature_names", func, text("a sequence of {n} strings{where}", n=n_features, where=where),
+                    names, TypeError)
     names = tuple(str(n) for n in names)
     if len(names) != n_features:
-        raise ValueError(f"The 'feature_names' parameter of {func} must have one name per feature "
-                         f"({n_features}){where}. Got {len(names)} names instead.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must have one name per feature "
+                               "({expected}){where}. Got {got} names instead.", argument="feature_names",
+                               function=func, expected=n_features, where=where, got=len(names))
     if len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
-        raise ValueError(f"The 'feature_names' parameter of {func} must hold unique names{where}. "
-                         f"Got duplicates {dupes} instead.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must hold unique names{where}. Got "
+                               "duplicates {dupes} instead.", argument="feature_names", function=func, where=where,
+                               dupes=Value(dupes))
     return names
 
 
 def as_target(y, n_samples, *, func="seqimp", name="y"):
     """``y`` as a float64 array with ``n_samples`` rows (copied; never written)."""
     if y is None:
-        raise ValueError(f"The '{name}' parameter of {func} is required: pass the true targets, "
-                         f"one row per sample of X ({n_samples}).")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} is required: pass the true targets, one "
+                               "row per sample of {X} ({n}).", argument=name, function=func, n=n_samples)
     if hasattr(y, "to_numpy"):
         y = y.to_numpy()
     array = np.asarray(y)
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise TypeError(f"The '{name}' parameter of {func} must hold numbers; got dtype {array.dtype}.")
+        raise SeqimpTypeError("The '{argument}' {parameter} of {function} must hold numbers; got dtype {dtype}.",
+                              argument=name, function=func, dtype=str(array.dtype))
     if array.ndim == 0 or array.shape[0] != n_samples:
-        raise ValueError(f"The '{name}' parameter of {func} must have one row per sample of X "
-                         f"({n_samples}); got shape {array.shape}.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must have one row per sample of {X} "
+                               "({expected}); got {got}.", argument=name, function=func, expected=n_samples,
+                               got=Shape(array.shape))
     array = np.array(array, dtype=np.float64, copy=True)
     if not np.isfinite(array).all():
-        raise ValueError(f"The '{name}' parameter of {func} must be finite (no NaN, NA or inf).")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must be finite (no NaN, NA or {inf}).",
+                               argument=name, function=func)
     return array

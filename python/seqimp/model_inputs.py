@@ -16,6 +16,7 @@ from dataclasses import replace
 import numpy as np
 
 from . import checks
+from .errors import SeqimpTypeError, SeqimpValueError, Value, about, text
 from .adapters.spec import model_spec
 from .inputs import name_inputs, read_inputs
 from .labels import feature_index
@@ -45,9 +46,9 @@ def mark_categorical(data, categorical_features, func):
     if isinstance(categorical_features, (str, int, np.integer)):
         categorical_features = [categorical_features]
     if isinstance(categorical_features, (bool, np.bool_)) or not hasattr(categorical_features, "__iter__"):
-        checks.fail("categorical_features", func, "a list of feature names or indices, or None",
+        checks.fail("categorical_features", func, text("a list of feature names or indices, or {None}"),
                     categorical_features, TypeError)
-    where = f"The 'categorical_features' parameter of {func}"
+    where = about("categorical_features", func)
     chosen = {feature_index(m, data.feature_names, where, data) for m in categorical_features}
     blocks, offset = [], 0
     for block in data.blocks:
@@ -73,12 +74,14 @@ def for_keras(data, spec, func):
         if block.frame is not None:
             coded = [name for name, values in zip(block.feature_names, block.frame.values) if values is not None]
             if coded:
-                raise TypeError(f"The 'X' parameter of {func} has non-numeric columns {coded}; a Keras model "
-                                f"takes arrays of numbers. Encode them (e.g. as integer ids into an Embedding "
-                                f"input) before the model.")
+                raise SeqimpTypeError("The '{argument}' {parameter} of {function} has non-numeric columns {coded}; a "
+                                      "Keras model takes arrays of numbers. Encode them (e.g. as integer ids into "
+                                      "an Embedding input) before the model.", argument="X", function=func,
+                                      coded=Value(coded))
         if block.has_missing:
-            raise ValueError(f"The 'X' parameter of {func} has missing values (NaN) in "
-                             f"{list(block.feature_names)}; a Keras model cannot take them. Impute them first.")
+            raise SeqimpValueError("The '{argument}' {parameter} of {function} has missing values (NaN) in {names}; "
+                                   "a Keras model cannot take them. Impute them first.", argument="X", function=func,
+                                   names=Value(list(block.feature_names)))
         dtype = spec.input_dtype(position)
         if dtype.kind != "f" and not (dtype.kind in "iu" and block.X.dtype.kind in "biu"):
             dtype = np.dtype(np.float32)  # ids the model takes as they are; anything else as float32

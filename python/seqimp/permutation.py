@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 
 from . import checks, engine
+from .errors import text
 from .adapters.protocol import PredictorWrapper
 from .inputs import as_target
 from .metrics import get_metrics
@@ -29,8 +30,8 @@ def _n_rows(max_samples, n_samples):
     """
     if max_samples is None:
         return n_samples
-    expected = (f"an int in the range [1, {n_samples}] (a number of rows of X), a float in the range "
-                f"(0.0, 1.0] (a fraction of them), or None")
+    expected = text("{an_int} in the range [1, {n}] (a number of rows of {X}), {a_float} in the range ({low}, {high}] "
+                    "(a fraction of them), or {None}", n=n_samples, low=0.0, high=1.0)
     if isinstance(max_samples, (bool, np.bool_)) or not isinstance(max_samples, numbers.Real):
         checks.fail("max_samples", _FUNC, expected, max_samples, TypeError)
     if isinstance(max_samples, numbers.Integral):
@@ -54,7 +55,7 @@ def _subsample(data, y, sample_weight, count, root_seed):
     rows = np.sort(np.random.default_rng(seed).choice(data.n_samples, size=count, replace=False))
     if sample_weight is not None:
         sample_weight = sample_weight[rows]
-        check_weight_total(sample_weight, _FUNC, f" on the {count} rows that max_samples drew")
+        check_weight_total(sample_weight, _FUNC, text(" on the {count} rows that max_samples drew", count=count))
     return data.take(rows), y[rows], sample_weight
 
 

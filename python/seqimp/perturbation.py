@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import checks
+from .errors import SeqimpTypeError, Shape, text
 from .adapters import as_predictor
 from .outputs import select_predictions
 from .preamble import finish, prepare
@@ -26,9 +27,10 @@ def _effect_function(effect):
         try:
             value = float(np.asarray(value).reshape(()))
         except (TypeError, ValueError):
-            raise TypeError(f"The 'effect' callable of {_FUNC} must return one number; got "
-                            f"{type(value).__name__} {np.shape(value)}.") from None
-        return checks.check_finite_score(value, f"The 'effect' callable of {_FUNC}")
+            raise SeqimpTypeError("The 'effect' {callable} of {function} must return one number; got {type} "
+                                  "{shape}.", argument="effect", function=_FUNC, type=type(value).__name__,
+                                  shape=Shape(np.shape(value), worded=False)) from None
+        return checks.check_finite_score(value, text("The 'effect' {callable} of {function}", function=_FUNC))
 
     return custom
 

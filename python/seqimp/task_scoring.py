@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import checks
+from .errors import Keyword, Position, SeqimpValueError, Shape, Value, text
 from .adapters import as_predictor
 from .inputs import as_target
 from .metrics import check_target
@@ -25,9 +25,10 @@ def metrics_predictor(model, named_metrics, output, func, spec=None):
                              spec=spec)
     if output is not None and getattr(predictor, "methods", ["predict"]) != ["predict"]:
         methods = getattr(predictor, "methods")
-        raise ValueError(f"The 'output' parameter of {func} must be None when the metric scores the "
-                         f"classifier's {' and '.join(methods)}: the metric then decides what is scored "
-                         f"(for a binary classifier, the positive class). Got {output!r}.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must be {None} when the metric scores the "
+                               "classifier's {methods}: the metric then decides what is scored (for a binary "
+                               "classifier, the positive class). Got {got}.", argument="output", function=func,
+                               methods=" and ".join(methods), got=Value(output))
     return select_predictions(predictor, output, func)
 
 
@@ -38,27 +39,30 @@ def check_sample_weight(sample_weight, n_samples, named_metrics, func):
         return None
     w = as_target(sample_weight, n_samples, func=func, name="sample_weight")
     if w.ndim != 1:
-        raise ValueError(f"The 'sample_weight' parameter of {func} must be a 1-D array of shape "
-                         f"({n_samples},), one weight per sample of X. Got shape {w.shape} instead.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must be a 1-D array of {expected}, one "
+                               "weight per sample of {X}. Got {got} instead.", argument="sample_weight",
+                               function=func, expected=Shape((n_samples,)), got=Shape(w.shape))
     if (w < 0).any():
         i = int(np.flatnonzero(w < 0)[0])
-        raise ValueError(f"The 'sample_weight' parameter of {func} must hold weights >= 0. Got {w[i]:g} for "
-                         f"sample {checks.shown_index(i)} instead.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must hold weights >= 0. Got {got:g} for "
+                               "sample {sample} instead.", argument="sample_weight", function=func,
+                               got=float(w[i]), sample=Position(i))
     check_weight_total(w, func)
     refusing = [name or metric.name for name, metric in named_metrics if not metric.accepts_sample_weight]
     if refusing:
-        raise ValueError(f"The 'sample_weight' parameter of {func} cannot be used with the metric "
-                         f"{refusing[0]!r}: its function takes no sample_weight. Drop sample_weight, use a "
-                         f"metric that takes it (seqimp's and most of scikit-learn's do; a Python function "
-                         f"takes it with a sample_weight=None parameter).")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} cannot be used with the metric {name}: its "
+                               "function takes no sample_weight. Drop sample_weight, use a metric that takes it "
+                               "(seqimp's and most of scikit-learn's do; a Python function takes it with a "
+                               "{keyword} parameter).", argument="sample_weight", function=func,
+                               name=Value(refusing[0]), keyword=Keyword("sample_weight", None))
     return w
 
 
 def check_weight_total(w, func, after=""):
     """Refuse weights that are all zero (``after``: the step that left them so, e.g. max_samples)."""
     if w is not None and not w.sum() > 0:
-        raise ValueError(f"The 'sample_weight' parameter of {func} must not be all zero{after}: the metric "
-                         f"would weigh no sample.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must not be all zero{after}: the metric "
+                               "would weigh no sample.", argument="sample_weight", function=func, after=after)
 
 
 class Scoring:

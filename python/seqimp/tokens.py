@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from . import checks
+from .errors import Element, Positions, SeqimpValueError, Value, argument_name, text
 
 # Token ids reach a compiled Keras function as float32 (seqimp's transport), which is exact up to 2**24.
 MAX_TOKEN_ID = 2**24
@@ -63,27 +63,31 @@ def _token_shaped(block):
 
 
 def _where(data, block):
-    return "X" if data.is_single else f"X[{block.name!r}]"
+    return argument_name("X") if data.is_single else Element("X", block.name)
 
 
 def _as_tokens(block, data, layers, dtype, func):
     """``block`` (n, 1, T) as a token block: ids (n, T, 1) in ``dtype``, one categorical feature."""
     ids = block.X[:, 0, :]
     where = _where(data, block)
-    fed = f"the model's Embedding layer {layers[0].name!r}" if layers else "an integer input of the model"
+    fed = text("the model's Embedding layer {name}", name=Value(layers[0].name)) if layers else \
+        "an integer input of the model"
     if ids.dtype.kind == "f":
         fractional = np.argwhere(ids != np.round(ids))
         if fractional.size:
-            at = tuple(checks.shown_index(i) for i in fractional[0])
-            raise ValueError(f"The 'X' parameter of {func}: {where} feeds {fed}, so it must hold token ids "
-                             f"(whole numbers), but it has {len(fractional)} non-integer values, the first "
-                             f"{ids[tuple(fractional[0])]!r} at index {at}. Pass the ids themselves.")
+            raise SeqimpValueError("The '{argument}' {parameter} of {function}: {where} feeds {fed}, so it must hold "
+                                   "token ids (whole numbers), but it has {n} non-integer values, the first {value} at "
+                                   "index {at}. Pass the ids themselves.", argument="X", function=func, where=where,
+                                   fed=fed, n=len(fractional), value=ids[tuple(fractional[0])],
+                                   at=Positions(fractional[0]))
     low, high = (ids.min(), ids.max()) if ids.size else (0, 0)
     vocab = min([int(layer.input_dim) for layer in layers if getattr(layer, "input_dim", None)]
                 or [MAX_TOKEN_ID])
     if low < 0 or high >= min(vocab, MAX_TOKEN_ID, np.iinfo(dtype).max + 1):
-        raise ValueError(f"The 'X' parameter of {func}: {where} feeds {fed}, so it must hold token ids in "
-                         f"0..{min(vocab, MAX_TOKEN_ID) - 1}; got ids from {low!r} to {high!r}.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function}: {where} feeds {fed}, so it must hold token "
+                               "ids in 0..{top}; got ids from {low} to {high}.", argument="X", function=func,
+                               where=where, fed=fed, top=min(vocab, MAX_TOKEN_ID) - 1, low=Value(low),
+                               high=Value(high))
     X = np.ascontiguousarray(ids.astype(dtype, copy=False)).reshape(ids.shape[0], ids.shape[1], 1)
     X.setflags(write=False)
     names = block.feature_names

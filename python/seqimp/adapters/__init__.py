@@ -19,12 +19,14 @@ so importing seqimp imports none of them). One room per job:
 - ``sklearn_refit``: a seeded clone of a scikit-learn estimator for each of LOFO's refits.
 - ``r_models``: R functions and fitted R models through rpy2, imported only when one is handed in at
   the edge (:mod:`seqimp.edge`; ``r_bridge.R`` is the R code it runs, shared with the R package).
+- ``r_predictor``: what an R model is to the core, whichever way it came in (chunk sizes for R, the
+  check of a fitted model's variables, errors naming the caller's X); plain Python.
 """
 
 from .choose import as_predictor
 from .dense_kernels import dense_kernels
 from .keras_gradient import KerasGradient, gradient_predictor
-from .keras_refit import (build_for_fit, fit_model, keras_recipe, predict_fitted, rebuild_keras,
+from .keras_refit import (build_for_fit, check_fit_kwargs, fit_model, keras_recipe, predict_fitted, rebuild_keras,
                           release_keras_state)
 from .spec import ModelSpec, model_spec
 from .protocol import CallablePredictor, Predictor, PredictorWrapper, keras_model_flavour, limit_tf_threads
@@ -33,7 +35,7 @@ from .sklearn_refit import EstimatorRecipe, estimator_recipe, is_sklearn_estimat
 __all__ = [
     "as_predictor", "Predictor", "PredictorWrapper", "CallablePredictor", "ModelSpec", "model_spec",
     "keras_model_flavour", "gradient_predictor", "KerasGradient", "dense_kernels", "keras_recipe",
-    "rebuild_keras", "build_for_fit", "fit_model", "predict_fitted", "limit_tf_threads",
+    "rebuild_keras", "build_for_fit", "check_fit_kwargs", "fit_model", "predict_fitted", "limit_tf_threads",
     "release_keras_state", "EstimatorRecipe", "estimator_recipe", "is_sklearn_estimator",
     "is_sklearn_estimator_class",
 ]

@@ -5,6 +5,7 @@ wraps it in the matching :class:`~seqimp.adapters.protocol.Predictor`.
 
 from __future__ import annotations
 
+from ..errors import SeqimpTypeError, text
 from .keras_forward import KerasPredictor
 from .spec import model_spec
 from .protocol import CallablePredictor, PredictMethodPredictor, Predictor
@@ -26,8 +27,7 @@ def as_predictor(model, *, func="seqimp", responses=None, spec=None):
     if isinstance(model, Predictor):
         return model
     if model is None:
-        raise TypeError(f"The 'model' parameter of {func} must be a Keras model, a callable f(X) or an "
-                        f"object with .predict(X). Got None instead.")
+        raise SeqimpTypeError(_MODEL_EXPECTED, argument="model", function=func, got=text("{None}"))
     spec = spec if spec is not None else model_spec(model)
     if spec.is_keras:
         return KerasPredictor(model, spec.flavour, spec=spec)
@@ -37,5 +37,9 @@ def as_predictor(model, *, func="seqimp", responses=None, spec=None):
         return PredictMethodPredictor(model)
     if callable(model):
         return CallablePredictor(model)
-    raise TypeError(f"The 'model' parameter of {func} must be a Keras model, a callable f(X) or an object "
-                    f"with .predict(X). Got an object of type {type(model).__name__} instead.")
+    raise SeqimpTypeError(_MODEL_EXPECTED, argument="model", function=func,
+                          got=f"an object of type {type(model).__name__}")
+
+
+_MODEL_EXPECTED = ("The '{argument}' {parameter} of {function} must be a Keras model, {a_callable} f({X}) or an object "
+                   "with .predict({X}). Got {got} instead.")

@@ -12,6 +12,8 @@ import weakref
 
 import numpy as np
 
+from ..errors import Shape, text
+
 from .keras_compiled import CompiledForward, cached_compiled, pad_rows
 from .keras_layers import check_declared_shape, check_keras_inputs
 from .spec import model_spec
@@ -88,7 +90,7 @@ class KerasPredictor(Predictor):
 
     def _expected(self):
         shape = self.spec.input_shape
-        return f" (the model expects input of shape {shape})" if shape is not None else ""
+        return text(" (the model expects input of {shape})", shape=Shape(shape)) if shape is not None else ""
 
     def check_inputs(self, data):
         """Check X's input or inputs against the model's, and keep how several inputs feed it."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from ..errors import SeqimpTypeError, SeqimpValueError, Shape, Value, text
 from contextlib import contextmanager
 
 import numpy as np
@@ -47,17 +48,19 @@ def gradient_predictor(model, *, func="seqimp", spec=None):
     spec = spec if spec is not None else model_spec(model)
     flavour = spec.flavour if not isinstance(model, Predictor) else None
     if flavour is None:
-        raise TypeError(
-            f"The 'model' parameter of {func} must be a Keras model ({GRADIENT_FRAMEWORKS}), because "
-            f"gradients are taken through the model's layers. Got {describe_model(model)} instead, which "
-            f"seqimp can call but not differentiate. For such a model use {PREDICTIONS_ONLY}.")
+        raise SeqimpTypeError(
+            "The '{argument}' {parameter} of {function} must be a Keras model ({frameworks}), because gradients are "
+            "taken through the model's layers. Got {got} instead, which seqimp can call but not differentiate. For "
+            "such a model use {instead}.", argument="model", function=func, frameworks=GRADIENT_FRAMEWORKS,
+            got=describe_model(model), instead=PREDICTIONS_ONLY)
     if flavour == "keras":
         backend = spec.backend
         if backend != "tensorflow":
-            raise ValueError(
-                f"{func} supports {GRADIENT_FRAMEWORKS}; this model is a Keras 3 model on the "
-                f"'{backend}' backend. Set KERAS_BACKEND=tensorflow before importing keras, or use "
-                f"{PREDICTIONS_ONLY} and work with every backend.")
+            raise SeqimpValueError(
+                "{function} supports {frameworks}; this model is a Keras 3 model on the {backend} backend. Set "
+                "KERAS_BACKEND=tensorflow before importing keras, or use {instead} and work with every backend.",
+                argument="model", function=func, frameworks=GRADIENT_FRAMEWORKS, backend=Value(backend),
+                instead=PREDICTIONS_ONLY)
     return KerasGradient(model, flavour, spec=spec)
 
 
@@ -228,28 +231,30 @@ def _check_differentiable(model, spec, blocks, readers, tokens, data):
     dtypes = list(spec.input_dtypes or [])
     read = {m for m, _ in readers}
     for m, block in enumerate(blocks):
-        which = "X" if data.is_single else f"X's input {block.name!r}"
+        which = text("{X}") if data.is_single else text("{X}'s input {name}", name=Value(block.name))
         if m in tokens and m not in read:
-            raise ValueError(f"gradient_importance: {which} holds token ids (an integer input of the model), "
-                             f"but no Embedding layer reads it directly, so its gradients cannot be taken "
-                             f"(ids are not differentiable) nor moved to an embedding space. Use "
-                             f"perturbation_importance or permutation_importance, which need only "
-                             f"predictions.")
+            raise SeqimpValueError("gradient_importance: {which} holds token ids (an integer input of the model), but "
+                                   "no Embedding layer reads it directly, so its gradients cannot be taken (ids are "
+                                   "not differentiable) nor moved to an embedding space. Use perturbation_importance "
+                                   "or permutation_importance, which need only predictions.", argument="X",
+                                   function="gradient_importance", which=which)
         integer = m < len(dtypes) and dtypes[m] is not None and dtypes[m].kind in "iub"
         if m not in tokens and (m in read or integer):
-            raise ValueError(f"gradient_importance: the model reads {which} (shape {block.input_shape}) as "
-                             f"integer ids{' through an Embedding' if m in read else ''}, whose gradients "
-                             f"would be zero. Token ids are explained in embedding space when they come as a "
-                             f"2-D array (samples, timesteps); otherwise use perturbation_importance or "
-                             f"permutation_importance.")
+            raise SeqimpValueError("gradient_importance: the model reads {which} ({shape}) as integer ids{through}, "
+                                   "whose gradients would be zero. Token ids are explained in embedding space when "
+                                   "they come as a 2-D array (samples, timesteps); otherwise use "
+                                   "perturbation_importance or permutation_importance.", argument="X",
+                                   function="gradient_importance", which=which, shape=Shape(block.input_shape),
+                                   through=" through an Embedding" if m in read else "")
     covered = {id(layer) for m, layer in readers if m in tokens}
     stray = [layer.name for layer in walk_layers(model) if is_embedding(layer) and id(layer) not in covered]
     if stray:
-        raise ValueError(f"gradient_importance: the model's Embedding layers {stray} do not read a token input "
-                         f"of X directly (they read another layer's output, sit in a nested model, or are "
-                         f"shared), so seqimp cannot take their gradients in embedding space, and through "
-                         f"the lookup they would be zero. Use perturbation_importance or "
-                         f"permutation_importance, which need only predictions.")
+        raise SeqimpValueError("gradient_importance: the model's Embedding layers {stray} do not read a token input "
+                               "of {X} directly (they read another layer's output, sit in a nested model, or are "
+                               "shared), so seqimp cannot take their gradients in embedding space, and through the "
+                               "lookup they would be zero. Use perturbation_importance or permutation_importance, "
+                               "which need only predictions.", argument="model", function="gradient_importance",
+                               stray=Value(stray))
 
 
 def _embedding_lookup(layer):
@@ -283,11 +288,12 @@ def _base_embedding(layer, given, block, func):
     vocab = int(getattr(layer, "input_dim", 2**31 - 1))
     if isinstance(given, (int, np.integer)) and not isinstance(given, (bool, np.bool_)) and 0 <= given < vocab:
         return _embed(layer, np.full((1, 1), given, np.int32))[0, 0].astype(np.float32)
-    where = "" if block.name is None else f" for input {block.name!r}"
-    raise TypeError(f"The 'baseline' parameter of {func}{where} must be None (the embedding of token 0 for "
-                    f"an Embedding with mask_zero=True, else the zero vector), 'mean' (the mean embedding "
-                    f"over real steps) or a token id in 0..{vocab - 1}: a token input's baseline is an "
-                    f"embedding, since ids have no values in between. Got {given!r} instead.")
+    where = "" if block.name is None else text(" for input {name}", name=Value(block.name))
+    raise SeqimpTypeError("The '{argument}' {parameter} of {function}{where} must be {None} (the embedding of token "
+                          "0 for an Embedding with mask_zero=True, else the zero vector), {mean} (the mean embedding "
+                          "over real steps) or a token id in 0..{top}: a token input's baseline is an embedding, "
+                          "since ids have no values in between. Got {got} instead.", argument="baseline", function=func,
+                          where=where, mean=Value("mean"), top=vocab - 1, got=Value(given))
 
 
 @contextmanager

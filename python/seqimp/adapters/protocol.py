@@ -11,6 +11,8 @@ import sys
 
 import numpy as np
 
+from ..errors import Raised, SeqimpValueError, Shape, Value
+
 # Rows per chunk when nothing else is known: bounded bytes, not a row count, so wide inputs stay small.
 _CHUNK_BYTES = 32 * 2**20
 
@@ -109,13 +111,15 @@ class Predictor:
         except (KeyboardInterrupt, MemoryError):
             raise
         except Exception as exc:  # noqa: BLE001 - re-raised with the shapes the user needs
-            raise ValueError(f"The model ({self.description}) failed on input of shape {input_shapes(chunk)}"
-                             f"{self._expected()}: {type(exc).__name__}: {exc}") from exc
+            raise SeqimpValueError("The model ({model}) failed on input of {shape}{expected}: {exc}",
+                                   model=self.description, shape=Shape(input_shapes(chunk)),
+                                   expected=self._expected(), exc=Raised(exc)) from exc
         out = as_prediction_array(out, self.description)
         rows = input_rows(chunk)
         if out.ndim == 0 or out.shape[0] != rows:
-            raise ValueError(f"The model returned predictions of shape {out.shape} for an input of shape "
-                             f"{input_shapes(chunk)}; expected {rows} rows, one per input sample.")
+            raise SeqimpValueError("The model returned predictions of {got} for an input of {shape}; expected {rows} "
+                                   "rows, one per input sample.", got=Shape(out.shape),
+                                   shape=Shape(input_shapes(chunk)), rows=int(rows))
         return out
 
     def _expected(self):
@@ -165,19 +169,21 @@ def as_prediction_array(out, description):
     a dict of outputs or non-numbers raise an error naming the model by ``description``."""
     if isinstance(out, (list, tuple)) and len(out) > 0 and not np.isscalar(out[0]) and len(out) != 1 \
             and all(hasattr(o, "shape") for o in out):
-        raise ValueError(f"The model ({description}) returned {len(out)} output arrays; seqimp explains one "
-                         f"output. Wrap the model so that it returns the output you want explained.")
+        raise SeqimpValueError("The model ({model}) returned {n} output arrays; seqimp explains one output. Wrap the "
+                               "model so that it returns the output you want explained.", model=description,
+                               n=len(out))
     if isinstance(out, dict):
-        raise ValueError(f"The model ({description}) returned a dict of outputs {list(out)}; seqimp explains "
-                         f"one output. Wrap the model so that it returns the output you want explained.")
+        raise SeqimpValueError("The model ({model}) returned {a_dict} of outputs {names}; seqimp explains one output. "
+                               "Wrap the model so that it returns the output you want explained.", model=description,
+                               names=Value(list(out)))
     if isinstance(out, (list, tuple)) and len(out) == 1 and hasattr(out[0], "shape"):
         out = out[0]
     if hasattr(out, "numpy"):
         out = out.numpy()
     out = np.asarray(out)
     if out.dtype == object or not (np.issubdtype(out.dtype, np.number) or out.dtype == bool):
-        raise ValueError(f"The model ({description}) returned predictions of dtype {out.dtype}; expected "
-                         f"numbers.")
+        raise SeqimpValueError("The model ({model}) returned predictions of dtype {dtype}; expected numbers.",
+                               model=description, dtype=str(out.dtype))
     return out.astype(np.float64, copy=False)
 
 
