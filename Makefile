@@ -85,12 +85,15 @@ check-r: setup
 	Rscript -e 'v <- vignette(package = "seqimp", lib.loc = "seqimp.Rcheck")$$results[, "Item"]' \
 	  -e 'if (!"seqimp" %in% v) stop("the built package lists no seqimp vignette")'
 
-# The two documentation sites, built from scratch with warnings as errors: Sphinx (site/python; the
+# The README's two quick starts run first and redraw its figures (man/figures, shown by the README and
+# the R site's home page). Then the two documentation sites, built from scratch with warnings as
+# errors: Sphinx (site/python; the
 # pages' code runs in the html build's plot directives and in the doctest builder) and pkgdown
 # (site/r; reference examples and the vignettes run). docs/check_sites.py then fails if a public
 # Python name or an R export has no page.
 docs: setup
 	rm -rf site/python site/r site/.doctrees docs/api docs/notebooks
+	$(PY) docs/readme_figures.py man/figures
 	$(PY) -m sphinx -E -W --keep-going -q -b html -d site/.doctrees docs site/python
 	$(PY) -m sphinx -W --keep-going -q -b doctest -d site/.doctrees docs site/.doctest
 	Rscript docs/pkgdown.R site/r

@@ -61,7 +61,7 @@ seqimp_available <- function() {
 #' Installs the seqimp Python core, with TensorFlow for Keras models, into a Python virtualenv that
 #' this R package then finds by itself. Give it the wheel of the seqimp release whose R package you
 #' installed (\code{seqimp-<version>-py3-none-any.whl}, built beside the R tarball by \code{make dist}), an
-#' sdist, or a source checkout; without one, pip looks for \code{seqimp==<this package's version>} on the
+#' sdist, or a source checkout; without one, pip looks for \samp{seqimp==<version>} (this R package's version) on the
 #' Python package index.
 #'
 #' The virtualenv is created with Python's own \code{venv} module when it does not exist yet, and pip
@@ -76,7 +76,7 @@ seqimp_available <- function() {
 #'
 #' @param path Character or NULL. A local seqimp wheel (\code{.whl}), sdist (\code{.tar.gz}) or source
 #'   checkout (a folder with \code{pyproject.toml}) to install the core from. NULL installs
-#'   \code{seqimp==<this package's version>} from the Python package index. Default is NULL.
+#'   \samp{seqimp==<version>} (this R package's version) from the Python package index. Default is NULL.
 #' @param envname Character. Name of the virtualenv (created under reticulate's virtualenv root,
 #'   usually \code{~/.virtualenvs}), or a path to one. Default is "r-seqimp".
 #' @param extras Character. The core's optional dependencies to install with it: "tensorflow" (Keras

@@ -2,13 +2,15 @@
 
 pyproject.toml reads it (``dynamic = ["version"]``); DESCRIPTION (the R package), CITATION.cff,
 NEWS.md's first heading and the README's install lines repeat it, because R and citation tools cannot
-read Python.
+read Python; the install instructions name this version's release files.
 """
 
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,8 +60,9 @@ def test_r_package_citation_and_news_have_the_same_version():
     assert _field("NEWS.md", r"^# seqimp (\S+)") == version
 
 
-def test_readme_installs_the_files_this_version_builds():
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+@pytest.mark.parametrize("page", ["README.md", "pkgdown/index.md", "docs/getting_started.rst"])
+def test_install_instructions_name_the_files_this_version_builds(page):
+    text = (ROOT / page).read_text(encoding="utf-8")
     version = seqimp.__version__
     wheels = set(re.findall(r"seqimp-(\d[^-\s]*)-py3-none-any\.whl", text))
     tarballs = set(re.findall(r"seqimp_(\d[^_\s]*)\.tar\.gz", text))
