@@ -6,6 +6,8 @@
 - R: every ``export()`` in NAMESPACE is an alias of an Rd topic whose reference page exists in
   site/r/reference/ and names it; the vignettes are articles (pkgdown itself refuses to build when an
   Rd topic is missing from _pkgdown.yml's reference index).
+- R reference pages show what their examples print and draw: every topic whose examples run
+  (``@examplesIf``) shows printed output or a plot, and the pages of R_PAGES_WITH_PLOTS show a plot.
 - Between them: each site's home page (and an API or reference page) links to the other site, and
   the link leads to a page that was built; every notebook page shows the figures its notebook stored.
 
@@ -64,6 +66,30 @@ def rd_topics():
         for alias in re.findall(r"\\alias\{([^}]+)\}", text):
             aliases[alias] = name
     return aliases
+
+
+# Reference pages whose examples draw, and must show the picture (pkgdown's "r-plt img").
+R_PAGES_WITH_PLOTS = ["permutation_importance", "perturbation_importance", "autoplot.seqimp_importance",
+                      "autoplot.seqimp_lek"]
+
+
+def r_example_problems():
+    problems = []
+    for path in sorted(glob.glob(os.path.join(ROOT, "man", "*.Rd"))):
+        with open(path, encoding="utf-8") as handle:
+            if "# examplesIf" not in handle.read():
+                continue
+        topic = os.path.basename(path)[:-len(".Rd")]
+        page = os.path.join(R_SITE, "reference", f"{topic}.html")
+        if not os.path.isfile(page):
+            continue  # r_problems() reports it
+        with open(page, encoding="utf-8") as handle:
+            text = handle.read()
+        if 'class="r-out' not in text and 'class="r-plt' not in text:
+            problems.append(f"site/r/reference/{topic}.html shows no output of its examples (did they run?)")
+        if topic in R_PAGES_WITH_PLOTS and 'class="r-plt img"' not in text:
+            problems.append(f"site/r/reference/{topic}.html shows no plot")
+    return problems
 
 
 def r_problems():
@@ -142,13 +168,15 @@ def main():
         if not os.path.isdir(site):
             print(f"{os.path.relpath(site, ROOT)} is missing: build the sites first (make docs)", file=sys.stderr)
             return 1
-    problems = python_problems() + r_problems() + cross_link_problems() + notebook_problems()
+    problems = (python_problems() + r_problems() + r_example_problems() + cross_link_problems()
+                + notebook_problems())
     for problem in problems:
         print(f"docs: {problem}", file=sys.stderr)
     if problems:
         return 1
-    print("docs: every public Python name and every R export has a page; the vignettes are articles; "
-          "the sites link to each other; the notebook pages show their figures")
+    print("docs: every public Python name and every R export has a page; the R examples show their output "
+          "and plots; the vignettes are articles; the sites link to each other; the notebook pages show "
+          "their figures")
     return 0
 
 

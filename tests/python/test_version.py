@@ -67,3 +67,19 @@ def test_install_instructions_name_the_files_this_version_builds(page):
     wheels = set(re.findall(r"seqimp-(\d[^-\s]*)-py3-none-any\.whl", text))
     tarballs = set(re.findall(r"seqimp_(\d[^_\s]*)\.tar\.gz", text))
     assert wheels == {version} and tarballs == {version}, (wheels, tarballs)
+
+
+def test_project_urls_agree_across_the_metadata():
+    """The repository, issue tracker and the two sites are named the same way everywhere."""
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    urls = dict(re.findall(r'^"?([A-Za-z ]+)"? = "(https://[^"]+)"', _toml_table(pyproject, "project.urls"),
+                           flags=re.M))
+    repo, issues = urls["Source"], urls["Issues"]
+    python_site, r_site = urls["Documentation"], urls["R documentation"]
+    assert urls["Homepage"] == repo and issues == repo + "/issues"
+    assert _field("DESCRIPTION", r"^URL:\s*(.+)$") == f"{r_site}, {repo}"
+    assert _field("DESCRIPTION", r"^BugReports:\s*(\S+)$") == issues
+    assert _field("_pkgdown.yml", r"^url:\s*(\S+)$") == r_site
+    assert _field("CITATION.cff", r'^repository-code:\s*"([^"]+)"') == repo
+    assert _field("CITATION.cff", r'^url:\s*"([^"]+)"') == python_site
+    assert f'url = "{repo}"' in (ROOT / "inst" / "CITATION").read_text(encoding="utf-8")
