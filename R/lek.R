@@ -18,12 +18,10 @@
 #' @return A data.frame of class \code{seqimp_lek} with columns \code{feature}, \code{quantile},
 #'   \code{value} and \code{response}, and an \code{output} attribute; \code{plot()} and
 #'   \code{ggplot2::autoplot()} draw one panel per input.
-#' @examples
-#' if (seqimp_available()) {
-#'   x <- array(runif(100 * 5 * 2), c(100, 5, 2), dimnames = list(NULL, NULL, c("a", "b")))
-#'   profile <- lek_profile(function(x) rowMeans(x[, , "a"] * x[, , "b"]), x, n_points = 5)
-#'   head(profile)
-#' }
+#' @examplesIf seqimp_available()
+#' x <- array(runif(100 * 5 * 2), c(100, 5, 2), dimnames = list(NULL, NULL, c("a", "b")))
+#' profile <- lek_profile(function(x) rowMeans(x[, , "a"] * x[, , "b"]), x, n_points = 5)
+#' head(profile)
 #' @export
 lek_profile <- function(model, x, features = NULL, quantiles = c(0, 0.2, 0.4, 0.6, 0.8, 1),
                         n_points = 50L, output = NULL, feature_names = NULL, batch_size = NULL,
@@ -79,13 +77,11 @@ prepare_features <- function(features, n_features, fn) {
 #' @param ... Ignored.
 #' @return \code{autoplot()} and \code{plot_lek_profile()} return a ggplot; \code{plot()} draws it
 #'   and returns it invisibly.
-#' @examples
-#' if (seqimp_available() && requireNamespace("ggplot2", quietly = TRUE)) {
-#'   x <- array(runif(100 * 5 * 2), c(100, 5, 2),
-#'              dimnames = list(NULL, NULL, c("temperature", "rainfall")))
-#'   profile <- lek_profile(function(x) rowMeans(x[, , 1] * x[, , 2]), x, n_points = 10)
-#'   p <- plot_lek_profile(profile)
-#' }
+#' @examplesIf seqimp_available() && requireNamespace("ggplot2", quietly = TRUE)
+#' x <- array(runif(100 * 5 * 2), c(100, 5, 2),
+#'            dimnames = list(NULL, NULL, c("temperature", "rainfall")))
+#' profile <- lek_profile(function(x) rowMeans(x[, , 1] * x[, , 2]), x, n_points = 10)
+#' plot_lek_profile(profile)
 #' @exportS3Method ggplot2::autoplot
 autoplot.seqimp_lek <- function(object, ncol = NULL, title = "Lek profiles", ...) {
   require_ggplot2()

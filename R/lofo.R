@@ -44,22 +44,20 @@
 #'   per fold; \code{baseline_score} is the mean validation score with every feature.
 #'   \code{stepwise_importance()} adds the attributes \code{rank} (1 = most important by the path)
 #'   and \code{order} (labels in the order they were removed or added).
-#' @examples
-#' if (seqimp_available() && reticulate::py_module_available("keras")) {
-#'   keras <- reticulate::import("keras")
-#'   set.seed(1)
-#'   x <- array(runif(64 * 5 * 2), c(64, 5, 2), dimnames = list(NULL, NULL, c("signal", "noise")))
-#'   y <- rowSums(x[, , "signal"])
-#'   # A small model, trained briefly: 2 folds x (1 + 2 features) = 6 fits.
-#'   build <- function(n_features) {
-#'     model <- keras$Sequential(list(keras$Input(shape = reticulate::tuple(5L, n_features)),
-#'                                    keras$layers$Flatten(), keras$layers$Dense(1L)))
-#'     model$compile(optimizer = keras$optimizers$Adam(learning_rate = 0.1), loss = "mse")
-#'     model
-#'   }
-#'   lofo_importance(build, x, y, fit_kwargs = list(epochs = 20, batch_size = 32), metric = "mse",
-#'                   cv = 2, seed = 1, progress = FALSE)
+#' @examplesIf seqimp_available() && reticulate::py_module_available("keras")
+#' keras <- reticulate::import("keras")
+#' set.seed(1)
+#' x <- array(runif(64 * 5 * 2), c(64, 5, 2), dimnames = list(NULL, NULL, c("signal", "noise")))
+#' y <- rowSums(x[, , "signal"])
+#' # A small model, trained briefly: 2 folds x (1 + 2 features) = 6 fits.
+#' build <- function(n_features) {
+#'   model <- keras$Sequential(list(keras$Input(shape = reticulate::tuple(5L, n_features)),
+#'                                  keras$layers$Flatten(), keras$layers$Dense(1L)))
+#'   model$compile(optimizer = keras$optimizers$Adam(learning_rate = 0.1), loss = "mse")
+#'   model
 #' }
+#' lofo_importance(build, x, y, fit_kwargs = list(epochs = 20, batch_size = 32), metric = "mse",
+#'                 cv = 2, seed = 1, progress = FALSE)
 #' @export
 lofo_importance <- function(model, x, y, fit_kwargs = NULL, metric = "mae", cv = 5L, mode = "drop",
                             groups = NULL, feature_names = NULL, n_jobs = 1L, checkpoint = NULL,

@@ -38,20 +38,20 @@
 #' @return A \code{seqimp_importance} data.frame with the metric on unperturbed data as its
 #'   \code{baseline_score} attribute (and a \code{categorical_features} attribute when any feature is
 #'   categorical); for several metrics, a named list of them.
-#' @examples
-#' if (seqimp_available()) {
-#'   # y = sum over t of (x_t1 + 0.5 x_t2): permuting feature j raises the MSE by 2 T w_j^2 / 12.
-#'   x <- array(runif(2000 * 10 * 3), c(2000, 10, 3))
-#'   linear <- function(x) rowSums(x[, , 1]) + 0.5 * rowSums(x[, , 2])
-#'   permutation_importance(linear, x, linear(x), metric = "mse", seed = 0)
+#' @examplesIf seqimp_available()
+#' # y = sum over t of (x_t1 + 0.5 x_t2): permuting feature j raises the MSE by 2 T w_j^2 / 12.
+#' x <- array(runif(2000 * 10 * 3), c(2000, 10, 3))
+#' linear <- function(x) rowSums(x[, , 1]) + 0.5 * rowSums(x[, , 2])
+#' r <- permutation_importance(linear, x, linear(x), metric = "mse", seed = 0)
+#' r
+#' if (requireNamespace("ggplot2", quietly = TRUE)) plot(r)
 #'
-#'   # An lm on a data.frame with a factor: it gets every permuted copy as a data.frame with factors.
-#'   d <- data.frame(num = rnorm(300), fac = factor(sample(c("lo", "mid", "hi"), 300, TRUE)),
-#'                   junk = rnorm(300))
-#'   y <- 2 * d$num + c(lo = 0, mid = 1, hi = 3)[as.character(d$fac)] + rnorm(300, sd = 0.1)
-#'   fit <- lm(y ~ num + fac, data = cbind(d, y = y))
-#'   permutation_importance(fit, d, y, metric = "mse", seed = 1)  # junk: exactly 0
-#' }
+#' # An lm on a data.frame with a factor: it gets every permuted copy as a data.frame with factors.
+#' d <- data.frame(num = rnorm(300), fac = factor(sample(c("lo", "mid", "hi"), 300, TRUE)),
+#'                 junk = rnorm(300))
+#' y <- 2 * d$num + c(lo = 0, mid = 1, hi = 3)[as.character(d$fac)] + rnorm(300, sd = 0.1)
+#' fit <- lm(y ~ num + fac, data = cbind(d, y = y))
+#' permutation_importance(fit, d, y, metric = "mse", seed = 1)  # junk: exactly 0
 #' @export
 permutation_importance <- function(model, x, y, metric = "mae", n_repeats = 5L,
                                    granularity = "feature", groups = NULL, feature_names = NULL,

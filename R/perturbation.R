@@ -67,18 +67,18 @@
 #' @return A \code{seqimp_importance} data.frame (see \code{\link{as_seqimp_importance}}) with
 #'   \code{n_repeats} columns in its \code{importances} attribute, and a \code{swapped} attribute
 #'   naming the categorical features (swapped instead of noised) when there are any.
-#' @examples
-#' if (seqimp_available()) {
-#'   x <- array(runif(300 * 5 * 3), c(300, 5, 3), dimnames = list(NULL, NULL, c("a", "b", "c")))
-#'   linear <- function(x) x[, , "a"] %*% rep(1, 5) + 0.5 * x[, , "b"] %*% rep(1, 5)
-#'   perturbation_importance(linear, x, n_repeats = 3, seed = 1)
+#' @examplesIf seqimp_available()
+#' x <- array(runif(300 * 5 * 3), c(300, 5, 3), dimnames = list(NULL, NULL, c("a", "b", "c")))
+#' linear <- function(x) x[, , "a"] %*% rep(1, 5) + 0.5 * x[, , "b"] %*% rep(1, 5)
+#' r <- perturbation_importance(linear, x, n_repeats = 3, seed = 1)
+#' r
+#' if (requireNamespace("ggplot2", quietly = TRUE)) plot(r)
 #'
-#'   # A data.frame with a factor and an lm: the factor is swapped between samples, never noised.
-#'   d <- data.frame(num = rnorm(200), fac = factor(sample(c("lo", "hi"), 200, TRUE)), junk = rnorm(200))
-#'   fit <- lm(y ~ num + fac, data = cbind(d, y = d$num + (d$fac == "hi")))
-#'   r <- perturbation_importance(fit, d, seed = 1)
-#'   attr(r, "swapped")
-#' }
+#' # A data.frame with a factor and an lm: the factor is swapped between samples, never noised.
+#' d <- data.frame(num = rnorm(200), fac = factor(sample(c("lo", "hi"), 200, TRUE)), junk = rnorm(200))
+#' fit <- lm(y ~ num + fac, data = cbind(d, y = d$num + (d$fac == "hi")))
+#' r <- perturbation_importance(fit, d, seed = 1)
+#' attr(r, "swapped")
 #' @export
 perturbation_importance <- function(model, x, noise = "gaussian", scale = 0.2, scale_by_std = FALSE,
                                     effect = "rms", n_repeats = 1L, granularity = "feature",

@@ -14,18 +14,17 @@
 #'   order. Default is NULL: TRUE, except for granularity \code{"timestep"}, which keeps time order.
 #' @param ... Ignored.
 #' @return \code{autoplot()} returns a ggplot; \code{plot()} draws it and returns it invisibly.
-#' @examples
-#' if (seqimp_available() && requireNamespace("ggplot2", quietly = TRUE)) {
-#'   x <- array(runif(200 * 4 * 3), c(200, 4, 3),
-#'              dimnames = list(NULL, NULL, c("a", "b", "c")))
-#'   y <- rowSums(x[, , "a"]) + 0.5 * rowSums(x[, , "b"])
-#'   linear <- function(x) rowSums(x[, , "a"]) + 0.5 * rowSums(x[, , "b"])
-#'   r <- permutation_importance(linear, x, y, metric = "mse", n_repeats = 3, seed = 1)
-#'   p <- ggplot2::autoplot(r, top_n = 2)
-#'   p$labels$title
-#'   cells <- perturbation_importance(linear, x, granularity = "cell", seed = 1)
-#'   heatmap <- ggplot2::autoplot(cells)
-#' }
+#' @examplesIf seqimp_available() && requireNamespace("ggplot2", quietly = TRUE)
+#' x <- array(runif(200 * 4 * 3), c(200, 4, 3),
+#'            dimnames = list(NULL, NULL, c("a", "b", "c")))
+#' y <- rowSums(x[, , "a"]) + 0.5 * rowSums(x[, , "b"])
+#' linear <- function(x) rowSums(x[, , "a"]) + 0.5 * rowSums(x[, , "b"])
+#' r <- permutation_importance(linear, x, y, metric = "mse", n_repeats = 3, seed = 1)
+#' ggplot2::autoplot(r)            # bars, most important first, with error bars across repeats
+#' ggplot2::autoplot(r, top_n = 2) # only the two most important
+#' # granularity = "cell": a timestep x feature heatmap
+#' cells <- perturbation_importance(linear, x, granularity = "cell", seed = 1)
+#' ggplot2::autoplot(cells)
 #' @exportS3Method ggplot2::autoplot
 autoplot.seqimp_importance <- function(object, top_n = NULL, sort = NULL, ...) {
   require_ggplot2()

@@ -31,16 +31,14 @@
 #'   \code{as.data.frame(r, long = TRUE)} the tidy long form, one row per label and repeat.
 #' @seealso \code{\link{print.seqimp_importance}}, \code{\link{as.data.frame.seqimp_importance}},
 #'   \code{\link{autoplot.seqimp_importance}}
-#' @examples
-#' if (seqimp_available()) {
-#'   core <- reticulate::import("seqimp")
-#'   x <- array(runif(100 * 3 * 2), c(100, 3, 2))
-#'   # The core called directly (0-based positions), then converted as the R functions do:
-#'   result <- core$perturbation_importance(function(x) x[, 1, 1], x, random_state = 1L)
-#'   r <- as_seqimp_importance(result)
-#'   r[order(-r$importance), ]
-#'   attr(r, "importances")
-#' }
+#' @examplesIf seqimp_available()
+#' core <- reticulate::import("seqimp")
+#' x <- array(runif(100 * 3 * 2), c(100, 3, 2))
+#' # The core called directly (0-based positions), then converted as the R functions do:
+#' result <- core$perturbation_importance(function(x) x[, 1, 1], x, random_state = 1L)
+#' r <- as_seqimp_importance(result)
+#' r[order(-r$importance), ]
+#' attr(r, "importances")
 #' @export
 as_seqimp_importance <- function(result) {
   if (!inherits(result, "python.builtin.object") ||
@@ -61,14 +59,12 @@ as_seqimp_importance <- function(result) {
 #' @param digits Integer. Significant digits. Default is 4.
 #' @param ... Ignored.
 #' @return \code{x}, invisibly.
-#' @examples
-#' if (seqimp_available()) {
-#'   x <- array(runif(200 * 4 * 3), c(200, 4, 3), dimnames = list(NULL, NULL, c("a", "b", "c")))
-#'   r <- perturbation_importance(function(x) rowSums(x[, , "b"]) + 0.1 * rowSums(x[, , "c"]), x,
-#'                                n_repeats = 2, seed = 1)
-#'   r                  # most important first
-#'   print(r, sort = FALSE)  # in the order of x's features
-#' }
+#' @examplesIf seqimp_available()
+#' x <- array(runif(200 * 4 * 3), c(200, 4, 3), dimnames = list(NULL, NULL, c("a", "b", "c")))
+#' r <- perturbation_importance(function(x) rowSums(x[, , "b"]) + 0.1 * rowSums(x[, , "c"]), x,
+#'                              n_repeats = 2, seed = 1)
+#' r                  # most important first
+#' print(r, sort = FALSE)  # in the order of x's features
 #' @export
 print.seqimp_importance <- function(x, n = 20L, sort = TRUE, digits = 4L, ...) {
   importances <- attr(x, "importances")
@@ -98,14 +94,12 @@ print.seqimp_importance <- function(x, n = 20L, sort = TRUE, digits = 4L, ...) {
 #'   integer from 1) and \code{importance}, label-major in the result's order. Default is FALSE.
 #' @param ... Ignored.
 #' @return A data.frame without the result's attributes.
-#' @examples
-#' if (seqimp_available()) {
-#'   x <- array(runif(200 * 4 * 2), c(200, 4, 2), dimnames = list(NULL, NULL, c("a", "b")))
-#'   r <- perturbation_importance(function(x) rowSums(x[, , "a"]), x, n_repeats = 3, seed = 1)
-#'   as.data.frame(r)
-#'   long <- as.data.frame(r, long = TRUE)  # 2 labels x 3 repeats = 6 rows
-#'   aggregate(importance ~ feature, data = long, FUN = mean)
-#' }
+#' @examplesIf seqimp_available()
+#' x <- array(runif(200 * 4 * 2), c(200, 4, 2), dimnames = list(NULL, NULL, c("a", "b")))
+#' r <- perturbation_importance(function(x) rowSums(x[, , "a"]), x, n_repeats = 3, seed = 1)
+#' as.data.frame(r)
+#' long <- as.data.frame(r, long = TRUE)  # 2 labels x 3 repeats = 6 rows
+#' aggregate(importance ~ feature, data = long, FUN = mean)
 #' @export
 as.data.frame.seqimp_importance <- function(x, row.names = NULL, optional = FALSE, ..., long = FALSE) {
   frame <- x

@@ -12,7 +12,7 @@ from .perturbation import perturbation_importance
 from .result import ImportanceResult
 from .weights import garson_importance, olden_importance
 
-__version__ = "0.1.0"
+__version__ = "0.3.0"
 
 __all__ = ["ImportanceResult", "Metric", "garson_importance", "gradient_importance", "lek_profile",
            "lofo_importance", "olden_importance", "permutation_importance", "perturbation_importance",
