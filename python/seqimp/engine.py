@@ -77,6 +77,12 @@ class Transform:
     def touched(self, label):
         return label.parts
 
+    def donors(self, label, seed):
+        """(n,) the row each row's new values come from in the task of ``seed``, or None where values
+        do not move between rows (noise, a constant). Drawn as :meth:`start` draws them, so the
+        standard error (:mod:`seqimp.effects`) can count the donors without the engine's state."""
+        return None
+
     # True for a transform that may write non-integers (noise, a mean): integer blocks are then
     # streamed as float64, so nothing is truncated.
     writes_fractions = False

@@ -236,9 +236,11 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
     chunk_rows = engine.resolve_chunk_rows(predictor, data, batch_size, _FUNC)
     engine.check_size(data, labels, n_repeats, _FUNC)  # before Scoring allocates metrics x labels x repeats
     data, y, sample_weight = _subsample(data, y, sample_weight, count, root_seed)
-    score = Scoring(metrics, y, sample_weight, predictor, len(labels), n_repeats, _FUNC)
+    transform = Resample(data, "permutation")
+    score = Scoring(metrics, y, sample_weight, predictor, len(labels), n_repeats, _FUNC,
+                    donors=lambda j, r: transform.donors(labels[j], engine.task_seed(root_seed, j, r)))
 
-    engine.run(_CheckFirstChunk(predictor, score), data, labels, Resample(data, "permutation"),
+    engine.run(_CheckFirstChunk(predictor, score), data, labels, transform,
                n_repeats=n_repeats, root_seed=root_seed, chunk_rows=chunk_rows, score=score,
                progress=progress, func=_FUNC, n_jobs=n_jobs)
     params = {"n_repeats": n_repeats, "max_samples": max_samples, "n_samples": data.n_samples,
@@ -250,5 +252,6 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
         method="permutation", labels=labels, importances=score.importances[i], granularity=granularity,
         metric=metric.name, baseline_score=score.baseline_scores[i], feature_names=data.feature_names,
         params={**params, "greater_is_better": metric.greater_is_better}, extra=mask_extra(data, labels) or None,
+        inference=score.inference(i),
     ) for i, (name, metric) in enumerate(metrics)}
     return results if several else next(iter(results.values()))

@@ -4,7 +4,9 @@ every task scored by every metric in the same pass.
 :func:`metrics_predictor` wraps the model so that each chunk carries every response the metrics need
 (a classifier's ``predict_proba`` and ``predict``, say, each called once per chunk). :class:`Scoring`
 is the engine's ``score`` hook: it scores the baseline once, then each (label, repeat) task with
-every metric on the same permuted predictions, and keeps one importance matrix per metric.
+every metric on the same permuted predictions, and keeps one importance matrix per metric, and, for
+every metric with per-sample values, the sums of per-sample effects its standard errors come from
+(:mod:`seqimp.effects`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import numpy as np
 
 from . import checks
 from .adapters import as_predictor
+from .effects import COVERS_PERMUTATION, EffectSums, matched
 from .inputs import as_target
 from .metrics import check_target
 from .outputs import select_predictions
@@ -64,10 +67,11 @@ class Scoring:
 
     ``importances[i]`` is metric i's (n_labels, n_repeats) matrix, oriented so that positive is worse;
     called as ``score(baseline, predictions, label, repeat)`` it fills every metric's entry and returns
-    the first metric's, which the engine stores as its own scores.
+    the first metric's, which the engine stores as its own scores. ``donors(label, repeat)`` gives the
+    task's donor rows (n,), or None where no values move between rows.
     """
 
-    def __init__(self, named_metrics, y, sample_weight, predictor, n_labels, n_repeats, func):
+    def __init__(self, named_metrics, y, sample_weight, predictor, n_labels, n_repeats, func, donors=None):
         self.metrics = [metric for _, metric in named_metrics]
         self.y = y
         self.sample_weight = sample_weight
@@ -75,6 +79,11 @@ class Scoring:
         self._split = getattr(predictor, "split", None)
         self.importances = np.full((len(self.metrics), n_labels, n_repeats), np.nan)
         self.baseline_scores = None
+        self.donors = donors
+        self._sums = [None] * len(self.metrics)
+        self._baseline_values = [None] * len(self.metrics)
+        self._why_no_se = [None] * len(self.metrics)
+        self._n_labels = n_labels
 
     def responses(self, predictions):
         """Each metric's predictions (its response of a classifier; for other models all the same)."""
@@ -92,10 +101,52 @@ class Scoring:
         return [metric(self.y, response, self.sample_weight, func=self.func)
                 for metric, response in zip(self.metrics, self.responses(predictions))]
 
+    def _start_effects(self, baseline_predictions):
+        """Per-sample values of every metric on the baseline; a metric without them gets a reason."""
+        for i, (metric, response) in enumerate(zip(self.metrics, self.responses(baseline_predictions))):
+            if metric.per_sample is None:
+                self._why_no_se[i] = (f"the metric {metric.name!r} is not a mean over samples and seqimp "
+                                      f"knows no per-sample linearisation of it. Metrics with standard errors: "
+                                      f"'mae', 'mse', 'rmse', 'r2', 'log_loss', 'accuracy', 'auc' (and "
+                                      f"scikit-learn's scorers of them), or a seqimp.metrics.Metric with "
+                                      f"per_sample=.")
+                continue
+            try:
+                values = self._values(metric, response)
+            except NotImplementedError as exc:
+                self._why_no_se[i] = f"the metric {metric.name!r} has no per-sample values here: {exc}."
+                continue
+            self._baseline_values[i] = matched(values, self.baseline_scores[i], f"The metric {metric.name!r}")
+            self._sums[i] = EffectSums(len(self.y), self._n_labels, donors=self.donors is not None)
+
+    def _values(self, metric, response):
+        values = np.asarray(metric.per_sample(self.y, response, self.sample_weight), dtype=np.float64)
+        if values.shape != (len(self.y),) or not np.isfinite(values).all():
+            raise ValueError(f"The metric {metric.name!r}: per_sample must return {len(self.y)} finite "
+                             f"values, one per sample; got shape {values.shape}.")
+        return values
+
     def __call__(self, baseline_predictions, predictions, label_index, repeat):
         if self.baseline_scores is None:
             self.check(baseline_predictions)
             self.baseline_scores = self.scores(baseline_predictions)
-        for i, (metric, score) in enumerate(zip(self.metrics, self.scores(predictions))):
-            self.importances[i, label_index, repeat] = metric.worsening(self.baseline_scores[i], score)
+            self._start_effects(baseline_predictions)
+        donors = None
+        for i, (metric, response, score) in enumerate(zip(self.metrics, self.responses(predictions),
+                                                          self.scores(predictions))):
+            importance = metric.worsening(self.baseline_scores[i], score)
+            self.importances[i, label_index, repeat] = importance
+            if self._sums[i] is not None:
+                if donors is None and self.donors is not None:
+                    donors = self.donors(label_index, repeat)
+                values = matched(self._values(metric, response), score, f"The metric {metric.name!r}")
+                effects = metric.worsening(self._baseline_values[i], values)
+                self._sums[i].add(label_index, matched(effects, importance, f"The metric {metric.name!r}"),
+                                  donors)
         return self.importances[0, label_index, repeat]
+
+    def inference(self, i):
+        """Metric i's ``ImportanceResult.inference``."""
+        if self._sums[i] is None:
+            return {"why_no_se": self._why_no_se[i] or "no task was scored."}
+        return self._sums[i].inference(self.importances[i], covers=COVERS_PERMUTATION)

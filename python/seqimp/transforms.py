@@ -96,8 +96,12 @@ class Resample(Transform):
     Padded sequences (a block with a mask) align by position from the end: the k-th real step from the
     end of row i takes the k-th real step from the end of its donor, so the latest observations meet
     the latest, which is what a forecast reads; with padding at the start (Keras' ``pad_sequences``
-    default) that is the same timestep. Real steps of row i beyond the donor's length keep their own
-    values, and padding is never read from nor written to.
+    default) that is the same timestep. Every real cell is moved: where the donor has fewer real steps
+    than row i, row i's earlier steps take their values from another donor that has them, drawn among
+    the rows whose k-th step from the end is real (for a permutation: the next such row along the
+    permutation's cycle, which is a uniform random permutation of those rows, so every real value at
+    that position is used once; for a swap: a new random row). Padding is never read from nor written
+    to. Only a row that alone has steps that far back keeps them (no other row has a value to give).
     """
 
     def __init__(self, data, kind):
@@ -105,10 +109,11 @@ class Resample(Transform):
         self.kind = kind
         self.aligned = {b: end_aligned_steps(block.mask) for b, block in enumerate(data.blocks)
                         if block.mask is not None}
+        self.lengths = {b: block.mask.sum(axis=1) for b, block in enumerate(data.blocks)
+                        if block.mask is not None}
 
-    def start(self, label, seed):
+    def _source(self, rng):
         n = self.data.n_samples
-        rng = np.random.default_rng(seed)
         if self.kind == "permutation":
             return rng.permutation(n)
         if n < 2:
@@ -116,7 +121,55 @@ class Resample(Transform):
         source = rng.integers(0, n - 1, size=n)
         return source + (source >= np.arange(n))
 
-    def apply(self, outs, i0, i1, label, source):
+    def donors(self, label, seed):
+        return self._source(np.random.default_rng(seed))
+
+    def start(self, label, seed):
+        rng = np.random.default_rng(seed)
+        source = self._source(rng)
+        blocks = sorted({b for b, _ in label.parts if b in self.aligned})
+        return source, {b: self._later_donors(b, source, rng) for b in blocks}
+
+    def _later_donors(self, b, source, rng):
+        """Where a donor has fewer real steps than the row: [(position, rows, donors)], in order of
+        position, each saying that ``rows`` take their k-th real step from the end, k >= position,
+        from ``donors`` instead."""
+        lengths = self.lengths[b]
+        steps = np.unique(lengths)
+        current = source.copy()
+        changes = []
+        for before, length in zip(steps[:-1], steps[1:]):
+            # Positions before..length-1 from the end are real exactly in the rows at least `length` long.
+            real = lengths >= length
+            rows = np.flatnonzero(real)
+            new = self._among(current, real, rows, rng)
+            moved = new != current[rows]
+            current[rows] = new
+            if moved.any():
+                changes.append((int(before), rows[moved], new[moved]))
+        return changes
+
+    def _among(self, current, real, rows, rng):
+        """Each of ``rows``' donor among the ``real`` rows."""
+        if self.kind == "permutation":
+            # The permutation induced on the real rows: follow each row's cycle to the next real row
+            # (pointer jumping: log2 of the longest gap rounds).
+            jump = current.copy()
+            while not real[jump[rows]].all():
+                jump = np.where(real[jump], jump, jump[jump])
+            return jump[rows]
+        new = current[rows].copy()
+        redraw = ~real[new]
+        if len(rows) == 1:
+            return rows.copy()
+        if redraw.any():
+            mine = np.searchsorted(rows, rows[redraw])
+            pick = rng.integers(0, len(rows) - 1, size=int(redraw.sum()))
+            new[redraw] = rows[pick + (pick >= mine)]
+        return new
+
+    def apply(self, outs, i0, i1, label, state):
+        source, later = state
         rows = source[i0:i1]
         for b, cells in label.parts:
             X = self.blocks[b].X
@@ -126,8 +179,13 @@ class Resample(Transform):
                 continue
             rank, order = self.aligned[b]
             k = rank[i0:i1]
-            steps = np.where(k >= 0, order[rows[:, np.newaxis], np.maximum(k, 0)], -1)
-            donors = X[rows[:, np.newaxis], np.maximum(steps, 0)]
+            by_position = np.repeat(rows[:, np.newaxis], X.shape[1], axis=1)
+            for position, changed, new in later[b]:
+                lo, hi = np.searchsorted(changed, (i0, i1))
+                by_position[changed[lo:hi] - i0, position:] = new[lo:hi, np.newaxis]
+            donor_rows = np.take_along_axis(by_position, np.maximum(k, 0), axis=1)
+            steps = np.where(k >= 0, order[donor_rows, np.maximum(k, 0)], -1)
+            donors = X[donor_rows, np.maximum(steps, 0)]
             np.copyto(outs[b], donors, where=(steps >= 0)[:, :, np.newaxis] & cells[np.newaxis])
 
 
@@ -141,6 +199,10 @@ class _Cells:
 # Extends a task's seed for the swap of its categorical cells: two words, where random blocks extend it
 # by one, so the swap never shares a seed with the numeric transform's draws.
 _SWAP_KEY = (0x5A9, 0)
+
+
+def _swap_seed(seed):
+    return np.random.SeedSequence(seed.entropy, spawn_key=tuple(seed.spawn_key) + _SWAP_KEY)
 
 
 class SwapCategorical(Transform):
@@ -169,9 +231,14 @@ class SwapCategorical(Transform):
 
     def start(self, label, seed):
         numeric, categorical = self.split(label)
-        swap_seed = np.random.SeedSequence(seed.entropy, spawn_key=tuple(seed.spawn_key) + _SWAP_KEY)
         return (numeric, self.numeric.start(numeric, seed), categorical,
-                self.swap.start(categorical, swap_seed) if categorical.parts else None)
+                self.swap.start(categorical, _swap_seed(seed)) if categorical.parts else None)
+
+    def donors(self, label, seed):
+        numeric, categorical = self.split(label)
+        if categorical.parts:
+            return self.swap.donors(categorical, _swap_seed(seed))
+        return self.numeric.donors(numeric, seed)
 
     def apply(self, outs, i0, i1, label, state):
         numeric, numeric_state, categorical, swap_state = state

@@ -1,0 +1,142 @@
+"""Per-sample effects of perturbation and permutation, and the standard error they give.
+
+An importance of these methods is a mean over the rows of X of per-sample effects: the change of a
+row's loss (permutation, for a metric that is a mean over samples), a linearised share of a metric
+that is not (RMSE, R², ROC AUC: :mod:`seqimp.sample_scores`), or the size of a row's change of
+prediction (perturbation). Where a row's new values come from another row (permutation, "swap"), its
+effect depends on that donor as well as on itself, so the importance is a two-sample U-statistic over
+(row, donor) pairs, and a standard error that treats the rows' effects as independent under-covers.
+
+:class:`EffectSums` keeps, per label, each row's sum of effects as the changed row and as the donor,
+and how often it donated (memory n x labels, whatever the number of repeats), plus the sum of squares
+of every effect. With d(i, r) the effect of row i in repeat r, h1 and h2 the row and donor parts of the
+kernel and σ² its residual variance, the variance of the importance is, to first order,
+
+    n Var = Var(h1 + h2) + σ² / R              (a permutation of the rows in each repeat)
+    n Var = Var(h1 + h2) + (Var h2 + σ²) / R   (a donor drawn independently for each row: "swap")
+
+and both equal, in expectation, ``Var_k(c_k) - Var(d) / R``, where c_k is row k's summed effect as
+the changed row plus as a donor (centred; over R) and Var(d) the variance of single effects: the
+donor sums' own noise is what Var(d) / R removes. Transforms without donors (noise, a constant) make
+rows independent: ``n Var = Var_k(mean_r d(k, r))``. Under a mask a row may take late steps from a
+second donor (see :class:`seqimp.transforms.Resample`); its effect is filed under its first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Per-sample values may differ from the metric's own number by round-off (float32 predictions, another
+# order of summation); beyond this (relative) they are a wrong linearisation, and that is an error.
+_TOLERANCE = 1e-5
+
+
+def matched(effects, importance, what):
+    """``effects`` shifted so that their mean is ``importance`` exactly (the metric's own number).
+
+    A gap beyond round-off means the per-sample values do not describe the metric: an error naming
+    ``what``, never a silently wrong standard error.
+    """
+    gap = float(importance) - float(np.mean(effects))
+    scale = max(1.0, abs(float(importance)), float(np.mean(np.abs(effects))))
+    if abs(gap) > _TOLERANCE * scale:
+        raise ValueError(f"{what}: its per-sample values average to {importance - gap:.10g}, but the "
+                         f"metric gives {importance:.10g}. Per-sample values must average to the metric "
+                         f"(weighted by sample_weight where there is one).")
+    return effects + gap
+
+
+class EffectSums:
+    """Sums of per-sample effects, per label, and the standard error of their mean.
+
+    Parameters
+    ----------
+    n_samples, n_labels : int
+    donors : bool
+        Whether the tasks' rows take values from donor rows (permutation, swap): then each effect is
+        filed under its donor too, and the standard error counts both sides.
+    """
+
+    def __init__(self, n_samples, n_labels, *, donors):
+        self.n = int(n_samples)
+        self.rows = np.zeros((n_labels, self.n))
+        self.given = np.zeros((n_labels, self.n)) if donors else None
+        self.uses = np.zeros((n_labels, self.n)) if donors else None
+        self.squares = np.zeros(n_labels)
+        self.repeats = np.zeros(n_labels, dtype=np.int64)
+
+    def add(self, j, effects, donors=None):
+        """File repeat effects (n,) of label ``j``; ``donors`` (n,): row i's values came from donors[i]."""
+        effects = np.asarray(effects, dtype=np.float64)
+        self.rows[j] += effects
+        self.squares[j] += float(effects @ effects)
+        self.repeats[j] += 1
+        if self.given is not None:
+            if donors is None:
+                raise RuntimeError("EffectSums was built for donors, but a task gave none.")
+            self.given[j] += np.bincount(donors, weights=effects, minlength=self.n)
+            self.uses[j] += np.bincount(donors, minlength=self.n)
+
+    def variances(self, importances):
+        """Var(importances_mean), per label, from the sums and the (n_labels, n_repeats) importances."""
+        n = self.n
+        R = self.repeats.astype(np.float64)
+        mean = self.rows.sum(axis=1) / (n * R)
+        single = np.maximum(self.squares / (n * R) - mean ** 2, 0.0)  # Var(d) over every (row, repeat)
+        if self.given is None:
+            variance = (self.rows / R[:, None]).var(axis=1, ddof=1) / n
+        else:
+            centred = (self.rows + self.given - (R[:, None] + self.uses) * mean[:, None]) / R[:, None]
+            variance = (centred.var(axis=1, ddof=1) - single / R) / n
+        # The repeats' own spread is a floor (it estimates the shuffles' share alone); an estimate at or
+        # below 0 with effects that are not all 0 falls back to independent effects, never to 0.
+        repeats = importances.shape[1]
+        floor = importances.var(axis=1, ddof=1) / repeats if repeats > 1 else np.zeros(len(mean))
+        variance = np.maximum(variance, floor)
+        fallback = (variance <= 0) & (single > 0)
+        variance[fallback] = single[fallback] / (n * R[fallback])
+        return variance
+
+    def inference(self, importances, *, covers):
+        """The ``ImportanceResult.inference`` entries: ``se``, ``df``, ``estimator``, ``covers``."""
+        importances = np.asarray(importances, dtype=np.float64)
+        if self.n < 2:
+            return {"why_no_se": "one sample gives no spread to estimate a standard error from."}
+        return {
+            "se": np.sqrt(self.variances(importances)),
+            "df": self.n - 1,
+            "estimator": ("per-sample effects, rows and donors (a two-sample U-statistic)"
+                          if self.given is not None else "per-sample effects, independent rows"),
+            "covers": covers,
+        }
+
+
+def change_effects(effect, baseline, predictions, importance):
+    """Per-sample effects (n,) of perturbation's ``effect`` ("rms" or "mae") whose mean is
+    ``importance``: the mean absolute change of each row's predictions, or for the root-mean-square
+    change sqrt(M) its linearisation sqrt(M) + (m_i - M) / (2 sqrt(M)), m_i a row's mean squared
+    change (0 for every row where nothing changed)."""
+    n = baseline.shape[0]
+    diff = (np.asarray(predictions, dtype=np.float64) - np.asarray(baseline, dtype=np.float64)).reshape(n, -1)
+    if effect == "mae":
+        return matched(np.abs(diff).mean(axis=1), importance, "effect 'mae'")
+    squares = (diff ** 2).mean(axis=1)
+    total = float(squares.mean())
+    if total <= 0.0:
+        return np.zeros(n)
+    root = np.sqrt(total)
+    return matched(root + (squares - total) / (2.0 * root), importance, "effect 'rms'")
+
+
+COVERS_PERMUTATION = (
+    "the sampling of the rows of X from their distribution (each row both as the row changed and as "
+    "the donor of the values, a two-sample U-statistic) and the random permutations: the interval "
+    "covers the permutation importance of this fitted model on that distribution. It does not cover "
+    "the model's own variability (another fit on other data; use lofo_importance or refits for the "
+    "learner), nor a shift between X and the data the model will see.")
+
+COVERS_PERTURBATION = (
+    "the sampling of the rows of X from their distribution and the random perturbations (and, for "
+    "swapped values, the donor rows): the interval covers the expected effect of this perturbation on "
+    "this fitted model over that distribution. It does not cover the model's own variability (another "
+    "fit), nor other noise scales.")
