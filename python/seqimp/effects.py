@@ -62,18 +62,21 @@ class EffectSums:
         self.rows = np.zeros((n_labels, self.n))
         self.given = np.zeros((n_labels, self.n)) if donors else None
         self.uses = np.zeros((n_labels, self.n)) if donors else None
+        # Per label: whether its tasks had donors (a label of numeric features has none where only
+        # categorical ones are swapped).
+        self.with_donors = np.zeros(n_labels, dtype=bool)
         self.squares = np.zeros(n_labels)
         self.repeats = np.zeros(n_labels, dtype=np.int64)
 
     def add(self, j, effects, donors=None):
-        """File repeat effects (n,) of label ``j``; ``donors`` (n,): row i's values came from donors[i]."""
+        """File repeat effects (n,) of label ``j``; ``donors`` (n,): row i's values came from donors[i]
+        (None: from no other row)."""
         effects = np.asarray(effects, dtype=np.float64)
         self.rows[j] += effects
         self.squares[j] += float(effects @ effects)
         self.repeats[j] += 1
-        if self.given is not None:
-            if donors is None:
-                raise RuntimeError("EffectSums was built for donors, but a task gave none.")
+        if donors is not None:
+            self.with_donors[j] = True
             self.given[j] += np.bincount(donors, weights=effects, minlength=self.n)
             self.uses[j] += np.bincount(donors, minlength=self.n)
 
@@ -83,16 +86,17 @@ class EffectSums:
         R = self.repeats.astype(np.float64)
         mean = self.rows.sum(axis=1) / (n * R)
         single = np.maximum(self.squares / (n * R) - mean ** 2, 0.0)  # Var(d) over every (row, repeat)
-        if self.given is None:
-            variance = (self.rows / R[:, None]).var(axis=1, ddof=1) / n
-        else:
-            centred = (self.rows + self.given - (R[:, None] + self.uses) * mean[:, None]) / R[:, None]
-            variance = (centred.var(axis=1, ddof=1) - single / R) / n
-        # The repeats' own spread is a floor (it estimates the shuffles' share alone); an estimate at or
-        # below 0 with effects that are not all 0 falls back to independent effects, never to 0.
+        variance = (self.rows / R[:, None]).var(axis=1, ddof=1) / n
+        d = self.with_donors
+        if d.any():
+            centred = (self.rows[d] + self.given[d] - (R[d, None] + self.uses[d]) * mean[d, None]) / R[d, None]
+            variance[d] = (centred.var(axis=1, ddof=1) - single[d] / R[d]) / n
+        # With donors the estimate is a difference: the repeats' own spread is a floor (it estimates the
+        # shuffles' share alone). Without donors it is a plain variance, and a floor would only bias it.
         repeats = importances.shape[1]
-        floor = importances.var(axis=1, ddof=1) / repeats if repeats > 1 else np.zeros(len(mean))
-        variance = np.maximum(variance, floor)
+        if repeats > 1:
+            variance[d] = np.maximum(variance[d], importances[d].var(axis=1, ddof=1) / repeats)
+        # An estimate at or below 0 with effects that are not all 0 falls back to independent effects.
         fallback = (variance <= 0) & (single > 0)
         variance[fallback] = single[fallback] / (n * R[fallback])
         return variance
@@ -106,9 +110,32 @@ class EffectSums:
             "se": np.sqrt(self.variances(importances)),
             "df": self.n - 1,
             "estimator": ("per-sample effects, rows and donors (a two-sample U-statistic)"
-                          if self.given is not None else "per-sample effects, independent rows"),
+                          if self.with_donors.any() else "per-sample effects, independent rows"),
             "covers": covers,
         }
+
+
+class ChangeScore:
+    """Perturbation's ``score`` hook for the effects "rms" and "mae": the effect's number, as
+    ``effect_fn`` computes it, with the per-sample effects filed in :class:`EffectSums`.
+
+    ``donors(label, repeat)`` gives a task's donor rows, or None (noise, a constant)."""
+
+    def __init__(self, effect, effect_fn, n_samples, n_labels, donors):
+        self.effect = effect
+        self.effect_fn = effect_fn
+        self.donors = donors
+        self.sums = EffectSums(n_samples, n_labels, donors=True)
+
+    def __call__(self, baseline, predictions, j, r):
+        value = self.effect_fn(baseline, predictions)
+        self.sums.add(j, change_effects(self.effect, baseline, predictions, value), self.donors(j, r))
+        return value
+
+    def inference(self, importances):
+        from .inference import NON_NEGATIVE
+
+        return {**self.sums.inference(importances, covers=COVERS_PERTURBATION), "why_no_pvalues": NON_NEGATIVE}
 
 
 def change_effects(effect, baseline, predictions, importance):

@@ -26,6 +26,7 @@ from .masks import check_mask_arguments, mask_extra
 from .model_inputs import prepare_inputs
 from .outputs import OUTPUT_REDUCTIONS, OutputSelection, check_output, select_output  # noqa: F401 (re-exported)
 from .progress import check_progress
+from .inference import sample_mean_inference
 from .result import ImportanceResult
 from .transforms import AdditiveNoise
 
@@ -34,6 +35,11 @@ _FUNC = "gradient_importance"
 # Attributions of these methods add up (to f(x) - f(baseline) for integrated gradients), so a label's
 # attribution is the sum over its cells; the other two are gradients, averaged in size over the cells.
 _ADDITIVE = ("gradient_x_input", "integrated_gradients")
+# What a gradient method's interval covers (inference.sample_mean_inference).
+_COVERS = ("the sampling of the rows of X from their distribution (the samples are independent; "
+           "SmoothGrad's noise included): the interval covers the mean attribution size of this fitted "
+           "model over that distribution. It does not cover the model's own variability (another fit), "
+           "nor the choice of baseline or of n_steps.")
 _METRICS = {
     "saliency": "mean |gradient|",
     "gradient_x_input": "mean |gradient x input|",
@@ -359,7 +365,8 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
     shaped = data.structured([a.reshape(block.input_shape) for a, block in zip(attributions, data.blocks)])
     return ImportanceResult(method=method, labels=labels, importances=importances, granularity=granularity,
                             metric=_METRICS[method], attributions=shaped,
-                            feature_names=data.feature_names, params=params, extra=extra)
+                            feature_names=data.feature_names, params=params, extra=extra,
+                            inference=sample_mean_inference(importances, covers=_COVERS))
 
 
 def _split(rows, data):

@@ -36,7 +36,8 @@ def _info(result):
     return result.inference or {}
 
 
-def _why_no_se(result):
+def why_no_se(result):
+    """Why ``result`` has no standard error, in words."""
     info = _info(result)
     if "why_no_se" in info:
         return info["why_no_se"]
@@ -52,7 +53,7 @@ def standard_errors(result):
     the method gives none."""
     info = _info(result)
     if "se" not in info:
-        raise ValueError(f"This result has no standard errors: {_why_no_se(result)}")
+        raise ValueError(f"This result has no standard errors: {why_no_se(result)}")
     return np.asarray(info["se"], dtype=np.float64).reshape(-1)
 
 
@@ -179,13 +180,14 @@ NON_NEGATIVE = ("the importance is non-negative by construction (a size of chang
                 "are losses that can fall to or below 0.")
 
 
-def nadeau_bengio(importances, folds):
+def nadeau_bengio(importances, folds, *, selected=False):
     """Inference across the folds of a cross-validation (LOFO, stepwise), by Nadeau and Bengio's
     corrected resampled t: var = (1 / J + n_test / n_train) * s², with s² the variance of the J fold
     values (ddof = 1), n_test / n_train the mean ratio of the folds' sizes, and J - 1 degrees of
     freedom. Repeated cross-validation (``RepeatedKFold``) counts all its J = k x repeats folds.
 
-    ``importances`` is (n_labels, J); ``folds`` the (train, test) index pairs.
+    ``importances`` is (n_labels, J); ``folds`` the (train, test) index pairs; ``selected``: the
+    labels' order was chosen on these folds (stepwise), which the interval does not count.
     """
     importances = np.asarray(importances, dtype=np.float64)
     J = importances.shape[1]
@@ -202,5 +204,8 @@ def nadeau_bengio(importances, folds):
                    "the importance of the learning procedure on samples of this size (not of one fitted "
                    "model). The correction for overlapping training sets is a heuristic: it assumes the "
                    "correlation between folds is n_test / n_train, and is conservative when folds are "
-                   "nearly independent."),
+                   "nearly independent."
+                   + (" Stepwise contributions follow a path chosen on these same folds: the interval "
+                      "does not count that selection, so it is optimistic for the labels picked first."
+                      if selected else "")),
     }

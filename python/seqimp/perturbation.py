@@ -6,6 +6,7 @@ import numpy as np
 
 from . import checks, engine, engine_jobs
 from .adapters import as_predictor
+from .effects import ChangeScore
 from .labels import make_labels
 from .masks import check_mask_arguments, mask_extra
 from .model_inputs import prepare_inputs
@@ -66,7 +67,10 @@ def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_s
         Multiply ``scale`` by each feature's standard deviation (over samples and timesteps).
     effect : {"rms", "mae"} or callable, default="rms"
         "rms": root-mean-square change of the predictions; "mae": mean absolute change; or
-        ``effect(original, perturbed) -> float``.
+        ``effect(original, perturbed) -> float``. "rms" and "mae" give standard errors and confidence
+        intervals (``importances_se``, :meth:`ImportanceResult.confidence_interval`) over the rows
+        of X and the noise draws (rms by the delta method); being >= 0 by construction they have no
+        p-values. A callable gives neither.
     n_repeats : int, default=1
         Independent perturbations per label.
     granularity : {"feature", "timestep", "cell"}, default="feature"
@@ -138,10 +142,14 @@ def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_s
     granularity, labels = make_labels(data, granularity, groups, _FUNC)
     chunk_rows = engine.resolve_chunk_rows(predictor, data, batch_size, _FUNC)
     transform = _transform(data, noise, scale, scale_by_std)
+    # "rms" and "mae" are means over samples (rms to first order): their per-sample effects give standard
+    # errors; a custom effect gives none.
+    score = ChangeScore(effect, effect_fn, data.n_samples, len(labels),
+                        lambda j, r: transform.donors(labels[j], engine.task_seed(root_seed, j, r))) \
+        if isinstance(effect, str) else (lambda base, preds, j, r: effect_fn(base, preds))
 
     out = engine.run(predictor, data, labels, transform, n_repeats=n_repeats, root_seed=root_seed,
-                     chunk_rows=chunk_rows, score=lambda base, preds, j, r: effect_fn(base, preds),
-                     progress=progress, func=_FUNC, n_jobs=n_jobs)
+                     chunk_rows=chunk_rows, score=score, progress=progress, func=_FUNC, n_jobs=n_jobs)
     params = {"noise": noise, "scale": scale, "scale_by_std": scale_by_std, "n_repeats": n_repeats,
               "mask": data.mask_source,
               "swapped": [data.feature_names[j] for j in data.categorical_features]}
@@ -151,6 +159,9 @@ def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_s
         method="perturbation", labels=labels, importances=out.scores, granularity=granularity,
         metric=effect if isinstance(effect, str) else getattr(effect, "__name__", "custom"),
         feature_names=data.feature_names, params=params, extra=mask_extra(data, labels) or None,
+        inference=score.inference(out.scores) if isinstance(score, ChangeScore) else
+        {"why_no_se": "a custom effect is not known to be a mean over samples; use effect='rms' or 'mae' "
+                      "for standard errors."},
     )
 
 
