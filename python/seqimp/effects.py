@@ -102,13 +102,16 @@ class EffectSums:
         return variance
 
     def inference(self, importances, *, covers):
-        """The ``ImportanceResult.inference`` entries: ``se``, ``df``, ``estimator``, ``covers``."""
+        """The ``ImportanceResult.inference`` entries: ``se``, ``df``, ``sample_effects`` (n_labels,
+        n_samples: each row's effect as the changed row, averaged over the repeats; their mean is
+        ``importances_mean``), ``estimator`` and ``covers``."""
         importances = np.asarray(importances, dtype=np.float64)
         if self.n < 2:
             return {"why_no_se": "one sample gives no spread to estimate a standard error from."}
         return {
             "se": np.sqrt(self.variances(importances)),
             "df": self.n - 1,
+            "sample_effects": self.rows / self.repeats[:, None],
             "estimator": ("per-sample effects, rows and donors (a two-sample U-statistic)"
                           if self.with_donors.any() else "per-sample effects, independent rows"),
             "covers": covers,

@@ -43,6 +43,9 @@ class ImportanceResult:
         ``importances_mean``), ``"df"`` (degrees of freedom of a t interval; None or absent for a
         normal one), ``"pvalues"`` (ndarray (n_labels,), one-sided p-values a method computed itself,
         e.g. from a null distribution), ``"null"`` (ndarray (n_labels, B), a null distribution),
+        ``"sample_effects"`` (ndarray (n_labels, n_samples), perturbation and permutation: each row's
+        effect as the changed row, averaged over repeats, whose mean over rows is
+        ``importances_mean``),
         ``"estimator"`` (str: how the standard error was estimated), ``"covers"`` (str: what the
         interval covers and what it does not, in words), ``"why_no_se"`` (str: why the method gives
         no standard error, said when one is asked for) and ``"why_no_pvalues"`` (str: why it gives no
