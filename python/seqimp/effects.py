@@ -37,9 +37,12 @@ def matched(effects, importance, what):
     A gap beyond round-off means the per-sample values do not describe the metric: an error naming
     ``what``, never a silently wrong standard error.
     """
-    gap = float(importance) - float(np.mean(effects))
-    scale = max(1.0, abs(float(importance)), float(np.mean(np.abs(effects))))
-    if abs(gap) > _TOLERANCE * scale:
+    importance = float(importance)
+    gap = importance - float(effects.sum()) / len(effects)
+    if gap == 0.0:
+        return effects
+    if abs(gap) > _TOLERANCE * max(1.0, abs(importance)) and \
+            abs(gap) > _TOLERANCE * float(np.abs(effects).sum()) / len(effects):
         raise ValueError(f"{what}: its per-sample values average to {importance - gap:.10g}, but the "
                          f"metric gives {importance:.10g}. Per-sample values must average to the metric "
                          f"(weighted by sample_weight where there is one).")
@@ -55,13 +58,15 @@ class EffectSums:
     donors : bool
         Whether the tasks' rows take values from donor rows (permutation, swap): then each effect is
         filed under its donor too, and the standard error counts both sides.
+    donates_once : bool, default=False
+        Every row donates to exactly one row per task (a permutation): its uses need no counting.
     """
 
-    def __init__(self, n_samples, n_labels, *, donors):
+    def __init__(self, n_samples, n_labels, *, donors, donates_once=False):
         self.n = int(n_samples)
         self.rows = np.zeros((n_labels, self.n))
         self.given = np.zeros((n_labels, self.n)) if donors else None
-        self.uses = np.zeros((n_labels, self.n)) if donors else None
+        self.uses = np.zeros((n_labels, self.n)) if donors and not donates_once else None
         # Per label: whether its tasks had donors (a label of numeric features has none where only
         # categorical ones are swapped).
         self.with_donors = np.zeros(n_labels, dtype=bool)
@@ -78,7 +83,8 @@ class EffectSums:
         if donors is not None:
             self.with_donors[j] = True
             self.given[j] += np.bincount(donors, weights=effects, minlength=self.n)
-            self.uses[j] += np.bincount(donors, minlength=self.n)
+            if self.uses is not None:
+                self.uses[j] += np.bincount(donors, minlength=self.n)
 
     def variances(self, importances):
         """Var(importances_mean), per label, from the sums and the (n_labels, n_repeats) importances."""
@@ -89,7 +95,8 @@ class EffectSums:
         variance = (self.rows / R[:, None]).var(axis=1, ddof=1) / n
         d = self.with_donors
         if d.any():
-            centred = (self.rows[d] + self.given[d] - (R[d, None] + self.uses[d]) * mean[d, None]) / R[d, None]
+            uses = R[d, None] if self.uses is None else self.uses[d]
+            centred = (self.rows[d] + self.given[d] - (R[d, None] + uses) * mean[d, None]) / R[d, None]
             variance[d] = (centred.var(axis=1, ddof=1) - single[d] / R[d]) / n
         # With donors the estimate is a difference: the repeats' own spread is a floor (it estimates the
         # shuffles' share alone). Without donors it is a plain variance, and a floor would only bias it.
@@ -128,11 +135,13 @@ class ChangeScore:
         self.effect = effect
         self.effect_fn = effect_fn
         self.donors = donors
-        self.sums = EffectSums(n_samples, n_labels, donors=True)
+        self.sums = EffectSums(n_samples, n_labels, donors=donors is not None,
+                               donates_once=getattr(donors, "donates_once", False))
 
     def __call__(self, baseline, predictions, j, r):
         value = self.effect_fn(baseline, predictions)
-        self.sums.add(j, change_effects(self.effect, baseline, predictions, value), self.donors(j, r))
+        self.sums.add(j, change_effects(self.effect, baseline, predictions, value),
+                      None if self.donors is None else self.donors(j, r))
         return value
 
     def inference(self, importances):

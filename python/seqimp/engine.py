@@ -77,6 +77,18 @@ class Transform:
     def touched(self, label):
         return label.parts
 
+    # True for a transform whose rows take values from other rows (a permutation, a swap).
+    moves_rows = False
+    # Set by a caller that will ask donors() for every task: start() then keeps what it drew.
+    remember_donors = False
+    # True where every row gives its values to exactly one row per task (a permutation).
+    donates_once = False
+
+    def drawn_donors(self, key):
+        """The donors start() drew and kept for the task whose seed's spawn key is ``key`` (handed over
+        once), or None."""
+        return None
+
     def donors(self, label, seed):
         """(n,) the row each row's new values come from in the task of ``seed``, or None where values
         do not move between rows (noise, a constant). Drawn as :meth:`start` draws them, so the
@@ -92,6 +104,21 @@ class Transform:
         if self.writes_fractions and block.X.dtype.kind in "biu" and not block.tokens:
             return np.dtype(np.float64)
         return block.X.dtype
+
+
+def task_donors(transform, labels, root_seed):
+    """``donors(label_index, repeat)`` for :mod:`seqimp.effects`, or None for a transform that moves no
+    values between rows. The transform keeps the donors it draws until they are asked for."""
+    if not transform.moves_rows:
+        return None
+    transform.remember_donors = True
+    prefix = tuple(root_seed.spawn_key)
+
+    def donors(j, r):
+        drawn = transform.drawn_donors(prefix + (j, r))
+        return drawn if drawn is not None else transform.donors(labels[j], task_seed(root_seed, j, r))
+    donors.donates_once = transform.donates_once
+    return donors
 
 
 class _Identity(Transform):

@@ -238,7 +238,7 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
     data, y, sample_weight = _subsample(data, y, sample_weight, count, root_seed)
     transform = Resample(data, "permutation")
     score = Scoring(metrics, y, sample_weight, predictor, len(labels), n_repeats, _FUNC,
-                    donors=lambda j, r: transform.donors(labels[j], engine.task_seed(root_seed, j, r)))
+                    donors=engine.task_donors(transform, labels, root_seed))
 
     engine.run(_CheckFirstChunk(predictor, score), data, labels, transform,
                n_repeats=n_repeats, root_seed=root_seed, chunk_rows=chunk_rows, score=score,

@@ -145,7 +145,7 @@ def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_s
     # "rms" and "mae" are means over samples (rms to first order): their per-sample effects give standard
     # errors; a custom effect gives none.
     score = ChangeScore(effect, effect_fn, data.n_samples, len(labels),
-                        lambda j, r: transform.donors(labels[j], engine.task_seed(root_seed, j, r))) \
+                        engine.task_donors(transform, labels, root_seed)) \
         if isinstance(effect, str) else (lambda base, preds, j, r: effect_fn(base, preds))
 
     out = engine.run(predictor, data, labels, transform, n_repeats=n_repeats, root_seed=root_seed,

@@ -40,14 +40,15 @@ def _weights(sample_weight):
 
 
 def _per_sample(values, n):
-    return np.asarray(values, dtype=np.float64).reshape(n, -1).mean(axis=1)
+    values = np.asarray(values, dtype=np.float64)
+    return values if values.size == n else values.reshape(n, -1).mean(axis=1)
 
 
 def _mean_loss(loss):
     def per_sample(y_true, y_pred, sample_weight=None):
         y, p, w = _flat(y_true, y_pred, sample_weight)
-        return _per_sample(loss(y.astype(np.float64), p.astype(np.float64)) * _shares(w, p.size),
-                           np.shape(y_pred)[0])
+        values = loss(y.astype(np.float64, copy=False), p.astype(np.float64, copy=False))
+        return _per_sample(values if w is None else values * _shares(w, p.size), np.shape(y_pred)[0])
     return per_sample
 
 

@@ -116,12 +116,16 @@ class Scoring:
             except NotImplementedError as exc:
                 self._why_no_se[i] = f"the metric {metric.name!r} has no per-sample values here: {exc}."
                 continue
-            self._baseline_values[i] = matched(values, self.baseline_scores[i], f"The metric {metric.name!r}")
-            self._sums[i] = EffectSums(len(self.y), self._n_labels, donors=self.donors is not None)
+            # Checked against the metric, but not shifted: a task whose predictions do not change then
+            # has effects of exactly 0.
+            matched(values, self.baseline_scores[i], f"The metric {metric.name!r}")
+            self._baseline_values[i] = values
+            self._sums[i] = EffectSums(len(self.y), self._n_labels, donors=self.donors is not None,
+                                       donates_once=getattr(self.donors, "donates_once", False))
 
     def _values(self, metric, response):
         values = np.asarray(metric.per_sample(self.y, response, self.sample_weight), dtype=np.float64)
-        if values.shape != (len(self.y),) or not np.isfinite(values).all():
+        if values.shape != (len(self.y),) or not np.isfinite(values.sum()):
             raise ValueError(f"The metric {metric.name!r}: per_sample must return {len(self.y)} finite "
                              f"values, one per sample; got shape {values.shape}.")
         return values
@@ -139,8 +143,7 @@ class Scoring:
             if self._sums[i] is not None:
                 if donors is None and self.donors is not None:
                     donors = self.donors(label_index, repeat)
-                values = matched(self._values(metric, response), score, f"The metric {metric.name!r}")
-                effects = metric.worsening(self._baseline_values[i], values)
+                effects = metric.worsening(self._baseline_values[i], self._values(metric, response))
                 self._sums[i].add(label_index, matched(effects, importance, f"The metric {metric.name!r}"),
                                   donors)
         return self.importances[0, label_index, repeat]

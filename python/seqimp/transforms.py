@@ -104,9 +104,15 @@ class Resample(Transform):
     to. Only a row that alone has steps that far back keeps them (no other row has a value to give).
     """
 
+    moves_rows = True
+
     def __init__(self, data, kind):
         super().__init__(data)
         self.kind = kind
+        # Donors drawn by start(), kept until donors() asks for them (the standard error's bookkeeping
+        # then draws nothing twice); only while remember_donors is set.
+        self.remember_donors = False
+        self._drawn = {}
         self.aligned = {b: end_aligned_steps(block.mask) for b, block in enumerate(data.blocks)
                         if block.mask is not None}
         self.lengths = {b: block.mask.sum(axis=1) for b, block in enumerate(data.blocks)
@@ -121,12 +127,22 @@ class Resample(Transform):
         source = rng.integers(0, n - 1, size=n)
         return source + (source >= np.arange(n))
 
+    @property
+    def donates_once(self):
+        return self.kind == "permutation"
+
+    def drawn_donors(self, key):
+        return self._drawn.pop(key, None)
+
     def donors(self, label, seed):
-        return self._source(np.random.default_rng(seed))
+        drawn = self._drawn.pop(tuple(seed.spawn_key), None)
+        return drawn if drawn is not None else self._source(np.random.default_rng(seed))
 
     def start(self, label, seed):
         rng = np.random.default_rng(seed)
         source = self._source(rng)
+        if self.remember_donors:
+            self._drawn[tuple(seed.spawn_key)] = source
         blocks = sorted({b for b, _ in label.parts if b in self.aligned})
         return source, {b: self._later_donors(b, source, rng) for b in blocks}
 
@@ -217,6 +233,18 @@ class SwapCategorical(Transform):
         self.swap = Resample(data, "swap")
         self.categorical = [block.categorical_mask[np.newaxis, :] for block in data.blocks]
         self.writes_fractions = numeric.writes_fractions
+        self.moves_rows = True
+
+    def drawn_donors(self, key):
+        return self.swap.drawn_donors(key + _SWAP_KEY)
+
+    @property
+    def remember_donors(self):
+        return self.swap.remember_donors
+
+    @remember_donors.setter
+    def remember_donors(self, value):
+        self.swap.remember_donors = value
 
     def split(self, label):
         """(the label's numeric cells, its categorical cells), each a :class:`_Cells`."""
