@@ -118,6 +118,10 @@ class Resample(Transform):
         self.lengths = {b: block.mask.sum(axis=1) for b, block in enumerate(data.blocks)
                         if block.mask is not None}
 
+    def __getstate__(self):
+        # Workers (n_jobs) draw their own copies of the donors and never hand them over: they keep none.
+        return {**self.__dict__, "remember_donors": False, "_drawn": {}}
+
     def _source(self, rng):
         n = self.data.n_samples
         if self.kind == "permutation":
