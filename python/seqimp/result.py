@@ -116,8 +116,8 @@ class ImportanceResult:
         >>> r = seqimp.permutation_importance(model, X, y, metric="mse", random_state=0)
         >>> ci = r.confidence_interval(0.95)  # truth: 2 w^2 = 2, 0.5 and 0
         >>> ci.round(2)
-        array([[1.74, 2.17],
-               [0.39, 0.56],
+        array([[1.79, 2.27],
+               [0.42, 0.59],
                [0.  , 0.  ]])
         """
         return inference.confidence_interval(self, level)
