@@ -208,11 +208,12 @@ class ImportanceResult:
     def _inference_columns(self, level):
         """``se``, ``ci_low``, ``ci_high`` and ``p_value`` where the method gives them."""
         info = self.inference or {}
-        if "se" not in info:
-            return {}
-        interval = self.confidence_interval(level)
-        columns = {"se": self.importances_se, "ci_low": interval[:, 0], "ci_high": interval[:, 1]}
-        if "why_no_pvalues" not in info or info.get("pvalues") is not None:
+        columns = {}
+        if "se" in info:
+            interval = self.confidence_interval(level)
+            columns = {"se": self.importances_se, "ci_low": interval[:, 0], "ci_high": interval[:, 1]}
+        # A method's own p-values (a randomization test's) show without a standard error too.
+        if info.get("pvalues") is not None or ("se" in info and "why_no_pvalues" not in info):
             columns["p_value"] = self.pvalues
         return columns
 

@@ -201,6 +201,13 @@ def test_intervals_and_pvalues_from_se_and_df():
     np.testing.assert_allclose(t.pvalues[0], stats.t.sf(2, 4))
     given = _by_hand([[1.0], [0.0]], [0.5, 0.0], pvalues=np.array([0.3, 0.7]))  # a method's own
     np.testing.assert_array_equal(given.pvalues, [0.3, 0.7])
+    # A method with p-values and no standard error (a randomization test): the p_value column only.
+    only_p = ImportanceResult(method="randomization", labels=given.labels, importances=np.ones((2, 1)),
+                              granularity="feature", metric="mse", inference={"pvalues": np.array([0.01, 0.5])})
+    assert list(only_p.to_frame().columns) == ["feature", "importance", "std", "p_value"]
+    assert only_p.significant(0.05, "bonferroni").tolist() == [True, False]
+    with pytest.raises(ValueError, match="no standard errors"):
+        only_p.confidence_interval()
     frame = r.to_frame(level=0.5)
     assert list(frame.columns) == ["feature", "importance", "std", "se", "ci_low", "ci_high", "p_value"]
     np.testing.assert_allclose(frame["ci_high"], r.confidence_interval(0.5)[:, 1])
