@@ -348,7 +348,7 @@ def padded_check(replicates):
     """A post-padded model that reads only step 0 (lengths 3..12): the full-shuffle importance is 2."""
     T = 12
     inside = 0
-    means = []
+    means, ses = [], []
     for rep in range(replicates):
         rng = np.random.default_rng(50_000 + rep)
         lengths = rng.integers(3, T + 1, size=N)
@@ -361,9 +361,10 @@ def padded_check(replicates):
         low, high = r.confidence_interval()[0]
         inside += low <= 2.0 <= high
         means.append(r.importances_mean[0])
+        ses.append(r.importances_se[0])
     print(f"\nPost-padded (lengths 3..12) model reading step 0 only: full-shuffle truth 2.0; mean estimate "
-          f"{np.mean(means):.3f} (sd {np.std(means):.3f}), 95% interval covers 2.0 in "
-          f"{inside / replicates:.3f} of {replicates} replicates")
+          f"{np.mean(means):.3f} (sd {np.std(means):.3f}, mean se {np.mean(ses):.3f}), 95% interval "
+          f"covers 2.0 in {inside / replicates:.3f} of {replicates} replicates")
     return np.mean(means), inside / replicates
 
 

@@ -19,7 +19,8 @@ and both equal, in expectation, ``Var_k(c_k) - Var(d) / R``, where c_k is row k'
 the changed row plus as a donor (centred; over R) and Var(d) the variance of single effects: the
 donor sums' own noise is what Var(d) / R removes. Transforms without donors (noise, a constant) make
 rows independent: ``n Var = Var_k(mean_r d(k, r))``. Under a mask a row may take late steps from a
-second donor (see :class:`seqimp.transforms.Resample`); its effect is filed under its first.
+second donor (see :class:`seqimp.transforms.Resample`); its effect is then shared among its donors in
+proportion to the real cells each gave (exact for a timestep or a cell, which has one donor per row).
 """
 
 from __future__ import annotations
@@ -75,16 +76,23 @@ class EffectSums:
 
     def add(self, j, effects, donors=None):
         """File repeat effects (n,) of label ``j``; ``donors`` (n,): row i's values came from donors[i]
-        (None: from no other row)."""
+        (None: from no other row), or (rows, donors, weights): row rows[m] took the share weights[m]
+        of its values from donors[m] (padded sequences, where a row's steps may come from several)."""
         effects = np.asarray(effects, dtype=np.float64)
         self.rows[j] += effects
         self.squares[j] += float(effects @ effects)
         self.repeats[j] += 1
-        if donors is not None:
-            self.with_donors[j] = True
-            self.given[j] += np.bincount(donors, weights=effects, minlength=self.n)
-            if self.uses is not None:
-                self.uses[j] += np.bincount(donors, minlength=self.n)
+        if donors is None:
+            return
+        self.with_donors[j] = True
+        if isinstance(donors, tuple):  # (rows, donors, weights): several donors per row
+            rows, donors, weights = donors
+            self.given[j] += np.bincount(donors, weights=effects[rows] * weights, minlength=self.n)
+            self.uses[j] += np.bincount(donors, weights=weights, minlength=self.n)
+            return
+        self.given[j] += np.bincount(donors, weights=effects, minlength=self.n)
+        if self.uses is not None:
+            self.uses[j] += np.bincount(donors, minlength=self.n)
 
     def variances(self, importances):
         """Var(importances_mean), per label, from the sums and the (n_labels, n_repeats) importances."""

@@ -84,15 +84,16 @@ class Transform:
     # True where every row gives its values to exactly one row per task (a permutation).
     donates_once = False
 
-    def drawn_donors(self, key):
-        """The donors start() drew and kept for the task whose seed's spawn key is ``key`` (handed over
-        once), or None."""
+    def drawn_donors(self, key, label):
+        """The donors start() drew and kept for ``label``'s task whose seed's spawn key is ``key``
+        (handed over once, as :meth:`donors` gives them), or None."""
         return None
 
     def donors(self, label, seed):
         """(n,) the row each row's new values come from in the task of ``seed``, or None where values
-        do not move between rows (noise, a constant). Drawn as :meth:`start` draws them, so the
-        standard error (:mod:`seqimp.effects`) can count the donors without the engine's state."""
+        do not move between rows (noise, a constant); or (rows, donors, weights) where a row's values
+        come from several rows. Drawn as :meth:`start` draws them, so the standard error
+        (:mod:`seqimp.effects`) can count the donors without the engine's state."""
         return None
 
     # True for a transform that may write non-integers (noise, a mean): integer blocks are then
@@ -115,7 +116,7 @@ def task_donors(transform, labels, root_seed):
     prefix = tuple(root_seed.spawn_key)
 
     def donors(j, r):
-        drawn = transform.drawn_donors(prefix + (j, r))
+        drawn = transform.drawn_donors(prefix + (j, r), labels[j])
         return drawn if drawn is not None else transform.donors(labels[j], task_seed(root_seed, j, r))
     donors.donates_once = transform.donates_once
     return donors

@@ -133,22 +133,61 @@ class Resample(Transform):
 
     @property
     def donates_once(self):
-        return self.kind == "permutation"
+        # Under a mask a row may give early steps to one row and late ones to another.
+        return self.kind == "permutation" and not self.aligned
 
-    def drawn_donors(self, key):
-        return self._drawn.pop(key, None)
+    def drawn_donors(self, key, label):
+        state = self._drawn.pop(key, None)
+        return None if state is None else self._donors_of(label, *state)
 
     def donors(self, label, seed):
-        drawn = self._drawn.pop(tuple(seed.spawn_key), None)
-        return drawn if drawn is not None else self._source(np.random.default_rng(seed))
+        """The donor of each row (n,); under a mask, where a row's cells come from several donors,
+        (rows, donors, weights) with each row's weights the shares of its real cells each donor gave."""
+        state = self._drawn.pop(tuple(seed.spawn_key), None)
+        return self._donors_of(label, *(state if state is not None else self._draw(label, seed)))
 
     def start(self, label, seed):
+        state = self._draw(label, seed)
+        if self.remember_donors:
+            self._drawn[tuple(seed.spawn_key)] = state
+        return state
+
+    def _draw(self, label, seed):
         rng = np.random.default_rng(seed)
         source = self._source(rng)
-        if self.remember_donors:
-            self._drawn[tuple(seed.spawn_key)] = source
         blocks = sorted({b for b, _ in label.parts if b in self.aligned})
         return source, {b: self._later_donors(b, source, rng) for b in blocks}
+
+    def _donors_of(self, label, source, later):
+        if not any(later.values()):
+            return source
+        n = len(source)
+        rows, donors, weights = [], [], []
+        for b, cells in label.parts:
+            if b not in self.aligned:  # every row's cells here come from its first donor
+                rows.append(np.arange(n))
+                donors.append(source)
+                weights.append(np.full(n, float(cells.sum())))
+                continue
+            steps = np.flatnonzero(cells.any(axis=1))
+            k = self.aligned[b][0][:, steps]  # position from the end of each touched step, -1: padding
+            by_position = self._by_position(source, later[b], 0, n, self.blocks[b].X.shape[1])
+            real = k >= 0
+            rows.append(np.broadcast_to(np.arange(n)[:, np.newaxis], k.shape)[real])
+            donors.append(np.take_along_axis(by_position, np.maximum(k, 0), axis=1)[real])
+            weights.append(np.broadcast_to(cells.sum(axis=1)[steps].astype(float), k.shape)[real])
+        rows, donors, weights = (np.concatenate(parts) for parts in (rows, donors, weights))
+        total = np.bincount(rows, weights=weights, minlength=n)
+        return rows, donors, weights / total[rows]
+
+    @staticmethod
+    def _by_position(source, changes, i0, i1, n_steps):
+        """(i1 - i0, n_steps): the donor of rows i0:i1 at each position from the end."""
+        by_position = np.repeat(source[i0:i1, np.newaxis], n_steps, axis=1)
+        for position, changed, new in changes:
+            lo, hi = np.searchsorted(changed, (i0, i1))
+            by_position[changed[lo:hi] - i0, position:] = new[lo:hi, np.newaxis]
+        return by_position
 
     def _later_donors(self, b, source, rng):
         """Where a donor has fewer real steps than the row: [(position, rows, donors)], in order of
@@ -199,10 +238,7 @@ class Resample(Transform):
                 continue
             rank, order = self.aligned[b]
             k = rank[i0:i1]
-            by_position = np.repeat(rows[:, np.newaxis], X.shape[1], axis=1)
-            for position, changed, new in later[b]:
-                lo, hi = np.searchsorted(changed, (i0, i1))
-                by_position[changed[lo:hi] - i0, position:] = new[lo:hi, np.newaxis]
+            by_position = self._by_position(source, later[b], i0, i1, X.shape[1])
             donor_rows = np.take_along_axis(by_position, np.maximum(k, 0), axis=1)
             steps = np.where(k >= 0, order[donor_rows, np.maximum(k, 0)], -1)
             donors = X[donor_rows, np.maximum(steps, 0)]
@@ -239,8 +275,9 @@ class SwapCategorical(Transform):
         self.writes_fractions = numeric.writes_fractions
         self.moves_rows = True
 
-    def drawn_donors(self, key):
-        return self.swap.drawn_donors(key + _SWAP_KEY)
+    def drawn_donors(self, key, label):
+        categorical = self.split(label)[1]
+        return self.swap.drawn_donors(key + _SWAP_KEY, categorical) if categorical.parts else None
 
     @property
     def remember_donors(self):

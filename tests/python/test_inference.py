@@ -326,9 +326,9 @@ def test_calibration_benchmark_quick():
         sys.path.pop(0)
     summary, families, _ = bench_calibration.main(["--quick"])
     for key, (cover, flags) in summary.items():
-        used = [0, 1, 2]
-        assert cover["se"][used].min() >= 0.8, key
-        assert flags["se"][3:].max() <= 0.2, key
+        assert cover["se"][:3].min() >= 0.8, key
+        if "permutation" in key:  # features 4 and 5 have truth <= 0 there
+            assert flags["se"][3:].max() <= 0.2, key
     naive = summary["fixed linear, permutation"][0]["std/sqrt(R)"][:3]
     assert naive.min() < 0.75
     for (name, granularity), (fwer, power) in families.items():
