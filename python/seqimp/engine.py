@@ -84,6 +84,9 @@ class Transform:
     # True where every row gives its values to exactly one row per task (a permutation).
     donates_once = False
 
+    def forget_donors(self):
+        """Drop the donors start() kept."""
+
     def drawn_donors(self, key, label):
         """The donors start() drew and kept for ``label``'s task whose seed's spawn key is ``key``
         (handed over once, as :meth:`donors` gives them), or None."""
@@ -118,7 +121,13 @@ def task_donors(transform, labels, root_seed):
     def donors(j, r):
         drawn = transform.drawn_donors(prefix + (j, r), labels[j])
         return drawn if drawn is not None else transform.donors(labels[j], task_seed(root_seed, j, r))
+    def stop():
+        """No donors will be asked for after all (no metric has per-sample values): keep none."""
+        transform.remember_donors = False
+        transform.forget_donors()
+
     donors.donates_once = transform.donates_once
+    donors.stop = stop
     return donors
 
 

@@ -122,6 +122,9 @@ class Scoring:
             self._baseline_values[i] = values
             self._sums[i] = EffectSums(len(self.y), self._n_labels, donors=self.donors is not None,
                                        donates_once=getattr(self.donors, "donates_once", False))
+        if self.donors is not None and all(sums is None for sums in self._sums):
+            self.donors.stop()  # the transform keeps no donors nobody will ask for
+            self.donors = None
 
     def _values(self, metric, response):
         values = np.asarray(metric.per_sample(self.y, response, self.sample_weight), dtype=np.float64)

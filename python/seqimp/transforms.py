@@ -136,6 +136,9 @@ class Resample(Transform):
         # Under a mask a row may give early steps to one row and late ones to another.
         return self.kind == "permutation" and not self.aligned
 
+    def forget_donors(self):
+        self._drawn.clear()
+
     def drawn_donors(self, key, label):
         state = self._drawn.pop(key, None)
         return None if state is None else self._donors_of(label, *state)
@@ -274,6 +277,9 @@ class SwapCategorical(Transform):
         self.categorical = [block.categorical_mask[np.newaxis, :] for block in data.blocks]
         self.writes_fractions = numeric.writes_fractions
         self.moves_rows = True
+
+    def forget_donors(self):
+        self.swap.forget_donors()
 
     def drawn_donors(self, key, label):
         categorical = self.split(label)[1]

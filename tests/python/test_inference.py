@@ -303,6 +303,26 @@ def test_same_standard_errors_on_workers():
     np.testing.assert_allclose(two.importances_se, one.importances_se, rtol=1e-12)
 
 
+def test_no_donors_are_kept_for_a_metric_without_standard_errors():
+    from seqimp.transforms import Resample
+
+    seen = []
+    original = Resample.start
+
+    def start(self, label, seed):
+        seen.append(self)
+        return original(self, label, seed)
+
+    X, y = _problem(9, 200)
+    Resample.start = start
+    try:
+        seqimp.permutation_importance(linear, X, y, metric="neg_median_absolute_error", n_repeats=3,
+                                      random_state=0)
+    finally:
+        Resample.start = original
+    assert seen and not seen[0]._drawn and not seen[0].remember_donors
+
+
 def test_several_metrics_each_get_their_own_inference():
     X, y = _problem(7, 300)
     both = seqimp.permutation_importance(linear, X, y, metric=["mse", "mae", "neg_median_absolute_error"],
