@@ -35,7 +35,7 @@ lek_profile <- function(model, x, features = NULL, quantiles = c(0, 0.2, 0.4, 0.
     arg_error("quantiles", fn, "a numeric vector of levels in [0, 1]", describe(quantiles))
   }
   args <- list(
-    prepare_model(model, fn, data$names, n_features),
+    prepare_model(model, fn, data),
     data$py,
     features = prepare_features(features, n_features, fn),
     quantiles = as.list(as.double(quantiles)),
@@ -58,13 +58,12 @@ lek_profile <- function(model, x, features = NULL, quantiles = c(0, 0.2, 0.4, 0.
 
 prepare_features <- function(features, n_features, fn) {
   if (is.null(features)) return(NULL)
-  if (is.character(features) && length(features) > 0L && !anyNA(features)) return(as.list(features))
-  if (is.numeric(features) && length(features) > 0L && !anyNA(features) &&
-        all(features == round(features)) && all(features >= 1 & features <= n_features)) {
-    return(as.list(as.integer(features) - 1L))
+  refs <- feature_refs(features, n_features, sprintf("The 'features' argument of %s", fn))
+  if (is.null(refs)) {
+    arg_error("features", fn, sprintf("feature names or 1-based indices in 1..%d", n_features),
+              describe(features))
   }
-  arg_error("features", fn, sprintf("feature names or 1-based indices in 1..%d", n_features),
-            describe(features))
+  refs
 }
 
 #' Plot Lek profiles with ggplot2

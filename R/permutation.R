@@ -63,7 +63,7 @@ permutation_importance <- function(model, x, y, metric = "mae", n_repeats = 5L,
   n_features <- data$dim[length(data$dim)]
   metric <- prepare_metrics(metric, fn, arg_label(substitute(metric)))
   args <- list(
-    prepare_model(probability_model(model, metric, fn), fn, data$names, n_features),
+    prepare_model(probability_model(model, metric, fn), fn, data),
     data$py,
     prepare_y(y, data$dim[1L], fn),
     metric = metric,
@@ -101,9 +101,7 @@ prepare_metrics <- function(metric, fn, label) {
 # type = "response", as the core does for a glm from rpy2. A type the caller gave is kept.
 probability_model <- function(model, metric, fn) {
   inner <- if (inherits(model, "seqimp_r_model")) model$model else model
-  binomial <- inherits(inner, "glm") && is.list(inner$family) &&
-    isTRUE(inner$family$family %in% c("binomial", "quasibinomial"))
-  if (!binomial || "type" %in% names(model$predict_args)) return(model)
+  if (!r_bridge()$is_binomial_glm(inner) || "type" %in% names(model$predict_args)) return(model)
   wants <- call_core(core_module("metrics", convert = FALSE)$scores_beyond_predict, list(metric, fn))
   if (!isTRUE(reticulate::py_to_r(wants))) return(model)
   if (!inherits(model, "seqimp_r_model")) return(r_model(model, type = "response"))

@@ -89,7 +89,7 @@ perturbation_importance <- function(model, x, noise = "gaussian", scale = 0.2, s
   data <- prepare_x(x, fn, feature_names)
   n_features <- data$dim[length(data$dim)]
   args <- list(
-    prepare_model(model, fn, data$names, n_features),
+    prepare_model(model, fn, data),
     data$py,
     noise = as_string(noise, "noise", fn),
     scale = as_number(scale, "scale", fn),

@@ -27,6 +27,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import engine
+from .errors import Keyword, Phrase, SeqimpValueError, Value, text
+from .inference import NON_NEGATIVE, no_spread
+
 # Per-sample values may differ from the metric's own number by round-off (float32 predictions, another
 # order of summation); beyond this (relative) they are a wrong linearisation, and that is an error.
 _TOLERANCE = 1e-5
@@ -36,7 +40,8 @@ def matched(effects, importance, what):
     """``effects`` shifted so that their mean is ``importance`` exactly (the metric's own number).
 
     A gap beyond round-off means the per-sample values do not describe the metric: an error naming
-    ``what``, never a silently wrong standard error.
+    ``what`` (a :func:`seqimp.errors.text` phrase, "The metric 'rmse'"), never a silently wrong standard
+    error.
     """
     importance = float(importance)
     gap = importance - float(effects.sum()) / len(effects)
@@ -44,9 +49,10 @@ def matched(effects, importance, what):
         return effects
     if abs(gap) > _TOLERANCE * max(1.0, abs(importance)) and \
             abs(gap) > _TOLERANCE * float(np.abs(effects).sum()) / len(effects):
-        raise ValueError(f"{what}: its per-sample values average to {importance - gap:.10g}, but the "
-                         f"metric gives {importance:.10g}. Per-sample values must average to the metric "
-                         f"(weighted by sample_weight where there is one).")
+        raise SeqimpValueError("{what}: its per-sample values average to {mean:.10g}, but the metric gives "
+                               "{importance:.10g}. Per-sample values must average to the metric (weighted by "
+                               "sample_weight where there is one).", what=what, mean=importance - gap,
+                               importance=importance)
     return effects + gap
 
 
@@ -122,7 +128,7 @@ class EffectSums:
         ``importances_mean``), ``estimator`` and ``covers``."""
         importances = np.asarray(importances, dtype=np.float64)
         if self.n < 2:
-            return {"why_no_se": "one sample gives no spread to estimate a standard error from."}
+            return no_spread()
         return {
             "se": np.sqrt(self.variances(importances)),
             "df": self.n - 1,
@@ -131,6 +137,15 @@ class EffectSums:
                           if self.with_donors.any() else "per-sample effects, independent rows"),
             "covers": covers,
         }
+
+
+def change_score(effect, effect_fn, n_samples, labels, transform, root_seed):
+    """Perturbation's ``score`` hook: a :class:`ChangeScore` for the effects "rms" and "mae", whose
+    per-sample effects give standard errors; a :class:`CustomChange` (no standard error) for a callable
+    ``effect``, for which the transform keeps no donors."""
+    if not isinstance(effect, str):
+        return CustomChange(effect_fn)
+    return ChangeScore(effect, effect_fn, n_samples, len(labels), engine.task_donors(transform, labels, root_seed))
 
 
 class ChangeScore:
@@ -146,44 +161,61 @@ class ChangeScore:
         self.sums = EffectSums(n_samples, n_labels, donors=donors is not None,
                                donates_once=getattr(donors, "donates_once", False))
 
-    def __call__(self, baseline, predictions, j, r):
-        value = self.effect_fn(baseline, predictions)
-        self.sums.add(j, change_effects(self.effect, baseline, predictions, value),
+    def __call__(self, unperturbed, predictions, j, r):
+        value = self.effect_fn(unperturbed, predictions)
+        self.sums.add(j, change_effects(self.effect, unperturbed, predictions, value),
                       None if self.donors is None else self.donors(j, r))
         return value
 
     def inference(self, importances):
-        from .inference import NON_NEGATIVE
-
         return {**self.sums.inference(importances, covers=COVERS_PERTURBATION), "why_no_pvalues": NON_NEGATIVE}
 
 
-def change_effects(effect, baseline, predictions, importance):
+class CustomChange:
+    """Perturbation's ``score`` hook for a callable ``effect``: its number, and no standard error (a
+    custom effect is not known to be a mean over samples)."""
+
+    def __init__(self, effect_fn):
+        self.effect_fn = effect_fn
+
+    def __call__(self, unperturbed, predictions, j, r):
+        return self.effect_fn(unperturbed, predictions)
+
+    def inference(self, importances):
+        return {"why_no_se": Phrase(text("a custom effect is not known to be a mean over samples; use {rms} or "
+                                         "{mae} for standard errors.", rms=Keyword("effect", "rms"),
+                                         mae=Value("mae")))}
+
+
+def change_effects(effect, unperturbed, predictions, importance):
     """Per-sample effects (n,) of perturbation's ``effect`` ("rms" or "mae") whose mean is
     ``importance``: the mean absolute change of each row's predictions, or for the root-mean-square
     change sqrt(M) its linearisation sqrt(M) + (m_i - M) / (2 sqrt(M)), m_i a row's mean squared
     change (0 for every row where nothing changed)."""
-    n = baseline.shape[0]
-    diff = (np.asarray(predictions, dtype=np.float64) - np.asarray(baseline, dtype=np.float64)).reshape(n, -1)
+    n = unperturbed.shape[0]
+    diff = (np.asarray(predictions, dtype=np.float64) - np.asarray(unperturbed, dtype=np.float64)).reshape(n, -1)
     if effect == "mae":
-        return matched(np.abs(diff).mean(axis=1), importance, "effect 'mae'")
+        return matched(np.abs(diff).mean(axis=1), importance, _EFFECT_MAE)
     squares = (diff ** 2).mean(axis=1)
     total = float(squares.mean())
     if total <= 0.0:
         return np.zeros(n)
     root = np.sqrt(total)
-    return matched(root + (squares - total) / (2.0 * root), importance, "effect 'rms'")
+    return matched(root + (squares - total) / (2.0 * root), importance, _EFFECT_RMS)
 
 
-COVERS_PERMUTATION = (
-    "the sampling of the rows of X from their distribution (each row both as the row changed and as "
+_EFFECT_MAE = text("The effect {name}", name=Value("mae"))
+_EFFECT_RMS = text("The effect {name}", name=Value("rms"))
+
+COVERS_PERMUTATION = Phrase(text(
+    "the sampling of the rows of {X} from their distribution (each row both as the row changed and as "
     "the donor of the values, a two-sample U-statistic) and the random permutations: the interval "
     "covers the permutation importance of this fitted model on that distribution. It does not cover "
     "the model's own variability (another fit on other data; use lofo_importance or refits for the "
-    "learner), nor a shift between X and the data the model will see.")
+    "learner), nor a shift between {X} and the data the model will see."))
 
-COVERS_PERTURBATION = (
-    "the sampling of the rows of X from their distribution and the random perturbations (and, for "
+COVERS_PERTURBATION = Phrase(text(
+    "the sampling of the rows of {X} from their distribution and the random perturbations (and, for "
     "swapped values, the donor rows): the interval covers the expected effect of this perturbation on "
     "this fitted model over that distribution. It does not cover the model's own variability (another "
-    "fit), nor other noise scales.")
+    "fit), nor other noise scales."))

@@ -25,6 +25,7 @@ import numbers
 import numpy as np
 
 from . import checks
+from .errors import Options, Phrase, SeqimpValueError, Value, Words, r_words, text
 
 CORRECTIONS = ("holm", "bonferroni", "bh")
 
@@ -37,7 +38,8 @@ def _info(result):
 
 
 def why_no_se(result):
-    """Why ``result`` has no standard error, in words."""
+    """Why ``result`` has no standard error, in words (a :class:`~seqimp.errors.Phrase` where the words
+    differ in R)."""
     info = _info(result)
     if "why_no_se" in info:
         return info["why_no_se"]
@@ -45,7 +47,19 @@ def why_no_se(result):
         return (f"{result.method} importance is computed from the weights of one trained network: nothing "
                 f"is sampled, so there is no standard error. For uncertainty, use permutation_importance "
                 f"(the data) or lofo_importance (the learner).")
-    return f"the {result.method!r} method put no standard error in result.inference."
+    return Phrase(text("the {method} method put no standard error in its result's inference.",
+                       method=Value(result.method)))
+
+
+def no_spread():
+    """The ``inference`` of a method given one sample: no standard error, saying why."""
+    return {"why_no_se": "one sample gives no spread to estimate a standard error from."}
+
+
+def worded(reason):
+    """A reason (text, or a :class:`~seqimp.errors.Phrase`) as a fragment of a message, in each
+    language's words."""
+    return Words(str(reason), r_words(reason))
 
 
 def standard_errors(result):
@@ -53,7 +67,7 @@ def standard_errors(result):
     the method gives none."""
     info = _info(result)
     if "se" not in info:
-        raise ValueError(f"This result has no standard errors: {why_no_se(result)}")
+        raise SeqimpValueError("This result has no standard errors: {why}", why=worded(why_no_se(result)))
     return np.asarray(info["se"], dtype=np.float64).reshape(-1)
 
 
@@ -78,7 +92,7 @@ def _upper_tail(z, df):
 
 def check_level(level, func):
     """A confidence level in (0, 1)."""
-    expected = "a float in the range (0.0, 1.0), such as 0.95"
+    expected = text("{a_float} in the range ({low}, {high}), such as {example}", low=0.0, high=1.0, example=0.95)
     if isinstance(level, (bool, np.bool_)) or not isinstance(level, numbers.Real):
         checks.fail("level", func, expected, level, TypeError)
     if not 0.0 < float(level) < 1.0:
@@ -107,7 +121,7 @@ def pvalues(result):
     if "pvalues" in info and info["pvalues"] is not None:
         return np.asarray(info["pvalues"], dtype=np.float64).reshape(-1)
     if "why_no_pvalues" in info:
-        raise ValueError(f"This result has no p-values: {info['why_no_pvalues']}")
+        raise SeqimpValueError("This result has no p-values: {why}", why=worded(info["why_no_pvalues"]))
     se = standard_errors(result)
     mean = np.asarray(result.importances_mean, dtype=np.float64)
     p = np.where(mean > 0, 0.0, 1.0)
@@ -122,7 +136,7 @@ def check_correction(correction, func):
         return None
     if isinstance(correction, str) and correction.lower() in CORRECTIONS:
         return correction.lower()
-    checks.fail("correction", func, "one of {'holm', 'bonferroni', 'bh'} or None", correction)
+    checks.fail("correction", func, text("one of {options} or {None}", options=Options(CORRECTIONS)), correction)
 
 
 def adjust_pvalues(p, correction):
@@ -163,7 +177,7 @@ def sample_mean_inference(per_sample, *, covers):
     per_sample = np.asarray(per_sample, dtype=np.float64)
     n = per_sample.shape[1]
     if n < 2:
-        return {"why_no_se": "one sample gives no spread to estimate a standard error from."}
+        return no_spread()
     return {
         "se": per_sample.std(axis=1, ddof=1) / np.sqrt(n),
         "df": n - 1,

@@ -6,7 +6,7 @@ Sequence outputs are scored over all their elements.
 
 Names: the short ones ("mae", "mse", "rmse", "r2", "log_loss", "accuracy", "auc"), scikit-learn's
 function names ("mean_absolute_error", ...) and every scorer name of scikit-learn
-(``sklearn.metrics.get_scorer_names()``, see :mod:`seqimp.scorers`). A "neg_" scorer is the negated
+(``sklearn.metrics.get_scorer_names()``, see :mod:`seqimp.sklearn_scorers`). A "neg_" scorer is the negated
 loss with greater_is_better=True, exactly as in scikit-learn: its importances equal the loss's, and its
 baseline_score is negative.
 
@@ -25,7 +25,15 @@ from typing import Callable
 
 import numpy as np
 
-from . import checks, sample_scores, scorers
+from . import checks, errors, sample_scores, sklearn_scorers
+from .errors import Options, Raised, SeqimpTypeError, SeqimpValueError, Shape, Value, Words, about, text
+
+# A Python function as a metric, and what R users pass in its place.
+_A_SCORE_FUNCTION = Words("a callable (y_true, y_pred) -> float", "an R function(y_true, y_pred) returning a number")
+_A_LOSS = Words("a callable loss (y_true, y_pred) -> float", "an R function(y_true, y_pred) returning a number")
+_PER_SAMPLE_VALUES = Words("None or a callable (y_true, y_pred, sample_weight=None) -> ndarray of shape (n_samples,)",
+                           "NULL or an R function(y_true, y_pred, sample_weight = NULL) returning one number per "
+                           "sample")
 
 PREDICT = "predict"
 # scikit-learn's preference for metrics that rank scores: decision values where the model has them.
@@ -91,30 +99,25 @@ class Metric:
 
     def __post_init__(self):
         if not callable(self.func):
-            checks.fail("func", "Metric", "a callable (y_true, y_pred) -> float", self.func, TypeError)
+            checks.fail("func", "Metric", _A_SCORE_FUNCTION, self.func, TypeError)
         checks.check_bool(self.greater_is_better, "greater_is_better", "Metric")
         if self.per_sample is not None and not callable(self.per_sample):
-            checks.fail("per_sample", "Metric", "None or a callable (y_true, y_pred, sample_weight=None) -> "
-                        "ndarray of shape (n_samples,)", self.per_sample, TypeError)
+            checks.fail("per_sample", "Metric", _PER_SAMPLE_VALUES, self.per_sample, TypeError)
         if self.name is None:
             object.__setattr__(self, "name", getattr(self.func, "__name__", "custom"))
         response = self.response_method
         options = (response,) if isinstance(response, str) else tuple(response) \
             if isinstance(response, (tuple, list)) else ()
         if not options or not all(o in (PREDICT,) + SCORES for o in options):
-            checks.fail("response_method", "Metric", "'predict', 'predict_proba', 'decision_function' or a "
-                        "tuple of them", response)
+            checks.fail("response_method", "Metric", text("{p}, {pp}, {df} or {a_tuple} of them", p=Value(PREDICT),
+                                                          pp=Value("predict_proba"), df=Value("decision_function")),
+                        response)
         object.__setattr__(self, "response_method", options[0] if len(options) == 1 else options)
 
     @property
     def request(self):
         """(response_method, pos_label, name): what a model adapter is asked for on this metric's behalf."""
         return self.response_method, self.pos_label, self.name
-
-    @property
-    def scores_labels(self):
-        """True for a classification metric scored on predicted labels (accuracy, F1, ...)."""
-        return self.needs_classes and self.response_method == PREDICT
 
     @property
     def accepts_sample_weight(self):
@@ -138,15 +141,18 @@ class Metric:
         except (KeyboardInterrupt, MemoryError):
             raise
         except Exception as exc:  # noqa: BLE001 - re-raised naming the metric and the shapes
-            where = f"The 'metric' parameter of {func}: metric" if func else "The metric"
-            raise ValueError(f"{where} {self.name!r} failed on y of shape {np.shape(y_true)} and "
-                             f"predictions of shape {np.shape(y_pred)}: {type(exc).__name__}: {exc}") from exc
+            where = about("metric", func, ": metric") if func else "The metric"
+            raise SeqimpValueError("{where} {name} failed on y of {y_shape} and predictions of {p_shape}: {exc}",
+                                   argument="metric", function=func, where=where, name=Value(self.name),
+                                   y_shape=Shape(np.shape(y_true)), p_shape=Shape(np.shape(y_pred)),
+                                   exc=Raised(exc)) from exc
         try:
             value = float(np.asarray(value, dtype=np.float64).reshape(()))
         except (TypeError, ValueError):
-            raise TypeError(f"The metric {self.name!r} must return one number; got {type(value).__name__} "
-                            f"of shape {np.shape(value)}.") from None
-        return checks.check_finite_score(value, f"The metric {self.name!r}")
+            raise SeqimpTypeError("The metric {name} must return one number; got {type} of {shape}.",
+                                  argument="metric", name=Value(self.name), type=type(value).__name__,
+                                  shape=Shape(np.shape(value))) from None
+        return checks.check_finite_score(value, text("The metric {name}", name=Value(self.name)))
 
     def worsening(self, baseline_score, score):
         """How much worse ``score`` is than ``baseline_score``; positive means worse."""
@@ -281,11 +287,11 @@ def _with_sample_values(arguments):
 
 
 def _from_scorer(metric, func):
-    arguments = scorers.scorer_arguments(metric)
+    arguments = sklearn_scorers.scorer_arguments(metric)
     if arguments is None:
-        checks.fail("metric", func, "a scikit-learn scorer with one score function (from make_scorer or "
-                    "get_scorer; for several metrics pass a list or dict of them), a metric name, a "
-                    "seqimp.metrics.Metric or a callable (y_true, y_pred) -> float", metric, TypeError)
+        checks.fail("metric", func, text("a scikit-learn scorer with one score function (from make_scorer or "
+                                         "get_scorer; for several metrics pass a list or dict of them), a metric "
+                                         "name, a {Metric} or {score}", score=_A_SCORE_FUNCTION), metric, TypeError)
     return Metric(**_with_sample_values(arguments))
 
 
@@ -297,7 +303,7 @@ def get_metric(metric, func):
     """
     if isinstance(metric, Metric):
         return metric
-    if scorers.is_scorer(metric):
+    if sklearn_scorers.is_scorer(metric):
         return _from_scorer(metric, func)
     if callable(metric) and not isinstance(metric, str):
         return Metric(metric, greater_is_better=False)
@@ -309,14 +315,13 @@ def get_metric(metric, func):
             return dataclasses.replace(METRICS[ALIASES[key]], name=key)
         if key in NEGATED:
             return _negated(key, METRICS[NEGATED[key]])
-        arguments = scorers.named_scorer_arguments(key)
+        arguments = sklearn_scorers.named_scorer_arguments(key)
         if arguments is not None:
             return Metric(**_with_sample_values(arguments))
-    listed = ", ".join(repr(m) for m in METRICS)
-    checks.fail("metric", func, f"one of {{{listed}}} or a scikit-learn scorer name (any of "
-                f"sklearn.metrics.get_scorer_names(), such as 'neg_log_loss'), a scikit-learn scorer, a "
-                f"seqimp.metrics.Metric, or a callable loss (y_true, y_pred) -> float", metric,
-                ValueError if isinstance(metric, str) else TypeError)
+    checks.fail("metric", func, text("one of {names} or a scikit-learn scorer name (any of "
+                                     "sklearn.metrics.get_scorer_names(), such as {example}), a scikit-learn scorer, "
+                                     "a {Metric}, or {loss}", names=Options(METRICS), example=Value("neg_log_loss"),
+                                     loss=_A_LOSS), metric, ValueError if isinstance(metric, str) else TypeError)
 
 
 def get_metrics(metric, func):
@@ -324,18 +329,20 @@ def get_metrics(metric, func):
     by the names given, else by each Metric's name) or a dict ``{name: metric}``."""
     if isinstance(metric, dict):
         if not metric or not all(isinstance(k, str) for k in metric):
-            checks.fail("metric", func, "a non-empty dict {name: metric} with string names", metric, TypeError)
+            checks.fail("metric", func, text("a non-empty {dict} {{name: metric}} with string names"), metric,
+                        TypeError)
         return [(k, get_metric(v, func)) for k, v in metric.items()], True
     if isinstance(metric, (list, tuple)):
         if not metric:
-            checks.fail("metric", func, "a metric, or a non-empty list or dict of metrics", metric)
+            checks.fail("metric", func, text("a metric, or a non-empty list or {dict} of metrics"), metric)
         named = [(m.strip() if isinstance(m, str) else get_metric(m, func).name, get_metric(m, func))
                  for m in metric]
         names = [name for name, _ in named]
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
-            raise ValueError(f"The 'metric' parameter of {func} names {repeated} more than once; pass a "
-                             f"dict {{name: metric}} to give each metric its own name.")
+            raise SeqimpValueError("The '{argument}' {parameter} of {function} names {repeated} more than once; "
+                                   "pass {a_dict} {{name: metric}} to give each metric its own name.",
+                                   argument="metric", function=func, repeated=Value(repeated))
         return named, True
     return [(None, get_metric(metric, func))], False
 
@@ -365,25 +372,30 @@ def check_target(metric, y, predictions, func, *, partial=False):
     y = np.asarray(y)
     predictions = np.asarray(predictions)
     if y.shape[0] != predictions.shape[0]:
-        raise ValueError(f"The 'y' parameter of {func} must have one row per prediction "
-                         f"({predictions.shape[0]}); got shape {y.shape}.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must have one row per prediction "
+                               "({expected}); got {got}.", argument="y", function=func,
+                               expected=int(predictions.shape[0]), got=Shape(y.shape))
     if not np.isfinite(predictions).all():
-        raise ValueError(f"The model's predictions contain NaN or inf (shape {predictions.shape}), so "
-                         f"{metric.name!r} cannot score them. Check the model and X.")
+        raise SeqimpValueError("The model's predictions contain NaN or {inf} ({shape}), so {name} cannot score "
+                               "them. Check the model and {X}.", function=func, shape=Shape(predictions.shape),
+                               name=Value(metric.name))
     # (n,) class labels against (n, k) class probabilities.
     multiclass_labels = metric.needs_classes and y.ndim == 1 and predictions.ndim == 2 \
         and predictions.shape[1] > 1
     per_row = predictions.shape[1:]
     if not multiclass_labels and _squeezed(y.shape[1:]) != _squeezed(per_row):
-        hint = f" (or class labels of shape ({y.shape[0]},))" if metric.needs_classes and len(per_row) == 1 \
-            and per_row[0] > 1 else ""
-        raise ValueError(f"The 'y' parameter of {func} must match the shape of the model's predictions: "
-                         f"{(y.shape[0],) + per_row}{hint}. Got shape {y.shape} instead.")
+        hint = text(" (or class labels of {shape})", shape=Shape((y.shape[0],))) if metric.needs_classes and \
+            len(per_row) == 1 and per_row[0] > 1 else ""
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must match the {shape} of the model's "
+                               "predictions: {expected}{hint}. Got {got} instead.", argument="y", function=func,
+                               shape=Words("shape", "dims"), expected=Shape((y.shape[0],) + per_row, worded=False),
+                               hint=hint, got=Shape(y.shape))
     if metric.needs_classes:
         _check_classes(metric, y, predictions, multiclass_labels, func)
     if metric.func is _auc and not partial and not multiclass_labels and np.unique(y).size < 2:
-        raise ValueError(f"The 'y' parameter of {func} holds only the class {np.unique(y).tolist()}; the "
-                         f"metric {metric.name!r} needs both classes present in y.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} holds only the class {classes}; the "
+                               "metric {name} needs both classes present in y.", argument="y", function=func,
+                               classes=Value(np.unique(y).tolist()), name=Value(metric.name))
     if metric.needs_proba:
         _check_probabilities(metric, predictions, partial, func)
 
@@ -403,32 +415,38 @@ def _check_classes(metric, y, predictions, multiclass_labels, func):
     zero_one = base in _ZERO_ONE or (base is _accuracy and not multiclass_labels and not _integral(predictions))
     if not zero_one:
         if not _integral(values):
-            raise ValueError(f"The 'y' parameter of {func} must hold class labels 0/1 or other integers for "
-                             f"the metric {metric.name!r}, a classification metric; got continuous values "
-                             f"such as {', '.join(f'{v:.4g}' for v in values[:5])}. Use a regression metric such as 'mse' or "
-                             f"'neg_mean_absolute_error' for a continuous y.")
+            raise SeqimpValueError("The '{argument}' {parameter} of {function} must hold class labels 0/1 or other "
+                                   "integers for the metric {name}, a classification metric; got continuous values "
+                                   "such as {values}. Use a regression metric such as {mse} or {mae} for a continuous "
+                                   "y.", argument="y", function=func, name=Value(metric.name),
+                                   values=errors.join(text("{v:.4g}", v=float(v)) for v in values[:5]),
+                                   mse=Value("mse"), mae=Value("neg_mean_absolute_error"))
     elif multiclass_labels:
         k = predictions.shape[1]
         if not (np.isin(values, np.arange(k))).all():
-            raise ValueError(f"The 'y' parameter of {func} must hold class labels 0..{k - 1} for "
-                             f"{metric.name!r} against {k} predicted class probabilities; got values "
-                             f"such as {values[:5].tolist()}.")
+            raise SeqimpValueError("The '{argument}' {parameter} of {function} must hold class labels 0..{top} for "
+                                   "{name} against {k} predicted class probabilities; got values such as {values}.",
+                                   argument="y", function=func, top=k - 1, name=Value(metric.name), k=k,
+                                   values=Value(values[:5].tolist()))
     elif not np.isin(values, [0, 1]).all():
-        raise ValueError(f"The 'y' parameter of {func} must hold class labels 0/1 (or one-hot rows) for "
-                         f"the metric {metric.name!r}; got values such as {values[:5].tolist()}.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must hold class labels 0/1 (or one-hot "
+                               "rows) for the metric {name}; got values such as {values}.", argument="y",
+                               function=func, name=Value(metric.name), values=Value(values[:5].tolist()))
 
 
 def _check_probabilities(metric, predictions, partial, func):
     lo, hi = float(predictions.min()), float(predictions.max())
     if lo < 0.0 or hi > 1.0:
-        raise ValueError(f"The 'metric' parameter of {func} is {metric.name!r}, which needs predicted "
-                         f"probabilities in [0, 1]; the model's predictions range from {lo:.4g} to "
-                         f"{hi:.4g}. Use a model with a sigmoid/softmax output, or a metric such as "
-                         f"'mae'.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} is {name}, which needs predicted "
+                               "probabilities in [0, 1]; the model's predictions range from {lo:.4g} to {hi:.4g}. "
+                               "Use a model with a sigmoid/softmax output, or a metric such as {mae}.",
+                               argument="metric", function=func, name=Value(metric.name), lo=lo, hi=hi,
+                               mae=Value("mae"))
     # Every prediction exactly 0 or 1 is a model's class labels: a probability metric never scores them.
     if not partial and predictions.size > 1 and np.isin(predictions, (0.0, 1.0)).all():
-        raise ValueError(f"The 'metric' parameter of {func} is {metric.name!r}, which needs predicted "
-                         f"probabilities, but every prediction of the model is exactly 0 or 1: class "
-                         f"labels. seqimp never scores labels with a probability metric. Pass a model "
-                         f"that returns probabilities (a scikit-learn classifier is asked for its "
-                         f"predict_proba), or a metric scored on labels such as 'accuracy'.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} is {name}, which needs predicted "
+                               "probabilities, but every prediction of the model is exactly 0 or 1: class labels. "
+                               "seqimp never scores labels with a probability metric. Pass a model that returns "
+                               "probabilities (a scikit-learn classifier is asked for its predict_proba), or a metric "
+                               "scored on labels such as {accuracy}.", argument="metric", function=func,
+                               name=Value(metric.name), accuracy=Value("accuracy"))

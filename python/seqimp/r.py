@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._reticulate import frame_from_parts, result_parts
 from .adapters.r_models import (RFunctionPredictor, RModelPredictor, call_bridge, clean_child_environment,
                                 is_r_null, r_array, r_classes, r_item, r_model, r_string, r_view)
-from .adapters.protocol import is_rpy2_object
+from .errors import Argument, SeqimpTypeError, SeqimpValueError, Value
+from .r_convert import frame_from_r_parts, result_parts
 
 import rpy2.rinterface as ri  # noqa: E402 - after r_models, which says how to install rpy2
 import rpy2.robjects as ro  # noqa: E402
@@ -72,8 +72,9 @@ def from_r(obj, *, with_names=False, name="X"):
     names : list of str or None
         Only when ``with_names`` is True.
     """
-    if not is_rpy2_object(obj):
-        raise TypeError(f"{name} must be an rpy2 R object for from_r; got a {type(obj).__name__}.")
+    if not isinstance(obj, ri.Sexp):
+        raise SeqimpTypeError("{name} must be an rpy2 R object for from_r; got a {type}.", argument=name,
+                              name=Argument(name), type=type(obj).__name__)
     kind = r_string(call_bridge("value_kind", obj))
     if kind == "data.frame":
         frame = _frame_from_r(obj, name)
@@ -81,11 +82,12 @@ def from_r(obj, *, with_names=False, name="X"):
     if kind == "numeric":
         out = call_bridge("as_doubles", obj)
     elif kind == "factor":
-        raise TypeError(f"{name} must hold numbers; got an R factor. Convert it first, e.g. "
-                        f"as.integer(x) - 1L for 0-based class codes.")
+        raise SeqimpTypeError("{name} must hold numbers; got an R factor. Convert it first, e.g. "
+                              "as.integer(x) - 1L for 0-based class codes.", argument=name, name=Argument(name))
     else:
-        raise TypeError(f"{name} must be an R array, matrix, vector or data.frame of numbers; got an "
-                        f"R object of class {r_classes(obj)}.")
+        raise SeqimpTypeError("{name} must be an R array, matrix, vector or data.frame of numbers; got an R "
+                              "object of class {classes}.", argument=name, name=Argument(name),
+                              classes=Value(r_classes(obj)))
     array = r_view(r_item(out, "values"))
     names = _names(r_item(out, "names"))
     return (array, names) if with_names else array
@@ -98,20 +100,27 @@ def _r_list(r_list):
 
 
 def _frame_from_r(obj, name):
-    """An R data.frame as a pandas DataFrame (through ``frame_columns`` of the shared R code)."""
-    parts = call_bridge("frame_columns", obj)
+    """An R data.frame as a pandas DataFrame (through ``frame_to_python_parts`` of the shared R code)."""
+    parts = call_bridge("frame_to_python_parts", obj)
     kinds = [str(k) for k in r_item(parts, "kinds")]
     names = [str(n) for n in r_item(parts, "names")]
     bad = [f"{n} ({c})" for n, k, c in zip(names, kinds, r_item(parts, "classes")) if k == "other"]
     if bad:
-        raise TypeError(f"{name} must be an R data.frame of numeric, integer, logical, factor or character "
-                        f"columns; the columns {bad} are not. Convert them first (e.g. as.character() or "
-                        f"as.numeric()).")
+        raise SeqimpTypeError("{name} must be an R data.frame of numeric, integer, logical, factor or character "
+                              "columns; the columns {bad} are not. Convert them first (e.g. as.character() or "
+                              "as.numeric()).", argument=name, name=Argument(name), bad=Value(bad))
     values = [None if is_r_null(v) else r_view(v) for v in _r_list(r_item(parts, "values"))]
     levels = [_names(v) for v in _r_list(r_item(parts, "levels"))]
     ordered = [bool(v) for v in r_item(parts, "ordered")]
     missing = [None if is_r_null(v) else r_view(v).astype(bool) for v in _r_list(r_item(parts, "missing"))]
-    return frame_from_parts(names, kinds, values, levels, ordered, missing)
+    return frame_from_r_parts(names, kinds, values, levels, ordered, missing)
+
+
+def r_strings(obj):
+    """An R character vector as a list of str (NA as None); None for any other R object."""
+    if not isinstance(obj, ri.StrSexpVector):
+        return None
+    return [None if v is ri.NA_Character else str(v) for v in obj]
 
 
 def r_list_items(obj):
@@ -125,8 +134,8 @@ def r_list_items(obj):
     if names is None or all(n == "" for n in names):
         return items
     if any(n == "" for n in names) or len(set(names)) != len(names):
-        raise ValueError(f"X, an R list of inputs, must have a unique name for every element or none; "
-                         f"got names {names}.")
+        raise SeqimpValueError("{X}, an R list of inputs, must have a unique name for every element or none; "
+                               "got names {names}.", argument="X", names=Value(names))
     return dict(zip(names, items))
 
 
@@ -165,7 +174,7 @@ def to_r(result):
     ``importances_columns`` ("repeats", "folds" or "samples"), ``method``, ``metric``,
     ``granularity`` (character) and ``baseline_score`` (double or NA); for gradient methods also
     ``attributions``, an array (samples, timesteps, features). Built by the R package's own
-    constructor from :func:`seqimp._reticulate.result_parts`, as the R package builds it.
+    constructor from :func:`seqimp.r_convert.result_parts`, as the R package builds it.
     """
     parts = {key: _as_r(value) for key, value in result_parts(result).items()}
     return call_bridge("new_importance", **parts)

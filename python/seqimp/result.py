@@ -230,7 +230,7 @@ class ImportanceResult:
 
     def to_r(self):
         """The R data.frame the seqimp R package returns (needs rpy2); see :func:`seqimp.r.to_r`."""
-        from .r import to_r
+        from .edge import to_r
 
         return to_r(self)
 

@@ -13,12 +13,21 @@ in mean. Sequence outputs (several elements per sample) give each sample the mea
 A metric with no per-sample values (F1, a custom callable) gives no standard error; a
 :class:`seqimp.metrics.Metric` can bring its own with ``per_sample=``.
 
-This module is a leaf: it imports nothing from seqimp.
+This module imports nothing from seqimp but its errors.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from .errors import SeqimpError, Shape
+
+
+class NoSampleValues(SeqimpError, NotImplementedError):
+    """A metric's per-sample values do not cover this y (several outputs where the metric averages per
+    output, classes other than 0/1): the caller reports no standard error, saying why."""
+
+    type_name = "NotImplementedError"
 
 
 def _flat(y_true, y_pred, sample_weight):
@@ -175,7 +184,7 @@ _SKLEARN = {"mean_absolute_error": (absolute_errors, "any"), "mean_squared_error
 def for_score_function(score_func, sign, kwargs):
     """Per-sample values of ``sign * score_func`` (a scikit-learn scorer's parts), or None.
 
-    The values raise NotImplementedError for a y they do not cover (several outputs where the metric
+    The values raise :class:`NoSampleValues` for a y they do not cover (several outputs where the metric
     averages per output, classes other than 0/1); the caller then reports no standard error.
     """
     name = getattr(score_func, "__name__", None)
@@ -187,8 +196,8 @@ def for_score_function(score_func, sign, kwargs):
         y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
         one = y_true.ndim == 1 or (y_true.ndim == 2 and y_true.shape[1] == 1)
         if (needs != "any" and not one) or (needs == "binary" and not _zero_one(y_true)):
-            raise NotImplementedError(f"{name} has per-sample values here for one output"
-                                      f"{' with classes 0/1' if needs == 'binary' else ''}; got y of shape "
-                                      f"{y_true.shape}")
+            raise NoSampleValues("{name} has per-sample values here for one output{classes}; got y of {got}",
+                                 name=name, classes=" with classes 0/1" if needs == "binary" else "",
+                                 got=Shape(y_true.shape))
         return sign * base(y_true, y_pred, sample_weight)
     return values

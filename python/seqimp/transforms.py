@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .engine import Transform, block_draws
+from .engine import Transform, tile_draws
 
 
 def per_block(data, values):
@@ -51,7 +51,7 @@ class AdditiveNoise(Transform):
 
     def apply(self, outs, i0, i1, label, seed):
         sizes = [int(cells.sum()) for _, cells in label.parts]
-        noise = block_draws(seed, i0, i1, self.data.n_samples, self._draw(sum(sizes)))
+        noise = tile_draws(seed, i0, i1, self.data.n_samples, self._draw(sum(sizes)))
         offset = 0
         for (b, cells), k in zip(label.parts, sizes):
             outs[b][:, cells] += noise[:, offset:offset + k] * self.scales[b][cells]
@@ -255,7 +255,7 @@ class _Cells:
         self.parts = tuple(parts)
 
 
-# Extends a task's seed for the swap of its categorical cells: two words, where random blocks extend it
+# Extends a task's seed for the swap of its categorical cells: two words, where random tiles extend it
 # by one, so the swap never shares a seed with the numeric transform's draws.
 _SWAP_KEY = (0x5A9, 0)
 

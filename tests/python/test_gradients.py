@@ -372,9 +372,9 @@ def test_bad_parameters_are_named(X, kwargs, error, match):
 
 
 def test_other_keras_backends_are_named(linear, X, monkeypatch):
-    import seqimp.adapters.keras_gradient
+    import seqimp.adapters.spec
 
-    monkeypatch.setattr(seqimp.adapters.keras_gradient, "keras_backend", lambda: "jax")
+    monkeypatch.setattr(seqimp.adapters.spec, "keras_backend", lambda: "jax")  # read once, there
     with pytest.raises(ValueError, match=r"Keras 3 with the TensorFlow backend, or tf_keras.*'jax' backend.*"
                                          r"KERAS_BACKEND=tensorflow"):
         seqimp.gradient_importance(linear[0], X)

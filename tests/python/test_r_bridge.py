@@ -101,7 +101,7 @@ def test_matrix_colnames_and_data_frame_names_become_feature_names():
     np.testing.assert_array_equal(X["d"], [0.5, 1.5, 2.5])
     result = seqimp.perturbation_importance(lambda x: x["d"], df, noise="zero")
     assert result.label_names == ["n", "d", "flag"]
-    assert result.params["swapped"] == ["flag"]  # a logical column is categorical: swapped, never zeroed
+    assert result.params["categorical_features"] == ["flag"]  # a logical column is categorical: swapped, never zeroed
     # Only "d" is read; setting it to zero moves predictions by rms(d).
     np.testing.assert_allclose(result.importances_mean, [0, np.sqrt(np.mean([0.25, 2.25, 6.25])), 0], rtol=1e-12)
 

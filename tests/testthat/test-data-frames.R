@@ -38,7 +38,8 @@ test_that("R and Python give the same numbers for the same seed", {
   frame <- reticulate::r_to_py(case$x)  # reticulate's own pandas DataFrame: fac as a Categorical
   expect_identical(reticulate::py_to_r(frame$fac$cat$categories$tolist()), LEVELS)
   # The core on that DataFrame with the same R lm: the same permutations, the same numbers.
-  model <- seqimp:::prepare_model(case$fit, "permutation_importance", names(case$x), 3L)
+  model <- seqimp:::prepare_model(case$fit, "permutation_importance",
+                                  list(names = names(case$x), dim = dim(case$x), shape = dim(case$x)))
   from_py <- seqimp:::seqimp_py$permutation_importance(model, frame, np$array(case$y), metric = "mse",
                                                        n_repeats = 4L, random_state = 11L)
   expect_identical(unname(attr(r, "importances")), unname(from_py$importances))

@@ -5,6 +5,8 @@ and refit rooms; keras itself is imported only inside :func:`keras_module` and :
 
 from __future__ import annotations
 
+from ..errors import Element, SeqimpValueError, Shape, Value, text
+
 _RECURRENT = ("LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional", "ConvLSTM1D", "ConvLSTM2D")
 
 
@@ -43,13 +45,19 @@ def keras_input_shape(model):
 
 def check_keras_input_shape(model, input_shape):
     """Raise a ValueError naming both shapes when X of ``input_shape`` cannot feed ``model``'s input."""
-    expected = keras_input_shape(model)
+    check_declared_shape(keras_input_shape(model), input_shape)
+
+
+def check_declared_shape(expected, input_shape):
+    """Raise a ValueError naming both shapes when X of ``input_shape`` cannot feed an input declared as
+    ``expected`` (None: not declared, anything goes)."""
     if expected is None:
         return
     got = (None,) + tuple(input_shape[1:])
     if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected[1:], got[1:])):
-        raise ValueError(f"The model expects input of shape {expected}, but X has shape "
-                         f"{tuple(input_shape)}. Pass X with the model's timesteps and features.")
+        raise SeqimpValueError("The model expects input of {expected}, but {X} has {got}. Pass {X} with the model's "
+                               "timesteps and features.", argument="X", expected=Shape(expected),
+                               got=Shape(tuple(input_shape)))
 
 
 def keras_module(flavour):
@@ -106,32 +114,37 @@ def takes_dict(model):
         return False
 
 
-def check_keras_inputs(model, shapes, structure, names):
-    """Match X's inputs to a multi-input model's: the positions of X's blocks in the model's input
+def check_keras_inputs(spec, shapes, structure, names):
+    """Match X's inputs to a multi-input model's (described by its ``spec``, a
+    :class:`~seqimp.adapters.spec.ModelSpec`): the positions of X's blocks in the model's input
     order. ``shapes`` are X's input shapes, ``structure`` "list" or "dict", ``names`` the dict's keys.
     Raises a ValueError naming 'X' for a wrong number of inputs, keys that do not match the model's
     input names (the missing and the extra ones), or a shape the model does not take."""
-    model_names = keras_input_names(model)
-    declared = keras_input_shapes(model)
+    model_names = None if spec.input_names is None else list(spec.input_names)
+    declared = None if spec.input_shapes is None else list(spec.input_shapes)
     n_model = len(declared) if declared is not None else (len(model_names) if model_names else None)
     if n_model is not None and n_model != len(shapes):
-        raise ValueError(f"The model takes {n_model} inputs {model_names or ''}, but X has {len(shapes)}. "
-                         f"Pass X as a list in the model's input order or a dict keyed by its input names.")
+        raise SeqimpValueError("The model takes {n} inputs {names}, but {X} has {got}. Pass {X} as a list in the "
+                               "model's input order or {a_dict} keyed by its input names.", argument="X", n=n_model,
+                               names=Value(model_names) if model_names else "", got=len(shapes))
     order = list(range(len(shapes)))
     if structure == "dict" and model_names is not None:
         missing = [n for n in model_names if n not in names]
         extra = [k for k in names if k not in model_names]
         if missing or extra:
-            raise ValueError(f"The 'X' parameter must be keyed by the model's input names {model_names}: X "
-                             f"lacks {missing} and has extra keys {extra}.")
+            raise SeqimpValueError("The '{argument}' {parameter} must be keyed by the model's input names {names}: {X} "
+                                   "lacks {missing} and has extra keys {extra}.", argument="X",
+                                   names=Value(model_names), missing=Value(missing), extra=Value(extra))
         order = [list(names).index(n) for n in model_names]
     if declared is not None:
         for position, expected in zip(order, declared):
             got = (None,) + tuple(shapes[position][1:])
-            which = f"X[{names[position]!r}]" if structure == "dict" else f"input {position + 1} of X"
+            which = Element("X", names[position]) if structure == "dict" else \
+                text("input {n} of {X}", n=position + 1)
             if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected[1:], got[1:])):
-                raise ValueError(f"The model's input {model_names[order.index(position)] if model_names else ''} "
-                                 f"expects shape {expected}, but {which} has shape {tuple(shapes[position])}.")
+                raise SeqimpValueError("The model's input {name} expects {expected}, but {which} has {got}.",
+                                       argument="X", name=model_names[order.index(position)] if model_names else "",
+                                       expected=Shape(expected), which=which, got=Shape(tuple(shapes[position])))
     return order
 
 

@@ -13,22 +13,34 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import checks
+from .errors import Keyword, Phrase, Position, Raised, SeqimpValueError, Shape, Value, Words, join, text
 from .adapters import as_predictor
 from .effects import COVERS_PERMUTATION, EffectSums, matched
 from .inputs import as_target
 from .metrics import check_target
 from .outputs import select_predictions
+from .sample_scores import NoSampleValues
+
+# seqimp's named metrics with per-sample values (seqimp.sample_scores), as a metric without them says.
+_WITH_SAMPLE_VALUES = ("mae", "mse", "rmse", "r2", "log_loss", "accuracy", "auc")
 
 
-def metrics_predictor(model, named_metrics, output, func):
-    """The model as a predictor that gives every response the metrics score, with ``output`` applied."""
-    predictor = as_predictor(model, func=func, responses=[metric.request for _, metric in named_metrics])
+def _the_metric(metric):
+    """A metric as messages name it: "The metric 'rmse'"."""
+    return text("The metric {name}", name=Value(metric.name))
+
+
+def metrics_predictor(model, named_metrics, output, func, spec=None):
+    """The model as a predictor that gives every response the metrics score, with ``output`` applied
+    (``spec``: the model's ModelSpec, when it was read already)."""
+    predictor = as_predictor(model, func=func, responses=[metric.request for _, metric in named_metrics],
+                             spec=spec)
     if output is not None and getattr(predictor, "methods", ["predict"]) != ["predict"]:
         methods = getattr(predictor, "methods")
-        raise ValueError(f"The 'output' parameter of {func} must be None when the metric scores the "
-                         f"classifier's {' and '.join(methods)}: the metric then decides what is scored "
-                         f"(for a binary classifier, the positive class). Got {output!r}.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must be {None} when the metric scores the "
+                               "classifier's {methods}: the metric then decides what is scored (for a binary "
+                               "classifier, the positive class). Got {got}.", argument="output", function=func,
+                               methods=" and ".join(methods), got=Value(output))
     return select_predictions(predictor, output, func)
 
 
@@ -39,36 +51,40 @@ def check_sample_weight(sample_weight, n_samples, named_metrics, func):
         return None
     w = as_target(sample_weight, n_samples, func=func, name="sample_weight")
     if w.ndim != 1:
-        raise ValueError(f"The 'sample_weight' parameter of {func} must be a 1-D array of shape "
-                         f"({n_samples},), one weight per sample of X. Got shape {w.shape} instead.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must be a 1-D array of {expected}, one "
+                               "weight per sample of {X}. Got {got} instead.", argument="sample_weight",
+                               function=func, expected=Shape((n_samples,)), got=Shape(w.shape))
     if (w < 0).any():
         i = int(np.flatnonzero(w < 0)[0])
-        raise ValueError(f"The 'sample_weight' parameter of {func} must hold weights >= 0. Got {w[i]:g} for "
-                         f"sample {checks.shown_index(i)} instead.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must hold weights >= 0. Got {got:g} for "
+                               "sample {sample} instead.", argument="sample_weight", function=func,
+                               got=float(w[i]), sample=Position(i))
     check_weight_total(w, func)
     refusing = [name or metric.name for name, metric in named_metrics if not metric.accepts_sample_weight]
     if refusing:
-        raise ValueError(f"The 'sample_weight' parameter of {func} cannot be used with the metric "
-                         f"{refusing[0]!r}: its function takes no sample_weight. Drop sample_weight, use a "
-                         f"metric that takes it (seqimp's and most of scikit-learn's do; a Python function "
-                         f"takes it with a sample_weight=None parameter).")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} cannot be used with the metric {name}: its "
+                               "function takes no sample_weight. Drop sample_weight, use a metric that takes it "
+                               "(seqimp's and most of scikit-learn's do; a Python function takes it with a "
+                               "{keyword} parameter).", argument="sample_weight", function=func,
+                               name=Value(refusing[0]), keyword=Keyword("sample_weight", None))
     return w
 
 
 def check_weight_total(w, func, after=""):
     """Refuse weights that are all zero (``after``: the step that left them so, e.g. max_samples)."""
     if w is not None and not w.sum() > 0:
-        raise ValueError(f"The 'sample_weight' parameter of {func} must not be all zero{after}: the metric "
-                         f"would weigh no sample.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must not be all zero{after}: the metric "
+                               "would weigh no sample.", argument="sample_weight", function=func, after=after)
 
 
 class Scoring:
     """The engine's ``score`` hook for several metrics scored in one pass.
 
     ``importances[i]`` is metric i's (n_labels, n_repeats) matrix, oriented so that positive is worse;
-    called as ``score(baseline, predictions, label, repeat)`` it fills every metric's entry and returns
-    the first metric's, which the engine stores as its own scores. ``donors(label, repeat)`` gives the
-    task's donor rows (n,), or None where no values move between rows.
+    called as ``score(unperturbed, predictions, label, repeat)`` it fills every metric's entry and
+    returns the first metric's, which the engine stores as its own scores. ``baseline_scores`` are the
+    metrics on the unperturbed predictions (each result's ``baseline_score``). ``donors(label, repeat)``
+    gives the task's donor rows (n,), or None where no values move between rows.
     """
 
     def __init__(self, named_metrics, y, sample_weight, predictor, n_labels, n_repeats, func, donors=None):
@@ -81,7 +97,7 @@ class Scoring:
         self.baseline_scores = None
         self.donors = donors
         self._sums = [None] * len(self.metrics)
-        self._baseline_values = [None] * len(self.metrics)
+        self._unperturbed_values = [None] * len(self.metrics)
         self._why_no_se = [None] * len(self.metrics)
         self._n_labels = n_labels
 
@@ -101,25 +117,27 @@ class Scoring:
         return [metric(self.y, response, self.sample_weight, func=self.func)
                 for metric, response in zip(self.metrics, self.responses(predictions))]
 
-    def _start_effects(self, baseline_predictions):
-        """Per-sample values of every metric on the baseline; a metric without them gets a reason."""
-        for i, (metric, response) in enumerate(zip(self.metrics, self.responses(baseline_predictions))):
+    def _start_effects(self, unperturbed):
+        """Per-sample values of every metric on the unperturbed predictions; a metric without them gets a
+        reason."""
+        for i, (metric, response) in enumerate(zip(self.metrics, self.responses(unperturbed))):
             if metric.per_sample is None:
-                self._why_no_se[i] = (f"the metric {metric.name!r} is not a mean over samples and seqimp "
-                                      f"knows no per-sample linearisation of it. Metrics with standard errors: "
-                                      f"'mae', 'mse', 'rmse', 'r2', 'log_loss', 'accuracy', 'auc' (and "
-                                      f"scikit-learn's scorers of them), or a seqimp.metrics.Metric with "
-                                      f"per_sample=.")
+                self._why_no_se[i] = Phrase(text(
+                    "the metric {name} is not a mean over samples and seqimp knows no per-sample linearisation "
+                    "of it. Metrics with standard errors: {names} (and scikit-learn's scorers of them){custom}.",
+                    name=Value(metric.name), names=join(Value(m) for m in _WITH_SAMPLE_VALUES),
+                    custom=Words(", or a seqimp.metrics.Metric with per_sample=", "")))
                 continue
             try:
                 values = self._values(metric, response)
-            except NotImplementedError as exc:
-                self._why_no_se[i] = f"the metric {metric.name!r} has no per-sample values here: {exc}."
+            except NoSampleValues as exc:
+                self._why_no_se[i] = Phrase(text("the metric {name} has no per-sample values here: {why}.",
+                                                 name=Value(metric.name), why=Raised(exc, typed=False, sentence=True)))
                 continue
             # Checked against the metric, but not shifted: a task whose predictions do not change then
             # has effects of exactly 0.
-            matched(values, self.baseline_scores[i], f"The metric {metric.name!r}")
-            self._baseline_values[i] = values
+            matched(values, self.baseline_scores[i], _the_metric(metric))
+            self._unperturbed_values[i] = values
             self._sums[i] = EffectSums(len(self.y), self._n_labels, donors=self.donors is not None,
                                        donates_once=getattr(self.donors, "donates_once", False))
         if self.donors is not None and all(sums is None for sums in self._sums):
@@ -129,15 +147,15 @@ class Scoring:
     def _values(self, metric, response):
         values = np.asarray(metric.per_sample(self.y, response, self.sample_weight), dtype=np.float64)
         if values.shape != (len(self.y),) or not np.isfinite(values.sum()):
-            raise ValueError(f"The metric {metric.name!r}: per_sample must return {len(self.y)} finite "
-                             f"values, one per sample; got shape {values.shape}.")
+            raise SeqimpValueError("{what}: per_sample must return {n} finite values, one per sample; got {got}.",
+                                   what=_the_metric(metric), n=len(self.y), got=Shape(values.shape))
         return values
 
-    def __call__(self, baseline_predictions, predictions, label_index, repeat):
+    def __call__(self, unperturbed, predictions, label_index, repeat):
         if self.baseline_scores is None:
-            self.check(baseline_predictions)
-            self.baseline_scores = self.scores(baseline_predictions)
-            self._start_effects(baseline_predictions)
+            self.check(unperturbed)
+            self.baseline_scores = self.scores(unperturbed)
+            self._start_effects(unperturbed)
         donors = None
         for i, (metric, response, score) in enumerate(zip(self.metrics, self.responses(predictions),
                                                           self.scores(predictions))):
@@ -146,9 +164,8 @@ class Scoring:
             if self._sums[i] is not None:
                 if donors is None and self.donors is not None:
                     donors = self.donors(label_index, repeat)
-                effects = metric.worsening(self._baseline_values[i], self._values(metric, response))
-                self._sums[i].add(label_index, matched(effects, importance, f"The metric {metric.name!r}"),
-                                  donors)
+                effects = metric.worsening(self._unperturbed_values[i], self._values(metric, response))
+                self._sums[i].add(label_index, matched(effects, importance, _the_metric(metric)), donors)
         return self.importances[0, label_index, repeat]
 
     def inference(self, i):
