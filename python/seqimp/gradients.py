@@ -35,10 +35,10 @@ _FUNC = "gradient_importance"
 # attribution is the sum over its cells; the other two are gradients, averaged in size over the cells.
 _ADDITIVE = ("gradient_x_input", "integrated_gradients")
 # What a gradient method's interval covers (inference.sample_mean_inference).
-_COVERS = ("the sampling of the rows of X from their distribution (the samples are independent; "
-           "SmoothGrad's noise included): the interval covers the mean attribution size of this fitted "
-           "model over that distribution. It does not cover the model's own variability (another fit), "
-           "nor the choice of baseline or of n_steps.")
+_COVERS = errors.Phrase(text(
+    "the sampling of the rows of {X} from their distribution (the samples are independent; SmoothGrad's noise "
+    "included): the interval covers the mean attribution size of this fitted model over that distribution. It "
+    "does not cover the model's own variability (another fit), nor the choice of baseline or of n_steps."))
 _METRICS = {
     "saliency": "mean |gradient|",
     "gradient_x_input": "mean |gradient x input|",

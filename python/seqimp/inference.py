@@ -181,7 +181,7 @@ def sample_mean_inference(per_sample, *, covers):
     return {
         "se": per_sample.std(axis=1, ddof=1) / np.sqrt(n),
         "df": n - 1,
-        "estimator": "standard deviation over the samples of X / sqrt(n)",
+        "estimator": Phrase(text("standard deviation over the samples of {X} / sqrt(n)")),
         "covers": covers,
         "why_no_pvalues": NON_NEGATIVE,
     }
