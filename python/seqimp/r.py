@@ -170,7 +170,8 @@ def to_r(result):
     ``ci_low``, ``ci_high`` (95%) and ``p_value`` (doubles, the numbers of
     :meth:`~seqimp.ImportanceResult.to_frame`), one row per label in the result's order.
     Attributes: ``inference_df``, ``inference_estimator``, ``inference_covers`` (and
-    ``inference_why_no_se``/``inference_why_no_pvalues`` where there are none), ``importances`` (numeric matrix labels x repeats, rownames the label names),
+    ``inference_why_no_se``/``inference_why_no_pvalues`` where there are none; texts in R's words),
+    ``importances`` (numeric matrix labels x repeats, rownames the label names),
     ``importances_columns`` ("repeats", "folds" or "samples"), ``method``, ``metric``,
     ``granularity`` (character) and ``baseline_score`` (double or NA); for gradient methods also
     ``attributions``, an array (samples, timesteps, features). Built by the R package's own
