@@ -108,7 +108,7 @@ dist: setup
 notebooks: setup
 	$(PY) tests/python/test_notebooks.py --write
 
-# Every benchmark prints ratios measured in one run (about 10 minutes on 2 cores).
+# Every benchmark prints ratios measured in one run (about 15 minutes on 2 cores).
 bench: setup
 	$(PY) bench/bench_perturbation.py
 	$(PY) bench/bench_permutation.py
@@ -117,6 +117,7 @@ bench: setup
 	$(PY) bench/bench_prefix.py
 	$(PY) bench/bench_engine_scale.py
 	$(PY) bench/bench_frames.py
+	$(PY) bench/bench_calibration.py
 	Rscript bench/bench_r_overhead.R
 
 clean:

@@ -1,10 +1,13 @@
 #' Plot a seqimp_importance result with ggplot2
 #'
-#' Granularity \code{"feature"} (and groups): horizontal bars, most important on top, with error bars
-#' of one standard deviation over repeats (or folds, or samples). Granularity \code{"timestep"}: bars
-#' in time order. Granularity \code{"cell"}: a timestep x feature heatmap. The title names the method
-#' and what the importance measures ("Permutation importance (MSE increase)"), and timestep axes
-#' have integer breaks.
+#' Granularity \code{"feature"} (and groups): horizontal bars, most important on top, with confidence
+#' intervals as error bars where the method gives standard errors (\code{\link{confint.seqimp_importance}};
+#' none for Olden's and Garson's weights: the spread of repeats is not an interval). Granularity
+#' \code{"timestep"}: bars in time order. Granularity \code{"cell"}: a timestep x feature heatmap.
+#' With \code{alpha}, the labels \code{\link{significant}} flags are coloured and the others faded; a
+#' heatmap leaves the cells it does not flag blank. The title names the method and what the
+#' importance measures ("Permutation importance (MSE increase)"), and timestep axes have integer
+#' breaks.
 #'
 #' @param object,x A \code{seqimp_importance} data.frame.
 #' @param top_n Integer. Show only the \code{top_n} most important labels (by absolute importance,
@@ -12,6 +15,11 @@
 #'   features with the largest total. Default is NULL (all).
 #' @param sort Logical. Order bars (or the heatmap's features) by importance; FALSE keeps the result's
 #'   order. Default is NULL: TRUE, except for granularity \code{"timestep"}, which keeps time order.
+#' @param level Number. The level of the confidence intervals drawn, in (0, 1). Default is 0.95.
+#' @param alpha Number or NULL. Mark the labels \code{\link{significant}} flags at this error rate.
+#'   Default is NULL (mark nothing).
+#' @param correction Character or NULL. The multiple-testing correction for \code{alpha}:
+#'   \code{"holm"}, \code{"bonferroni"}, \code{"bh"} or NULL. Default is \code{"holm"}.
 #' @param ... Ignored.
 #' @return \code{autoplot()} returns a ggplot; \code{plot()} draws it and returns it invisibly.
 #' @examplesIf seqimp_available() && requireNamespace("ggplot2", quietly = TRUE)
@@ -20,23 +28,38 @@
 #' y <- rowSums(x[, , "a"]) + 0.5 * rowSums(x[, , "b"])
 #' linear <- function(x) rowSums(x[, , "a"]) + 0.5 * rowSums(x[, , "b"])
 #' r <- permutation_importance(linear, x, y, metric = "mse", n_repeats = 3, seed = 1)
-#' ggplot2::autoplot(r)            # bars, most important first, with error bars across repeats
+#' ggplot2::autoplot(r)            # bars, most important first, with 95% confidence intervals
 #' ggplot2::autoplot(r, top_n = 2) # only the two most important
 #' # granularity = "cell": a timestep x feature heatmap
 #' cells <- perturbation_importance(linear, x, granularity = "cell", seed = 1)
 #' ggplot2::autoplot(cells)
+#' # significant timesteps coloured (Holm's correction)
+#' steps <- permutation_importance(linear, x, y, metric = "mse", granularity = "timestep", seed = 1)
+#' ggplot2::autoplot(steps, alpha = 0.05)
 #' @exportS3Method ggplot2::autoplot
-autoplot.seqimp_importance <- function(object, top_n = NULL, sort = NULL, ...) {
+autoplot.seqimp_importance <- function(object, top_n = NULL, sort = NULL, level = 0.95, alpha = NULL,
+                                       correction = "holm", ...) {
   require_ggplot2()
   fn <- "autoplot.seqimp_importance"
   frame <- as.data.frame(object)
+  level <- as_level(level, fn)
+  has_interval <- !is.null(frame$se)
+  if (has_interval) {
+    bounds <- interval_bounds(object, level, fn)
+    frame$low <- bounds[, 1L]
+    frame$high <- bounds[, 2L]
+  }
+  marked <- !is.null(alpha)
+  frame$flag <- if (marked) significant(object, alpha, correction) else TRUE
   granularity <- attr(object, "granularity")
   top_n <- as_count(top_n, "top_n", fn, null_ok = TRUE, low = 1L)
   sort <- if (is.null(sort)) !identical(granularity, "timestep") else as_flag(sort, "sort", fn)
   title <- plot_title(object)
   value_label <- importance_label(object)
-  has_spread <- NCOL(attr(object, "importances")) > 1L
   theme <- ggplot2::theme_minimal()
+  subtitle <- if (marked) sprintf("%s significant at %s (%s)", if (identical(granularity, "cell")) "shown:" else
+    "coloured:", format(alpha), if (is.null(correction)) "no correction" else correction) else NULL
+  fill_scale <- ggplot2::scale_fill_manual(values = c(`TRUE` = "steelblue", `FALSE` = "grey80"), guide = "none")
   if (identical(granularity, "cell")) {
     totals <- tapply(abs(frame$importance), factor(frame$feature, levels = unique(frame$feature)), sum)
     features <- names(totals)
@@ -44,11 +67,12 @@ autoplot.seqimp_importance <- function(object, top_n = NULL, sort = NULL, ...) {
     if (sort) features <- features[order(-totals[features])]
     frame <- frame[frame$feature %in% features, , drop = FALSE]
     frame$feature <- factor(frame$feature, levels = rev(features))
+    if (marked) frame$importance[!frame$flag] <- NA  # blank: not significant
     return(ggplot2::ggplot(frame, ggplot2::aes(x = timestep, y = feature, fill = importance)) +
              ggplot2::geom_tile() +
              ggplot2::scale_x_continuous(breaks = integer_breaks, expand = c(0, 0)) +
-             ggplot2::scale_fill_viridis_c(name = value_label) +
-             ggplot2::labs(title = title, x = "timestep", y = NULL) +
+             ggplot2::scale_fill_viridis_c(name = value_label, na.value = "white") +
+             ggplot2::labs(title = title, subtitle = subtitle, x = "timestep", y = NULL) +
              theme)
   }
   if (!is.null(top_n)) {  # the top_n largest, kept in the result's order
@@ -57,29 +81,30 @@ autoplot.seqimp_importance <- function(object, top_n = NULL, sort = NULL, ...) {
   if (identical(granularity, "timestep")) {
     if (sort) {
       frame$step <- stats::reorder(factor(frame$timestep), -frame$importance)
-      p <- ggplot2::ggplot(frame, ggplot2::aes(x = step, y = importance)) +
-        ggplot2::geom_col(fill = "steelblue")
+      p <- ggplot2::ggplot(frame, ggplot2::aes(x = step, y = importance, fill = flag)) +
+        ggplot2::geom_col()
     } else {
-      p <- ggplot2::ggplot(frame, ggplot2::aes(x = timestep, y = importance)) +
-        ggplot2::geom_col(fill = "steelblue") +
+      p <- ggplot2::ggplot(frame, ggplot2::aes(x = timestep, y = importance, fill = flag)) +
+        ggplot2::geom_col() +
         ggplot2::scale_x_continuous(breaks = integer_breaks)
     }
-    if (has_spread) {
-      p <- p + ggplot2::geom_errorbar(ggplot2::aes(ymin = importance - std, ymax = importance + std),
-                                      width = 0.3)
-    }
-    return(p + ggplot2::labs(title = title, x = "timestep", y = value_label) + theme)
+    if (has_interval) p <- p + ggplot2::geom_errorbar(ggplot2::aes(ymin = low, ymax = high), width = 0.3)
+    return(p + fill_scale + ggplot2::labs(title = title, subtitle = subtitle, x = "timestep",
+                                          y = interval_label(value_label, has_interval, level)) + theme)
   }
   # Bars top to bottom: the first level is drawn at the bottom, so the most important comes last.
   levels <- if (sort) frame$feature[order(frame$importance)] else rev(frame$feature)
   frame$feature <- factor(frame$feature, levels = unique(levels))
-  p <- ggplot2::ggplot(frame, ggplot2::aes(x = importance, y = feature)) +
-    ggplot2::geom_col(fill = "steelblue")
-  if (has_spread) {
-    p <- p + ggplot2::geom_errorbar(ggplot2::aes(xmin = importance - std, xmax = importance + std),
-                                    width = 0.3)
-  }
-  p + ggplot2::labs(title = title, x = value_label, y = NULL) + theme
+  p <- ggplot2::ggplot(frame, ggplot2::aes(x = importance, y = feature, fill = flag)) +
+    ggplot2::geom_col()
+  if (has_interval) p <- p + ggplot2::geom_errorbar(ggplot2::aes(xmin = low, xmax = high), width = 0.3)
+  p + fill_scale + ggplot2::labs(title = title, subtitle = subtitle,
+                                 x = interval_label(value_label, has_interval, level), y = NULL) + theme
+}
+
+interval_label <- function(value_label, has_interval, level) {
+  if (!has_interval) return(value_label)
+  sprintf("%s, %s%% confidence intervals", value_label, format(100 * level))
 }
 
 #' @rdname autoplot.seqimp_importance
@@ -148,4 +173,4 @@ importance_label <- function(object) {
 
 `%|NA|%` <- function(a, b) if (is.na(a)) b else unname(a)
 
-utils::globalVariables(c("importance", "feature", "timestep", "std", "step"))
+utils::globalVariables(c("importance", "feature", "timestep", "std", "step", "low", "high", "flag"))

@@ -7,7 +7,11 @@
 #' @return A \code{seqimp_importance} data.frame, one row per label in the core's order, with columns
 #'   \code{feature} (character; \code{"(all)"} for granularity \code{"timestep"}), \code{timestep}
 #'   (integer, 1-based; only when granularity is not \code{"feature"}), \code{importance} (mean over
-#'   repeats) and \code{std} (standard deviation over repeats; see below). Attributes:
+#'   repeats) and \code{std} (standard deviation over repeats; see below); where the method gives
+#'   them, \code{se} (standard error of the importance), \code{ci_low} and \code{ci_high} (its 95\%
+#'   confidence interval; \code{\link{confint.seqimp_importance}} for other levels) and \code{p_value}
+#'   (one-sided, H0: importance <= 0, unadjusted; \code{\link{significant}} corrects for the number of
+#'   labels), the same numbers as the Python core's. Attributes:
 #'   \code{importances} (matrix labels x repeats, or labels x folds for LOFO, with the label names as
 #'   rownames: \code{"x1"}, \code{"x1@t1"}, \code{"t1"}, timesteps 1-based),
 #'   \code{importances_columns} (what its columns are: \code{"repeats"}, \code{"folds"} or
@@ -16,7 +20,17 @@
 #'   \code{attributions}, an array (samples, timesteps, features) with dimnames. Where features are
 #'   categorical (factor, character or logical columns of a data.frame, or named in
 #'   \code{categorical_features}), perturbation results name them in \code{swapped} (swapped between
-#'   samples instead of noised) and permutation results in \code{categorical_features}.
+#'   samples instead of noised) and permutation results in \code{categorical_features}. Inference
+#'   attributes: \code{inference_df} (the t interval's degrees of freedom; absent for a normal one),
+#'   \code{inference_estimator} and \code{inference_covers} (how the standard error was estimated and
+#'   what the interval covers, in words), \code{inference_why_no_se} and
+#'   \code{inference_why_no_pvalues} (why a method gives none).
+#'
+#' @section Standard error and standard deviation: \code{std} is the spread of the repeats on this
+#'   one data set; it says nothing about how far the importance is from the truth. \code{se} counts
+#'   the sampling of the data too (and the donors of permuted values, and the learner for LOFO), and
+#'   its intervals hold their stated coverage in simulation (see the how-to "Is this variable really
+#'   important?" of the Python site).
 #'
 #' @section Standard deviation: \code{std} is the population standard deviation over the columns of
 #'   \code{importances}, \code{sqrt(mean((v - mean(v))^2))} (ddof = 0), the same number as the Python
@@ -80,6 +94,11 @@ print.seqimp_importance <- function(x, n = 20L, sort = TRUE, digits = 4L, ...) {
   shown <- utils::head(frame, n)
   print(shown, digits = digits, row.names = FALSE)
   if (nrow(frame) > n) cat(sprintf("... %d more rows\n", nrow(frame) - n))
+  if (!is.null(frame$se)) {
+    cat(sprintf("se, ci_low, ci_high: 95%% interval (%s)%s\n", attr(x, "inference_estimator") %||% "",
+                if (is.null(frame$p_value)) "" else
+                  "; p_value: one-sided, H0 importance <= 0, unadjusted (see significant())"))
+  }
   invisible(x)
 }
 
@@ -109,8 +128,8 @@ as.data.frame.seqimp_importance <- function(x, row.names = NULL, optional = FALS
   if (!isTRUE(long)) return(frame)
   importances <- attr(x, "importances")
   n_columns <- NCOL(importances)
-  keys <- frame[rep(seq_len(nrow(frame)), each = n_columns), setdiff(names(frame), c("importance", "std")),
-                drop = FALSE]
+  keys <- frame[rep(seq_len(nrow(frame)), each = n_columns),
+                setdiff(names(frame), c("importance", "std", INFERENCE_COLUMNS)), drop = FALSE]
   keys[[long_column(x)]] <- rep(seq_len(n_columns), times = nrow(frame))
   keys$importance <- as.vector(t(importances))
   rownames(keys) <- NULL

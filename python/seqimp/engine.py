@@ -93,6 +93,28 @@ class Transform:
         """The value of :attr:`argument` for ``label``'s rows (``label`` None: the unperturbed task)."""
         raise NotImplementedError
 
+    # True for a transform whose rows take values from other rows (a permutation, a swap).
+    moves_rows = False
+    # Set by a caller that will ask donors() for every task: start() then keeps what it drew.
+    remember_donors = False
+    # True where every row gives its values to exactly one row per task (a permutation).
+    donates_once = False
+
+    def forget_donors(self):
+        """Drop the donors start() kept."""
+
+    def drawn_donors(self, key, label):
+        """The donors start() drew and kept for ``label``'s task whose seed's spawn key is ``key``
+        (handed over once, as :meth:`donors` gives them), or None."""
+        return None
+
+    def donors(self, label, seed):
+        """(n,) the row each row's new values come from in the task of ``seed``, or None where values
+        do not move between rows (noise, a constant); or (rows, donors, weights) where a row's values
+        come from several rows. Drawn as :meth:`start` draws them, so the standard error
+        (:mod:`seqimp.effects`) can count the donors without the engine's state."""
+        return None
+
     # True for a transform that may write non-integers (noise, a mean): integer blocks are then
     # streamed as float64, so nothing is truncated.
     writes_fractions = False
@@ -102,6 +124,28 @@ class Transform:
         if self.writes_fractions and block.X.dtype.kind in "biu" and not block.tokens:
             return np.dtype(np.float64)
         return block.X.dtype
+
+
+def task_donors(transform, labels, root_seed):
+    """``donors(label_index, repeat)`` for :mod:`seqimp.effects`, or None for a transform that moves no
+    values between rows. The transform keeps the donors it draws until they are asked for."""
+    if not transform.moves_rows:
+        return None
+    transform.remember_donors = True
+    prefix = tuple(root_seed.spawn_key)
+
+    def donors(j, r):
+        drawn = transform.drawn_donors(prefix + (j, r), labels[j])
+        return drawn if drawn is not None else transform.donors(labels[j], task_seed(root_seed, j, r))
+
+    def stop():
+        """No donors will be asked for after all (no metric has per-sample values): keep none."""
+        transform.remember_donors = False
+        transform.forget_donors()
+
+    donors.donates_once = transform.donates_once
+    donors.stop = stop
+    return donors
 
 
 class _Identity(Transform):

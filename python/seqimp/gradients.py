@@ -19,6 +19,7 @@ import numpy as np
 
 from . import adapters, checks, engine, errors
 from .errors import Keyword, SeqimpTypeError, SeqimpValueError, Shape, Value, Words, text
+from .inference import sample_mean_inference
 from .inputs import entries_by_input
 from .labels import Label
 from .outputs import check_output, select_output
@@ -33,6 +34,11 @@ _FUNC = "gradient_importance"
 # Attributions of these methods add up (to f(x) - f(baseline) for integrated gradients), so a label's
 # attribution is the sum over its cells; the other two are gradients, averaged in size over the cells.
 _ADDITIVE = ("gradient_x_input", "integrated_gradients")
+# What a gradient method's interval covers (inference.sample_mean_inference).
+_COVERS = errors.Phrase(text(
+    "the sampling of the rows of {X} from their distribution (the samples are independent; SmoothGrad's noise "
+    "included): the interval covers the mean attribution size of this fitted model over that distribution. It "
+    "does not cover the model's own variability (another fit), nor the choice of baseline or of n_steps."))
 _METRICS = {
     "saliency": "mean |gradient|",
     "gradient_x_input": "mean |gradient x input|",
@@ -353,7 +359,8 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
     importances = label_importances(_flat(attributions), call.labels, method in _ADDITIVE, data)
     shaped = data.structured([a.reshape(block.input_shape) for a, block in zip(attributions, data.blocks)])
     return finish(call, method=method, importances=importances, metric=_METRICS[method], params=params,
-                  extra=extra, attributions=shaped)
+                  extra=extra, attributions=shaped,
+                  inference=sample_mean_inference(importances, covers=_COVERS))
 
 
 def _select(call, method, base, output, passes):

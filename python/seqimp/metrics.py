@@ -25,12 +25,15 @@ from typing import Callable
 
 import numpy as np
 
-from . import checks, errors, sklearn_scorers
+from . import checks, errors, sample_scores, sklearn_scorers
 from .errors import Options, Raised, SeqimpTypeError, SeqimpValueError, Shape, Value, Words, about, text
 
 # A Python function as a metric, and what R users pass in its place.
 _A_SCORE_FUNCTION = Words("a callable (y_true, y_pred) -> float", "an R function(y_true, y_pred) returning a number")
 _A_LOSS = Words("a callable loss (y_true, y_pred) -> float", "an R function(y_true, y_pred) returning a number")
+_PER_SAMPLE_VALUES = Words("None or a callable (y_true, y_pred, sample_weight=None) -> ndarray of shape (n_samples,)",
+                           "NULL or an R function(y_true, y_pred, sample_weight = NULL) returning one number per "
+                           "sample")
 
 PREDICT = "predict"
 # scikit-learn's preference for metrics that rank scores: decision values where the model has them.
@@ -64,6 +67,13 @@ class Metric:
     pos_label : int, float, bool, str or None, default=None
         The positive class of a binary classifier, whose column of ``predict_proba`` is scored (and
         whose sign ``decision_function`` takes); None is ``classes_[-1]``, as in scikit-learn.
+    per_sample : callable, default=None
+        ``per_sample(y_true, y_pred, sample_weight=None) -> ndarray (n_samples,)``: per-sample values
+        whose plain mean is the metric (with weights, sample i's loss times ``n w_i / sum(w)``; for a
+        metric that is not a mean over samples, its linearisation: see :mod:`seqimp.sample_scores`).
+        With them :func:`permutation_importance` gives standard errors, intervals and p-values; without
+        them it gives none. seqimp's named metrics and scikit-learn's MAE, MSE, RMSE, R², accuracy,
+        ROC AUC and Brier scorers have them.
 
     Examples
     --------
@@ -85,11 +95,14 @@ class Metric:
     needs_classes: bool = False
     response_method: object = PREDICT
     pos_label: object = None
+    per_sample: Callable = None
 
     def __post_init__(self):
         if not callable(self.func):
             checks.fail("func", "Metric", _A_SCORE_FUNCTION, self.func, TypeError)
         checks.check_bool(self.greater_is_better, "greater_is_better", "Metric")
+        if self.per_sample is not None and not callable(self.per_sample):
+            checks.fail("per_sample", "Metric", _PER_SAMPLE_VALUES, self.per_sample, TypeError)
         if self.name is None:
             object.__setattr__(self, "name", getattr(self.func, "__name__", "custom"))
         response = self.response_method
@@ -227,14 +240,15 @@ def _auc(y_true, y_pred, sample_weight=None):
 # in y, not probabilities. Log loss is meaningless without probabilities. What a classifier is asked for
 # is what scikit-learn's scorer of the same name asks for.
 METRICS = {
-    "mae": Metric(_mae, False, "mae"),
-    "mse": Metric(_mse, False, "mse"),
-    "rmse": Metric(_rmse, False, "rmse"),
-    "r2": Metric(_r2, True, "r2"),
+    "mae": Metric(_mae, False, "mae", per_sample=sample_scores.absolute_errors),
+    "mse": Metric(_mse, False, "mse", per_sample=sample_scores.squared_errors),
+    "rmse": Metric(_rmse, False, "rmse", per_sample=sample_scores.root_squared_errors),
+    "r2": Metric(_r2, True, "r2", per_sample=sample_scores.r2_values),
     "log_loss": Metric(_log_loss, False, "log_loss", needs_proba=True, needs_classes=True,
-                       response_method="predict_proba"),
-    "accuracy": Metric(_accuracy, True, "accuracy", needs_classes=True),
-    "auc": Metric(_auc, True, "auc", needs_classes=True, response_method=SCORES),
+                       response_method="predict_proba", per_sample=sample_scores.log_losses),
+    "accuracy": Metric(_accuracy, True, "accuracy", needs_classes=True, per_sample=sample_scores.hits),
+    "auc": Metric(_auc, True, "auc", needs_classes=True, response_method=SCORES,
+                  per_sample=sample_scores.auc_values),
 }
 
 # scikit-learn's metric-function and scorer names for the same metrics.
@@ -261,7 +275,15 @@ def _negated(name, base):
 
     func.__wrapped__ = base.func
     return Metric(func, True, name, needs_proba=base.needs_proba, needs_classes=base.needs_classes,
-                  response_method=base.response_method)
+                  response_method=base.response_method,
+                  per_sample=sample_scores.negated(base.per_sample) if base.per_sample else None)
+
+
+def _with_sample_values(arguments):
+    """A scorer's Metric arguments with its per-sample values, where scikit-learn's function has them."""
+    func = arguments["func"]
+    values = sample_scores.for_score_function(func.score_func, func.sign, func.kwargs)
+    return {**arguments, "per_sample": values}
 
 
 def _from_scorer(metric, func):
@@ -270,7 +292,7 @@ def _from_scorer(metric, func):
         checks.fail("metric", func, text("a scikit-learn scorer with one score function (from make_scorer or "
                                          "get_scorer; for several metrics pass a list or dict of them), a metric "
                                          "name, a {Metric} or {score}", score=_A_SCORE_FUNCTION), metric, TypeError)
-    return Metric(**arguments)
+    return Metric(**_with_sample_values(arguments))
 
 
 def get_metric(metric, func):
@@ -295,7 +317,7 @@ def get_metric(metric, func):
             return _negated(key, METRICS[NEGATED[key]])
         arguments = sklearn_scorers.named_scorer_arguments(key)
         if arguments is not None:
-            return Metric(**arguments)
+            return Metric(**_with_sample_values(arguments))
     checks.fail("metric", func, text("one of {names} or a scikit-learn scorer name (any of "
                                      "sklearn.metrics.get_scorer_names(), such as {example}), a scikit-learn scorer, "
                                      "a {Metric}, or {loss}", names=Options(METRICS), example=Value("neg_log_loss"),

@@ -231,14 +231,17 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
     chunk_rows = call.chunk_rows()
     engine.check_size(call.data, call.labels, n_repeats, _FUNC)  # before Scoring allocates metrics x labels x repeats
     call.data, y, sample_weight = _subsample(call.data, y, sample_weight, count, call.root_seed)
-    score = Scoring(metrics, y, sample_weight, call.predictor, len(call.labels), n_repeats, _FUNC)
+    transform = Resample(call.data, "permutation")
+    score = Scoring(metrics, y, sample_weight, call.predictor, len(call.labels), n_repeats, _FUNC,
+                    donors=engine.task_donors(transform, call.labels, call.root_seed))
 
-    call.run(Resample(call.data, "permutation"), n_repeats=n_repeats, chunk_rows=chunk_rows, score=score,
+    call.run(transform, n_repeats=n_repeats, chunk_rows=chunk_rows, score=score,
              predictor=_CheckFirstChunk(call.predictor, score))
     params = {"n_repeats": n_repeats, "max_samples": max_samples, "n_samples": call.data.n_samples,
               "sample_weight": sample_weight is not None}
     results = {name: finish(call, method="permutation", importances=score.importances[i], metric=m.name,
                             baseline_score=score.baseline_scores[i],
-                            params={**params, "greater_is_better": m.greater_is_better})
+                            params={**params, "greater_is_better": m.greater_is_better},
+                            inference=score.inference(i))
                for i, (name, m) in enumerate(metrics)}
     return results if several else next(iter(results.values()))

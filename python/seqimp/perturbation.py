@@ -7,6 +7,7 @@ import numpy as np
 from . import checks
 from .errors import SeqimpTypeError, Shape, text
 from .adapters import as_predictor
+from .effects import change_score
 from .outputs import select_predictions
 from .preamble import finish, prepare
 from .transforms import AdditiveNoise, Constant, Resample, SwapCategorical
@@ -64,7 +65,10 @@ def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_s
         Multiply ``scale`` by each feature's standard deviation (over samples and timesteps).
     effect : {"rms", "mae"} or callable, default="rms"
         "rms": root-mean-square change of the predictions; "mae": mean absolute change; or
-        ``effect(original, perturbed) -> float``.
+        ``effect(original, perturbed) -> float``. "rms" and "mae" give standard errors and confidence
+        intervals (``importances_se``, :meth:`ImportanceResult.confidence_interval`) over the rows
+        of X and the noise draws (rms by the delta method); being >= 0 by construction they have no
+        p-values. A callable gives neither.
     n_repeats : int, default=1
         Independent perturbations per label.
     granularity : {"feature", "timestep", "cell"}, default="feature"
@@ -133,11 +137,14 @@ def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_s
                    random_state=random_state, progress=progress, n_jobs=n_jobs, batch_size=batch_size,
                    output=output)
     transform = _transform(call.data, noise, scale, scale_by_std)
-    out = call.run(transform, n_repeats=n_repeats,
-                   score=lambda unperturbed, predictions, j, r: effect_fn(unperturbed, predictions))
+    # "rms" and "mae" are means over samples (rms to first order): their per-sample effects give standard
+    # errors; a custom effect gives none.
+    score = change_score(effect, effect_fn, call.data.n_samples, call.labels, transform, call.root_seed)
+    out = call.run(transform, n_repeats=n_repeats, score=score)
     return finish(call, method="perturbation", importances=out.scores,
                   metric=effect if isinstance(effect, str) else getattr(effect, "__name__", "custom"),
-                  params={"noise": noise, "scale": scale, "scale_by_std": scale_by_std, "n_repeats": n_repeats})
+                  params={"noise": noise, "scale": scale, "scale_by_std": scale_by_std, "n_repeats": n_repeats},
+                  inference=score.inference(out.scores))
 
 
 def _transform(data, noise, scale, scale_by_std):

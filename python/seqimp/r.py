@@ -168,8 +168,12 @@ def to_r(result):
 
     Class ``c("seqimp_importance", "data.frame")``; columns ``feature`` (character, "(all)" for
     granularity "timestep"), ``timestep`` (integer, 1-based as R indexes; only when granularity is not
-    "feature"), ``importance`` and ``std`` (doubles), one row per label in the result's order.
-    Attributes: ``importances`` (numeric matrix labels x repeats, rownames the label names),
+    "feature"), ``importance`` and ``std`` (doubles), and where the method gives them ``se``,
+    ``ci_low``, ``ci_high`` (95%) and ``p_value`` (doubles, the numbers of
+    :meth:`~seqimp.ImportanceResult.to_frame`), one row per label in the result's order.
+    Attributes: ``inference_df``, ``inference_estimator``, ``inference_covers`` (and
+    ``inference_why_no_se``/``inference_why_no_pvalues`` where there are none; texts in R's words),
+    ``importances`` (numeric matrix labels x repeats, rownames the label names),
     ``importances_columns`` ("repeats", "folds" or "samples"), ``method``, ``metric``,
     ``granularity`` (character) and ``baseline_score`` (double or NA); for gradient methods also
     ``attributions``, an array (samples, timesteps, features). Built by the R package's own

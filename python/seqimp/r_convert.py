@@ -41,7 +41,30 @@ def result_parts(result):
         "feature_names": [str(name) for name in (result.feature_names or ())],
         "swapped": categorical if result.method == "perturbation" else None,
         "categorical_features": categorical if result.method == "permutation" else None,
+        "inference": inference_parts(result),
     }
+
+
+def inference_parts(result):
+    """The R columns and attributes of a result's inference: ``se``, ``ci_low``, ``ci_high`` (95%) and
+    ``p_value`` (each None where the method gives none), ``df`` (None for a normal interval), and the
+    texts ``estimator``, ``covers``, ``why_no_se`` and ``why_no_pvalues``, in R's words."""
+    from .inference import why_no_se
+
+    frame = result.to_frame()
+    info = result.inference or {}
+
+    def column(name):
+        return np.asarray(frame[name], dtype=np.float64).reshape(-1) if name in frame else None
+
+    def words(value):
+        return None if value is None else str(r_words(value))
+
+    return {"se": column("se"), "ci_low": column("ci_low"), "ci_high": column("ci_high"),
+            "p_value": column("p_value"), "df": None if info.get("df") is None else float(info["df"]),
+            "estimator": words(info.get("estimator")), "covers": words(info.get("covers")),
+            "why_no_se": words(why_no_se(result)) if "se" not in info else None,
+            "why_no_pvalues": words(info.get("why_no_pvalues")) if "p_value" not in frame else None}
 
 
 def _names_or_none(names):

@@ -287,3 +287,85 @@ def test_a_result_describes_its_output_in_each_language():
     frame = seqimp.lek_profile(lambda x: np.stack([x[:, 0, 0], x[:, 0, 1]], axis=1), X, output=1, n_points=3)
     assert frame.attrs["output"] == "output 1"
     assert lek_profile_parts(frame)["output"] == "output 2"
+
+
+# -- inference (issue 20): why a result has no standard error or test, in each language's words ----------
+
+def test_a_custom_effect_says_why_it_has_no_standard_error():
+    from seqimp.r_convert import inference_parts
+
+    r = seqimp.perturbation_importance(linear, X, effect=lambda a, b: float(np.abs(a - b).max()), random_state=0)
+    assert r.inference["why_no_se"] == ("a custom effect is not known to be a mean over samples; use effect='rms' "
+                                        "or 'mae' for standard errors.")
+    err = raised(r.confidence_interval)
+    assert type(err) is errors.SeqimpValueError
+    assert str(err) == ("This result has no standard errors: a custom effect is not known to be a mean over "
+                        "samples; use effect='rms' or 'mae' for standard errors.")
+    assert err.in_r() == ("This result has no standard errors: a custom effect is not known to be a mean over "
+                          "samples; use effect = \"rms\" or \"mae\" for standard errors.")
+    assert inference_parts(r)["why_no_se"] == ("a custom effect is not known to be a mean over samples; use "
+                                               "effect = \"rms\" or \"mae\" for standard errors.")
+
+
+def test_a_metric_without_per_sample_values_says_which_have_them():
+    from seqimp.r_convert import inference_parts
+
+    r = seqimp.permutation_importance(linear, X, Y, metric="neg_median_absolute_error", random_state=0)
+    assert r.inference["why_no_se"] == (
+        "the metric 'neg_median_absolute_error' is not a mean over samples and seqimp knows no per-sample "
+        "linearisation of it. Metrics with standard errors: 'mae', 'mse', 'rmse', 'r2', 'log_loss', 'accuracy', "
+        "'auc' (and scikit-learn's scorers of them), or a seqimp.metrics.Metric with per_sample=.")
+    assert inference_parts(r)["why_no_se"] == (
+        "the metric \"neg_median_absolute_error\" is not a mean over samples and seqimp knows no per-sample "
+        "linearisation of it. Metrics with standard errors: \"mae\", \"mse\", \"rmse\", \"r2\", \"log_loss\", "
+        "\"accuracy\", \"auc\" (and scikit-learn's scorers of them).")
+
+
+def test_a_scorer_whose_values_cover_one_output_names_the_shape_of_y():
+    from sklearn.metrics import get_scorer
+
+    from seqimp.r_convert import inference_parts
+
+    def two(x):
+        return np.stack([linear(x), 2 * linear(x)], axis=1)
+
+    r = seqimp.permutation_importance(two, X, two(X), metric=get_scorer("neg_root_mean_squared_error"),
+                                      random_state=0)
+    assert r.inference["why_no_se"] == (
+        "the metric 'neg_root_mean_squared_error' has no per-sample values here: root_mean_squared_error has "
+        "per-sample values here for one output; got y of shape (100, 2).")
+    assert inference_parts(r)["why_no_se"] == (
+        "the metric \"neg_root_mean_squared_error\" has no per-sample values here: root_mean_squared_error has "
+        "per-sample values here for one output; got y of dims c(100, 2).")
+
+
+def test_per_sample_values_that_do_not_average_to_the_metric_are_an_error():
+    from seqimp.metrics import Metric
+
+    def mse(y_true, y_pred, sample_weight=None):
+        return float(np.mean((y_true - y_pred) ** 2))
+
+    def wrong(y_true, y_pred, sample_weight=None):
+        return (y_true - y_pred) ** 2 + 1.0
+
+    err = raised(seqimp.permutation_importance, linear, X, Y + 0.5,
+                 metric=Metric(mse, False, "mymse", per_sample=wrong), random_state=0)
+    assert type(err) is errors.SeqimpValueError
+    assert str(err) == ("The metric 'mymse': its per-sample values average to 1.25, but the metric gives 0.25. "
+                        "Per-sample values must average to the metric (weighted by sample_weight where there is "
+                        "one).")
+    assert err.in_r() == ("The metric \"mymse\": its per-sample values average to 1.25, but the metric gives "
+                          "0.25. Per-sample values must average to the metric (weighted by sample_weight where "
+                          "there is one).")
+
+
+def test_inference_arguments_in_each_language():
+    r = seqimp.permutation_importance(linear, X, Y, metric="mse", random_state=0)
+    assert in_r(r.confidence_interval, 95)[1] == (
+        "The 'level' argument of ImportanceResult.confidence_interval must be a number in the range (0, 1), such "
+        "as 0.95. Got 95 instead.")
+    assert in_r(r.significant, 0.05, correction="fdr")[1] == (
+        "The 'correction' argument of ImportanceResult.significant must be one of c(\"holm\", \"bonferroni\", "
+        "\"bh\") or NULL. Got \"fdr\" instead.")
+    p = seqimp.perturbation_importance(linear, X, random_state=0)
+    assert in_r(lambda: p.pvalues)[1].startswith("This result has no p-values: the importance is non-negative")

@@ -206,12 +206,14 @@ def test_input_is_never_modified_and_read_only_input_works(X):
 def test_result_frame_and_repr(X):
     r = seqimp.perturbation_importance(total, X[:200], n_repeats=2, random_state=0)
     frame = r.to_frame()
-    assert list(frame.columns) == ["feature", "importance", "std"]
+    # A size of change has intervals but no test (it is >= 0 by construction).
+    assert list(frame.columns) == ["feature", "importance", "std", "se", "ci_low", "ci_high"]
     assert list(r.to_frame(sort=True)["feature"]) == ["x1", "x2", "x3", "x4"]
     text = repr(r)
     assert "method='perturbation'" in text and "x1" in text
     cells = seqimp.perturbation_importance(total, X[:200, :2], granularity="cell", random_state=0)
-    assert list(cells.to_frame().columns) == ["feature", "timestep", "importance", "std"]
+    assert list(cells.to_frame().columns) == ["feature", "timestep", "importance", "std", "se", "ci_low",
+                                              "ci_high"]
 
 
 @pytest.mark.slow

@@ -283,8 +283,8 @@ def test_to_r_feature_granularity_matches_the_r_contract(r_array):
     frame = result.to_r()
     d = describe(frame)
     assert d["class"] == ["seqimp_importance", "data.frame"] and d["is_df"] == [True]
-    assert d["names"] == ["feature", "importance", "std"]
-    assert d["types"] == ["character", "double", "double"]
+    assert d["names"] == ["feature", "importance", "std", "se", "ci_low", "ci_high"]  # no test: RMS is >= 0
+    assert d["types"] == ["character"] + ["double"] * 5
     assert d["imp_dim"] == [3, 3] and d["imp_rownames"] == ["temp", "load", "noise"]
     assert d["method"] == ["perturbation"] and d["metric"] == ["rms"] and d["granularity"] == ["feature"]
     assert d["baseline_type"] == ["double"] and d["baseline_na"] == [True]
@@ -292,9 +292,22 @@ def test_to_r_feature_granularity_matches_the_r_contract(r_array):
     assert column(frame, "feature") == ["temp", "load", "noise"]
     np.testing.assert_array_equal(column(frame, "importance"), result.importances_mean)
     np.testing.assert_array_equal(column(frame, "std"), result.importances_std)
+    np.testing.assert_array_equal(column(frame, "se"), result.importances_se)
+    np.testing.assert_array_equal(column(frame, "ci_low"), result.confidence_interval()[:, 0])
     with localconverter(default_converter):
         matrix = np.array(r("function(d) attr(d, 'importances')")(frame))  # rpy2 gives R's shape
+        df = list(r("function(d) attr(d, 'inference_df')")(frame))
     np.testing.assert_array_equal(matrix, result.importances)
+    assert df == [result.inference["df"]]
+
+
+def test_to_r_carries_p_values(r_array):
+    X = from_r(r_array)
+    y = linear_sequence_model(X) + np.random.default_rng(0).normal(size=len(X))
+    result = seqimp.permutation_importance(linear_sequence_model, r_array, y, metric="mse", random_state=1)
+    frame = result.to_r()
+    np.testing.assert_array_equal(column(frame, "p_value"), result.pvalues)
+    np.testing.assert_array_equal(column(frame, "ci_high"), result.confidence_interval()[:, 1])
 
 
 def test_to_r_timestep_and_cell_granularity_have_1_based_integer_timesteps(r_array):
@@ -302,8 +315,8 @@ def test_to_r_timestep_and_cell_granularity_have_1_based_integer_timesteps(r_arr
                                              noise="zero")
     frame = to_r(by_step)
     d = describe(frame)
-    assert d["names"] == ["feature", "timestep", "importance", "std"]
-    assert d["types"] == ["character", "integer", "double", "double"]
+    assert d["names"] == ["feature", "timestep", "importance", "std", "se", "ci_low", "ci_high"]
+    assert d["types"] == ["character", "integer"] + ["double"] * 5
     assert column(frame, "feature") == ["(all)"] * 7
     assert column(frame, "timestep") == [1, 2, 3, 4, 5, 6, 7]
     assert d["granularity"] == ["timestep"] and d["imp_rownames"] == [f"t{t + 1}" for t in range(7)]  # 1-based, as R counts

@@ -114,3 +114,21 @@ test_that("an R model reading variables x lacks: c(...) of both, and feature_nam
     "The R model uses the variables c(\"q\"), which x does not have; x's features are c(\"p\", \"r\").",
     "Pass x with the model's variables as column names (or feature_names =)."))
 })
+
+test_that("a result without standard errors says why in R's words (issue 20)", {
+  skip_if_no_seqimp()
+  d <- catalogue_data()
+  custom <- perturbation_importance(d$f, d$x, effect = function(a, b) max(abs(a - b)), seed = 1)
+  expect_identical(attr(custom, "inference_why_no_se"), paste(
+    "a custom effect is not known to be a mean over samples; use effect = \"rms\" or \"mae\" for standard errors."))
+  expect_identical(message_of(confint(custom)), paste(
+    "confint.seqimp_importance: this result has no standard errors: a custom effect is not known to be a mean",
+    "over samples; use effect = \"rms\" or \"mae\" for standard errors."))
+  median <- permutation_importance(d$f, d$x, d$y, metric = "neg_median_absolute_error", seed = 1)
+  expect_identical(attr(median, "inference_why_no_se"), paste(
+    "the metric \"neg_median_absolute_error\" is not a mean over samples and seqimp knows no per-sample",
+    "linearisation of it. Metrics with standard errors: \"mae\", \"mse\", \"rmse\", \"r2\", \"log_loss\",",
+    "\"accuracy\", \"auc\" (and scikit-learn's scorers of them)."))
+  expect_match(attr(permutation_importance(d$f, d$x, d$y, metric = "mse", seed = 1), "inference_covers"),
+               "the sampling of the rows of x from", fixed = TRUE)
+})

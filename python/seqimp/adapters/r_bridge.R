@@ -236,7 +236,8 @@ guarded <- function(name, ...) {
 # timestep names.
 new_importance <- function(names, feature, timestep, importances, mean, std, method, metric,
                            granularity, baseline_score, columns, attributions = NULL,
-                           feature_names = NULL, swapped = NULL, categorical_features = NULL) {
+                           feature_names = NULL, swapped = NULL, categorical_features = NULL,
+                           inference = NULL) {
   text <- function(value) if (is.null(value)) NA_character_ else as.character(value)
   timestep <- as.integer(timestep)
   names <- one_based_labels(as.character(unlist(names)), timestep)
@@ -245,6 +246,13 @@ new_importance <- function(names, feature, timestep, importances, mean, std, met
   if (granularity != "feature") out$timestep <- ifelse(timestep < 0L, NA_integer_, timestep + 1L)
   out$importance <- as.double(mean)
   out$std <- as.double(std)
+  # Inference (seqimp.inference): the columns where the method gives them, and what they mean.
+  for (column in c("se", "ci_low", "ci_high", "p_value")) {
+    if (!is.null(inference[[column]])) out[[column]] <- as.double(unlist(inference[[column]]))
+  }
+  for (key in c("df", "estimator", "covers", "why_no_se", "why_no_pvalues")) {
+    if (!is.null(inference[[key]])) attr(out, paste0("inference_", key)) <- unlist(inference[[key]])
+  }
   if (!is.matrix(importances)) importances <- matrix(importances, nrow = length(names))
   rownames(importances) <- names
   attr(out, "importances") <- importances
