@@ -2,7 +2,9 @@
 #'
 #' Granularity \code{"feature"} (and groups): horizontal bars, most important on top, with error bars
 #' of one standard deviation over repeats (or folds, or samples). Granularity \code{"timestep"}: bars
-#' in time order. Granularity \code{"cell"}: a timestep x feature heatmap. The title names the method
+#' in time order. Granularity \code{"cell"}: a timestep x feature heatmap. A result combined with
+#' \code{rbind()} that has a \code{run} column (labels repeated across results) gets one bar per run,
+#' side by side and coloured by run, or one heatmap per run: a label is never drawn as a stack. The title names the method
 #' and what the importance measures ("Permutation importance (MSE increase)"), and timestep axes
 #' have integer breaks.
 #'
@@ -34,7 +36,10 @@ autoplot.seqimp_importance <- function(object, top_n = NULL, sort = NULL, ...) {
   granularity <- attr(object, "granularity")
   top_n <- as_count(top_n, "top_n", fn, null_ok = TRUE, low = 1L)
   sort <- if (is.null(sort)) !identical(granularity, "timestep") else as_flag(sort, "sort", fn)
-  title <- plot_title(object)
+  # Results combined by rbind() with repeated labels: one bar per run, side by side (never stacked).
+  runs <- "run" %in% names(frame)
+  if (runs) frame$run <- factor(frame$run, levels = unique(frame$run))
+  labels <- ggplot2::labs(title = plot_title(object), fill = if (runs) "run" else NULL)
   value_label <- importance_label(object)
   has_spread <- NCOL(attr(object, "importances")) > 1L
   theme <- ggplot2::theme_minimal()
@@ -47,40 +52,50 @@ autoplot.seqimp_importance <- function(object, top_n = NULL, sort = NULL, ...) {
     frame$feature <- factor(frame$feature, levels = rev(features))
     return(ggplot2::ggplot(frame, ggplot2::aes(x = timestep, y = feature, fill = importance)) +
              ggplot2::geom_tile() +
+             (if (runs) ggplot2::facet_wrap(ggplot2::vars(run)) else NULL) +
              ggplot2::scale_x_continuous(breaks = integer_breaks, expand = c(0, 0)) +
              ggplot2::scale_fill_viridis_c(name = value_label) +
-             ggplot2::labs(title = title, x = "timestep", y = NULL) +
+             labels + ggplot2::labs(x = "timestep", y = NULL, fill = value_label) +
              theme)
   }
-  if (!is.null(top_n)) {  # the top_n largest, kept in the result's order
-    frame <- frame[base::sort(utils::head(order(-abs(frame$importance)), top_n)), , drop = FALSE]
-  }
+  if (!is.null(top_n)) frame <- top_labels(frame, top_n)
+  dodge <- ggplot2::position_dodge(width = 0.9)
+  bars <- if (runs) ggplot2::geom_col(ggplot2::aes(fill = run), position = dodge) else
+    ggplot2::geom_col(fill = "steelblue")
+  group <- if (runs) ggplot2::aes(group = run) else NULL  # error bars dodged with their bars
   if (identical(granularity, "timestep")) {
     if (sort) {
       frame$step <- stats::reorder(factor(frame$timestep), -frame$importance)
-      p <- ggplot2::ggplot(frame, ggplot2::aes(x = step, y = importance)) +
-        ggplot2::geom_col(fill = "steelblue")
+      p <- ggplot2::ggplot(frame, ggplot2::aes(x = step, y = importance)) + group + bars
     } else {
-      p <- ggplot2::ggplot(frame, ggplot2::aes(x = timestep, y = importance)) +
-        ggplot2::geom_col(fill = "steelblue") +
+      p <- ggplot2::ggplot(frame, ggplot2::aes(x = timestep, y = importance)) + group + bars +
         ggplot2::scale_x_continuous(breaks = integer_breaks)
     }
     if (has_spread) {
       p <- p + ggplot2::geom_errorbar(ggplot2::aes(ymin = importance - std, ymax = importance + std),
-                                      width = 0.3)
+                                      width = 0.3, position = dodge)
     }
-    return(p + ggplot2::labs(title = title, x = "timestep", y = value_label) + theme)
+    return(p + labels + ggplot2::labs(x = "timestep", y = value_label) + theme)
   }
   # Bars top to bottom: the first level is drawn at the bottom, so the most important comes last.
-  levels <- if (sort) frame$feature[order(frame$importance)] else rev(frame$feature)
+  # Features in order of their mean over runs; ties keep the result's order.
+  means <- tapply(frame$importance, factor(frame$feature, levels = unique(frame$feature)), mean)
+  levels <- if (sort) names(means)[order(means)] else rev(frame$feature)
   frame$feature <- factor(frame$feature, levels = unique(levels))
-  p <- ggplot2::ggplot(frame, ggplot2::aes(x = importance, y = feature)) +
-    ggplot2::geom_col(fill = "steelblue")
+  p <- ggplot2::ggplot(frame, ggplot2::aes(x = importance, y = feature)) + group + bars
   if (has_spread) {
     p <- p + ggplot2::geom_errorbar(ggplot2::aes(xmin = importance - std, xmax = importance + std),
-                                    width = 0.3)
+                                    width = 0.3, position = dodge)
   }
-  p + ggplot2::labs(title = title, x = value_label, y = NULL) + theme
+  p + labels + ggplot2::labs(x = value_label, y = NULL) + theme
+}
+
+# The rows of the top_n labels by absolute importance (the largest over runs), in the result's order.
+top_labels <- function(frame, top_n) {
+  keys <- label_keys(frame)
+  best <- tapply(abs(frame$importance), factor(keys, levels = unique(keys)), max)
+  chosen <- names(best)[utils::head(order(-best), top_n)]
+  frame[keys %in% chosen, , drop = FALSE]
 }
 
 #' @rdname autoplot.seqimp_importance
@@ -149,4 +164,4 @@ importance_label <- function(object) {
 
 `%|NA|%` <- function(a, b) if (is.na(a)) b else unname(a)
 
-utils::globalVariables(c("importance", "feature", "timestep", "std", "step"))
+utils::globalVariables(c("importance", "feature", "timestep", "std", "step", "run"))
