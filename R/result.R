@@ -17,6 +17,13 @@
 #'   categorical (factor, character or logical columns of a data.frame, or named in
 #'   \code{categorical_features}), perturbation results name them in \code{swapped} (swapped between
 #'   samples instead of noised) and permutation results in \code{categorical_features}.
+#'   \code{extra} is a named list of the method's diagnostics, the Python result's \code{extra}:
+#'   gradient methods' \code{predictions} (per sample) and \code{output}, integrated gradients'
+#'   \code{baseline_predictions} and \code{completeness_gap} (per sample: the attributions' sum minus
+#'   the change of the prediction), \code{n_real_samples} per label under a \code{mask}, LOFO's
+#'   \code{scores} (labels x folds), \code{baseline_scores}, \code{folds} (training and test rows,
+#'   1-based) and \code{n_fitted}, stepwise's \code{rank}, \code{order} and \code{path}. Subsetting
+#'   rows cuts the entries with one row per label (named in \code{attr(extra, "label_extras")}).
 #'
 #' @section Standard deviation: \code{std} is the population standard deviation over the columns of
 #'   \code{importances}, \code{sqrt(mean((v - mean(v))^2))} (ddof = 0), the same number as the Python
@@ -172,6 +179,12 @@ restore_result <- function(frame, x, rows) {
     attr(frame, a) <- attr(x, a)
   }
   attr(frame, "importances") <- attr(x, "importances")[rows, , drop = FALSE]
+  extra <- attr(x, "extra")
+  for (key in intersect(attr(extra, "label_extras"), names(extra))) {
+    value <- extra[[key]]
+    extra[[key]] <- if (length(dim(value)) < 2L) value[rows] else value[rows, , drop = FALSE]
+  }
+  if (!is.null(extra)) attr(frame, "extra") <- extra
   if (!is.null(attr(x, "rank"))) attr(frame, "rank") <- attr(x, "rank")[rows]
   if (!is.null(attr(x, "order"))) {
     kept <- rownames(attr(frame, "importances"))

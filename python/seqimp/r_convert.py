@@ -20,7 +20,9 @@ def result_parts(result):
     Timesteps are 0-based, -1 for a label without one; ``columns`` says what the columns of
     ``importances`` are ("repeats", "folds" or "samples"); ``feature_names`` name the last axis of
     ``attributions``; ``swapped`` (perturbation) and ``categorical_features`` (permutation) name the
-    categorical features, from ``result.params["categorical_features"]`` (None where there are none).
+    categorical features, from ``result.params["categorical_features"]`` (None where there are none);
+    ``extra`` is the result's diagnostics (:func:`r_extra`) and ``label_extras`` names those with one row
+    per label.
     """
     labels = result.labels
     categorical = _names_or_none(result.params.get("categorical_features"))
@@ -41,7 +43,20 @@ def result_parts(result):
         "feature_names": [str(name) for name in (result.feature_names or ())],
         "swapped": categorical if result.method == "perturbation" else None,
         "categorical_features": categorical if result.method == "permutation" else None,
+        "extra": r_extra(result.extra),
+        "label_extras": list(result.label_extras),
     }
+
+
+def r_extra(extra):
+    """A result's ``extra`` as R takes it: a dict (a named list), rows counted from 1 (LOFO's ``folds``
+    as (train, test) pairs of 1-based int32 indices), phrases in R's words, None for none."""
+    if not isinstance(extra, dict) or not extra:
+        return None
+    out = {key: r_words(value) for key, value in extra.items()}
+    if "folds" in out:
+        out["folds"] = [tuple(np.asarray(part, dtype=np.int32) + 1 for part in fold) for fold in out["folds"]]
+    return out
 
 
 def _names_or_none(names):
