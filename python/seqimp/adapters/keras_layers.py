@@ -30,6 +30,35 @@ def has_recurrent_layer(model):
     return any(k.__name__ in _RECURRENT for layer in walk_layers(model) for k in type(layer).__mro__)
 
 
+def stateful_layers(model):
+    """The names of ``model``'s stateful recurrent layers (``stateful=True``), in model order."""
+    names = [layer.name for layer in walk_layers(model) if getattr(layer, "stateful", False) is True]
+    return list(dict.fromkeys(names))
+
+
+def is_r_function(value):
+    """True for a Python callable that reticulate made from an R function: calling it runs R code,
+    which R allows on its main thread only (reticulate's ``rpytools`` wraps every such function)."""
+    return callable(value) and str(getattr(value, "__module__", None) or "").startswith("rpytools")
+
+
+def r_code_layers(model):
+    """The names of ``model``'s layers (the model itself included) that run R code: an R function in a
+    Lambda layer, or a layer class defined from R (``reticulate::PyClass``, ``%py_class%``) whose
+    methods are R functions."""
+    found = []
+    for layer in walk_layers(model):
+        values = list(getattr(layer, "__dict__", {}).values())
+        for klass in type(layer).__mro__:
+            module = str(getattr(klass, "__module__", None) or "")
+            if module.startswith(("keras", "tf_keras", "tensorflow", "builtins", "abc")):
+                continue
+            values.extend(vars(klass).values())
+        if any(is_r_function(v) for v in values):
+            found.append(getattr(layer, "name", type(layer).__name__))
+    return found
+
+
 def keras_input_shape(model):
     """The model's declared input shape, e.g. (None, 10, 3), or None where it is not known."""
     try:
