@@ -44,3 +44,12 @@ test_that("n_real_samples under a mask is per label and follows the rows; LOFO's
   expect_equal(rowMeans(attr(lofo, "extra")$scores) - mean(attr(lofo, "extra")$baseline_scores),
                lofo$importance)
 })
+
+test_that("granularity 'timestep' or 'cell' on a 2-D x is an error in R too, not one row", {
+  skip_if_no_seqimp()
+  x <- matrix(stats::runif(150), 50, 3)
+  for (granularity in c("timestep", "cell")) {
+    expect_error(perturbation_importance(function(x) x[, 1], x, granularity = granularity),
+                 sprintf("'granularity' .* is '%s', but .* 2-D .*no timesteps", granularity))
+  }
+})
