@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import Shape, text
 
 from .keras_compiled import CompiledForward, cached_compiled, pad_rows
-from .keras_layers import check_declared_shape, check_keras_inputs
+from .keras_layers import check_declared_shape, check_keras_inputs, check_stateless
 from .spec import model_spec
 from .protocol import Predictor, as_prediction_array, input_rows
 
@@ -57,6 +57,7 @@ class KerasPredictor(Predictor):
         self._chunk_rows = None
         self._layout = None  # how several inputs are fed (InputLayout); None for one
         self._eager = self.flavour == "keras" and self.spec.backend != "tensorflow"
+        check_stateless(self.spec)
 
     def __getstate__(self):
         return {k: (None if k in self._NOT_SHIPPED else v) for k, v in self.__dict__.items()}

@@ -5,7 +5,7 @@ and refit rooms; keras itself is imported only inside :func:`keras_module` and :
 
 from __future__ import annotations
 
-from ..errors import Element, SeqimpValueError, Shape, Value, text
+from ..errors import Element, SeqimpValueError, Shape, Value, Words, text
 
 _RECURRENT = ("LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional", "ConvLSTM1D", "ConvLSTM2D")
 
@@ -34,6 +34,29 @@ def stateful_layers(model):
     """The names of ``model``'s stateful recurrent layers (``stateful=True``), in model order."""
     names = [layer.name for layer in walk_layers(model) if getattr(layer, "stateful", False) is True]
     return list(dict.fromkeys(names))
+
+
+_STATELESS_PY = ('stateless = keras.models.clone_model(model, clone_function=lambda layer: type(layer).from_config('
+                 '{**layer.get_config(), "stateful": False} if getattr(layer, "stateful", False) else '
+                 'layer.get_config())); stateless.set_weights(model.get_weights())')
+_STATELESS_R = ('stateless <- keras$models$clone_model(model, clone_function = function(layer) { config <- '
+                'layer$get_config(); if (isTRUE(config$stateful)) config$stateful <- FALSE; '
+                'layer$`__class__`$from_config(config) }); stateless$set_weights(model$get_weights())')
+
+
+def check_stateless(model):
+    """Refuse a model (or its :class:`~seqimp.adapters.spec.ModelSpec`) with stateful recurrent layers,
+    saying why and giving the line that makes a stateless copy, in the caller's language."""
+    names = list(model.stateful) if hasattr(model, "stateful") and hasattr(model, "kind") else \
+        stateful_layers(model)
+    if not names:
+        return
+    raise SeqimpValueError("The model's recurrent layers {names} are stateful (stateful=True): each batch starts "
+                           "from the state the last one left, so the importances would depend on the chunking, "
+                           "the batch size and earlier calls. seqimp never carries state between chunks; "
+                           "explain a stateless copy with the same weights, which starts every sequence from a "
+                           "zero state:\n    {recipe}", names=Value(names),
+                           recipe=Words(_STATELESS_PY, _STATELESS_R))
 
 
 def is_r_function(value):
