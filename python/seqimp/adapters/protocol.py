@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from ..errors import Raised, SeqimpValueError, Shape, Value
+from ..errors import Raised, SeqimpTypeError, SeqimpValueError, Shape, Value
 
 # Rows per chunk when nothing else is known: bounded bytes, not a row count, so wide inputs stay small.
 _CHUNK_BYTES = 32 * 2**20
@@ -39,6 +39,32 @@ def keras_model_flavour(model):
     """Like :func:`keras_flavour`, but only for a whole model (one with layers), not a layer or tensor."""
     flavour = keras_flavour(model)
     return flavour if flavour is not None and hasattr(model, "layers") else None
+
+
+def is_torch_module(obj):
+    """True for a PyTorch ``nn.Module``, told by its classes' module names (``torch.nn.*``) so that torch
+    is never imported."""
+    return any(m.startswith("torch.nn.") for m in _module_names(obj))
+
+
+def _is_torch_tensor(obj):
+    module = getattr(type(obj), "__module__", "") or ""
+    return (module == "torch" or module.startswith("torch.")) and hasattr(obj, "detach")
+
+
+# The one-line wrapper that makes a PyTorch module a function of NumPy arrays.
+TORCH_WRAPPER = "lambda x: m(torch.from_numpy(x).float()).detach().numpy()"
+
+
+def refuse_torch(model, func, argument="model", advice=None):
+    """Refuse a PyTorch module where seqimp needs a model it can call on NumPy arrays, giving the one
+    line that wraps it (``advice`` replaces that line where wrapping is not enough)."""
+    if not is_torch_module(model):
+        return
+    advice = advice or f"Pass it as a function of NumPy arrays: model={TORCH_WRAPPER}, with m your module in eval() mode"
+    raise SeqimpTypeError("The '{argument}' {parameter} of {function} is a PyTorch module ({name}); seqimp calls "
+                          "models on NumPy arrays and does not import torch. {advice}.", argument=argument,
+                          function=func, name=type(model).__name__, advice=advice)
 
 
 def describe_model(model):
@@ -114,7 +140,14 @@ class Predictor:
             raise SeqimpValueError("The model ({model}) failed on input of {shape}{expected}: {exc}",
                                    model=self.description, shape=Shape(input_shapes(chunk)),
                                    expected=self._expected(), exc=Raised(exc)) from exc
-        out = as_prediction_array(out, self.description)
+        try:
+            out = as_prediction_array(out, self.description)
+        except (KeyboardInterrupt, MemoryError, SeqimpValueError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - what the model returned could not be read
+            raise SeqimpValueError("The model ({model}) returned a {kind} for input of {shape} that seqimp could not "
+                                   "read as predictions: {exc}", model=self.description, kind=type(out).__name__,
+                                   shape=Shape(input_shapes(chunk)), exc=Raised(exc)) from exc
         rows = input_rows(chunk)
         if out.ndim == 0 or out.shape[0] != rows:
             raise SeqimpValueError("The model returned predictions of {got} for an input of {shape}; expected {rows} "
@@ -178,6 +211,9 @@ def as_prediction_array(out, description):
                                names=Value(list(out)))
     if isinstance(out, (list, tuple)) and len(out) == 1 and hasattr(out[0], "shape"):
         out = out[0]
+    if _is_torch_tensor(out):  # a tensor that requires grad, or lives on a GPU, has no .numpy() of its own
+        out = out.detach()
+        out = out.cpu() if hasattr(out, "cpu") else out
     if hasattr(out, "numpy"):
         out = out.numpy()
     out = np.asarray(out)

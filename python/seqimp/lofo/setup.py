@@ -89,6 +89,9 @@ def _model_source(model_or_builder, data, func):
                               "keyed like {X} (here {counts} with every feature), and returns a compiled model "
                               "for inputs that narrow. A compiled multi-input model cannot be rebuilt for a "
                               "narrower input yet.", argument="model_or_builder", function=func, counts=counts)
+    adapters.refuse_torch(model_or_builder, func, "model_or_builder",
+                          advice="LOFO refits the model on every fold, and seqimp refits Keras models, builders "
+                                 "build(n_features) -> compiled Keras model, and scikit-learn estimators")
     if adapters.keras_model_flavour(model_or_builder) is not None:
         recipe = adapters.keras_recipe(model_or_builder, data.input_shape, func=func)
         return recipe, recipe.fingerprint
