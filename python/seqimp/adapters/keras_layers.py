@@ -176,6 +176,12 @@ def check_keras_inputs(spec, shapes, structure, names):
     declared = None if spec.input_shapes is None else list(spec.input_shapes)
     n_model = len(declared) if declared is not None else (len(model_names) if model_names else None)
     if n_model is not None and n_model != len(shapes):
+        if structure == "list" and len(shapes) > n_model and len({tuple(s) for s in shapes}) == 1:
+            shape = tuple(shapes[0])
+            raise SeqimpValueError("The model takes {n} input{s}, but {X} is a list of {k} arrays of {shape}: one per "
+                                   "sample? Pass np.stack({X}), of {stacked}.", argument="X", n=n_model,
+                                   s="s" if n_model > 1 else "", k=len(shapes), shape=Shape(shape),
+                                   stacked=Shape((len(shapes),) + shape))
         raise SeqimpValueError("The model takes {n} inputs {names}, but {X} has {got}. Pass {X} as a list in the "
                                "model's input order or {a_dict} keyed by its input names.", argument="X", n=n_model,
                                names=Value(model_names) if model_names else "", got=len(shapes))

@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from ..errors import Raised, SeqimpTypeError, SeqimpValueError, Shape, Value
+from ..errors import Raised, SeqimpTypeError, SeqimpValueError, Shape, Value, text
 
 # Rows per chunk when nothing else is known: bounded bytes, not a row count, so wide inputs stay small.
 _CHUNK_BYTES = 32 * 2**20
@@ -138,7 +138,7 @@ class Predictor:
             raise
         except Exception as exc:  # noqa: BLE001 - re-raised with the shapes the user needs
             raise SeqimpValueError("The model ({model}) failed on input of {shape}{expected}: {exc}",
-                                   model=self.description, shape=Shape(input_shapes(chunk)),
+                                   model=self.description, shape=shown_shapes(chunk),
                                    expected=self._expected(), exc=Raised(exc)) from exc
         try:
             out = as_prediction_array(out, self.description)
@@ -147,12 +147,12 @@ class Predictor:
         except Exception as exc:  # noqa: BLE001 - what the model returned could not be read
             raise SeqimpValueError("The model ({model}) returned a {kind} for input of {shape} that seqimp could not "
                                    "read as predictions: {exc}", model=self.description, kind=type(out).__name__,
-                                   shape=Shape(input_shapes(chunk)), exc=Raised(exc)) from exc
+                                   shape=shown_shapes(chunk), exc=Raised(exc)) from exc
         rows = input_rows(chunk)
         if out.ndim == 0 or out.shape[0] != rows:
             raise SeqimpValueError("The model returned predictions of {got} for an input of {shape}; expected {rows} "
                                    "rows, one per input sample.", got=Shape(out.shape),
-                                   shape=Shape(input_shapes(chunk)), rows=int(rows))
+                                   shape=shown_shapes(chunk), rows=int(rows))
         return out
 
     def _expected(self):
@@ -177,6 +177,17 @@ class PredictorWrapper:
 
     def __call__(self, chunk, **arguments):
         return self._predictor(chunk, **arguments)
+
+
+def shown_shapes(chunk):
+    """A chunk's shape for a message: one shape, or several inputs' (the first three and a count where
+    there are more, so that a message stays a line)."""
+    shapes = input_shapes(chunk)
+    if isinstance(shapes, list) and len(shapes) > 3:
+        return text("{shapes}, ... ({k} arrays)", shapes=Shape(shapes[:3]), k=len(shapes))
+    if isinstance(shapes, dict) and len(shapes) > 3:
+        return text("{shapes} and {k} more inputs", shapes=Shape(dict(list(shapes.items())[:3])), k=len(shapes) - 3)
+    return Shape(shapes)
 
 
 def input_rows(chunk):

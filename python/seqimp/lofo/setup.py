@@ -225,7 +225,7 @@ def make_setup(func, *, model_or_builder, X, y, fit_kwargs, metric, cv, mode, gr
     path = _check_checkpoint(checkpoint, func)
     metric = get_metric(metric, func)
     data = apply_mask(as_sequence_data(X, feature_names, func=func), model_or_builder, mask, mask_value, func)
-    y = as_target(y, data.n_samples, func=func)
+    y = as_target(y, data.n_samples, func=func, data=data)
     fit_kwargs = _check_fit_kwargs(fit_kwargs, data.n_samples, func)
     sample_weight = check_sample_weight(sample_weight, data.n_samples, [(None, metric)], func)
     granularity, labels = _labels(data, groups, func)
