@@ -220,7 +220,7 @@ def _id_codes(column):
 
     missing = np.flatnonzero(column.isna().to_numpy())
     if missing.size:
-        raise ValueError(f"The 'id' column of df must not be missing; row {checks.shown_index(missing[0])} "
+        raise ValueError(f"The 'id' column of df must not be missing; row {int(missing[0])} "
                          f"(index label {column.index[missing[0]]!r}) has no id ({missing.size} rows in all).")
     try:
         codes, ids = pd.factorize(column, sort=True)
@@ -243,7 +243,7 @@ def _time_order(column, codes, ids):
     missing = np.flatnonzero(pd.isna(times) | (~np.isfinite(times) if kind == "f" else False))
     if missing.size:
         i = missing[0]
-        raise ValueError(f"The 'time' column of df must be finite and not missing; row {checks.shown_index(i)} "
+        raise ValueError(f"The 'time' column of df must be finite and not missing; row {int(i)} "
                          f"(id {ids[codes[i]]!r}) has time {times[i]!r}.")
     stamps = times.view(np.int64) if kind in "mM" else times
     order = np.lexsort((stamps, codes))
