@@ -92,7 +92,7 @@ as_sequences <- function(data, id, time, features = NULL, target = NULL, pad = "
 # A column name (one string naming a column of data).
 panel_column <- function(value, name, data, fn) {
   if (!is.character(value) || length(value) != 1L || is.na(value) || !value %in% names(data)) {
-    arg_error(name, fn, sprintf("the name of a column of data (one of %s)", quoted_names(names(data))),
+    arg_error(name, fn, sprintf("the name of a column of data (one of %s)", panel_names(names(data))),
               describe(value))
   }
   value
@@ -105,7 +105,7 @@ panel_features <- function(features, data, taken, fn) {
     if (length(features) == 0L) {
       stop(seqimp_condition(sprintf(paste("as_sequences: data has no columns besides id, time and target,",
                                           "so there are no features. Its columns are %s."),
-                                    quoted_names(names(data)))))
+                                    panel_names(names(data)))))
     }
     return(features)
   }
@@ -114,15 +114,15 @@ panel_features <- function(features, data, taken, fn) {
   }
   unknown <- setdiff(features, names(data))
   if (length(unknown) > 0L) {
-    arg_error("features", fn, sprintf("names of columns of data (%s)", quoted_names(names(data))),
-              quoted_names(unknown))
+    arg_error("features", fn, sprintf("names of columns of data (%s)", panel_names(names(data))),
+              panel_names(unknown))
   }
   reused <- intersect(features, taken)
   if (length(reused) > 0L) {
-    arg_error("features", fn, "columns other than the id, time and target columns", quoted_names(reused))
+    arg_error("features", fn, "columns other than the id, time and target columns", panel_names(reused))
   }
   if (anyDuplicated(features)) {
-    arg_error("features", fn, "names without repeats", quoted_names(unique(features[duplicated(features)])))
+    arg_error("features", fn, "names without repeats", panel_names(unique(features[duplicated(features)])))
   }
   features
 }
@@ -228,3 +228,6 @@ panel_target <- function(values, codes, starts, labels, target) {
   names(first) <- labels
   first
 }
+
+# Column names as R writes them: "a" or c("a", "b"), however many.
+panel_names <- function(v) describe(as.character(v), limit = max(1L, length(v)))
