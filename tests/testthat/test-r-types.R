@@ -39,3 +39,30 @@ test_that("a logical matrix reaches an R model as logical; an unused column scor
   perturbation_importance(typed, d, noise = "zero", seed = 1)
   expect_identical(unique(seen), "logical,integer,factor,character")
 })
+
+test_that("Date, POSIXct, difftime, complex and raw columns reach an R model as they are", {
+  skip_if_no_seqimp()
+  set.seed(2)
+  n <- 120
+  d <- data.frame(day = as.Date("2024-01-01") + sample(0:13, n, TRUE),
+                  at = as.POSIXct("2024-01-01 12:00", tz = "Europe/Oslo") + sample(0:5, n, TRUE) * 3600,
+                  wait = as.difftime(sample(1:4, n, TRUE), units = "mins"),
+                  z = complex(real = sample(1:3, n, TRUE), imaginary = 1),
+                  b = as.raw(sample(0:2, n, TRUE)), num = stats::rnorm(n))
+  d$day[3] <- NA
+  seen <- list()
+  model <- function(x) {  # reads the day's weekday: only a real Date has one
+    seen[[length(seen) + 1L]] <<- vapply(x, function(v) class(v)[1], "")
+    stopifnot(identical(attr(x$at, "tzone"), "Europe/Oslo"), identical(units(x$wait), "mins"))
+    ifelse(is.na(x$day), 0, as.numeric(format(x$day, "%u") %in% c("6", "7"))) + x$num
+  }
+  y <- model(d)
+  p <- permutation_importance(model, d, y, metric = "mse", n_repeats = 3, seed = 1)
+  q <- perturbation_importance(model, d, n_repeats = 2, seed = 1)
+  classes <- unique(lapply(seen, unname))
+  expect_identical(classes, list(c("Date", "POSIXct", "difftime", "complex", "raw", "numeric")))
+  expect_gt(p$importance[p$feature == "day"], 0)
+  expect_identical(p$importance[p$feature %in% c("at", "wait", "z", "b")], rep(0, 4))
+  expect_identical(q$importance[q$feature %in% c("at", "wait", "z", "b")], rep(0, 4))
+  expect_identical(attr(q, "swapped"), c("day", "at", "wait", "z", "b"))
+})
