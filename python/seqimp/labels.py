@@ -199,10 +199,12 @@ def make_labels(data, granularity, groups, func):
     if not hasattr(data, "blocks"):
         data = _Layout(data)
     if granularity != "feature" and not any(block.is_sequence for block in data.blocks):
-        where = "X is 2-D (samples, features)" if len(data.blocks) == 1 else "every input of X is 2-D"
-        raise ValueError(f"The 'granularity' parameter of {func} is {granularity!r}, but {where}: there are no "
-                         f"timesteps to tell apart. Use granularity='feature', or pass X as (samples, "
-                         f"timesteps, features).")
+        where = text("{X} is 2-D (samples, features)") if len(data.blocks) == 1 else \
+            text("every input of {X} is 2-D")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} is {got}, but {where}: there are no "
+                               "timesteps to tell apart. Use {feature}, or pass {X} as (samples, timesteps, "
+                               "features).", argument="granularity", function=func, got=Value(granularity),
+                               where=where, feature=Keyword("granularity", "feature"))
     builder = _Builder(data)
     if granularity == "feature":
         return granularity, [Label(name, name, None, builder.columns(idx), tuple(idx))

@@ -50,6 +50,6 @@ test_that("granularity 'timestep' or 'cell' on a 2-D x is an error in R too, not
   x <- matrix(stats::runif(150), 50, 3)
   for (granularity in c("timestep", "cell")) {
     expect_error(perturbation_importance(function(x) x[, 1], x, granularity = granularity),
-                 sprintf("'granularity' .* is '%s', but .* 2-D .*no timesteps", granularity))
+                 sprintf("'granularity' argument .* is \"%s\", but x is 2-D .*no timesteps", granularity))
   }
 })
