@@ -5,8 +5,8 @@
 # indices are dealt with here, where R's meaning is known.
 
 X_EXPECTED <- paste("a numeric array (samples, timesteps, features), a numeric matrix",
-                    "(samples, features) or a data.frame of numeric, integer, logical, factor or",
-                    "character columns")
+                    "(samples, features) or a data.frame of atomic columns (numbers, logicals, factors,",
+                    "characters, dates, times, ...)")
 
 # x as list(py = NumPy array or pandas DataFrame, names = feature names or NULL, dim = R dims, shape =
 # the dims as the core's errors show them). A list of arrays is several model inputs (prepare_several).
@@ -91,6 +91,8 @@ prepare_frame <- function(x, fn, feature_names, name) {
   if (any(d == 0L)) {
     arg_error(name, fn, "non-empty", sprintf("a data.frame with dims %s", r_dims(d)))
   }
+  classed <- classed_as_codes(x)
+  x <- classed$x
   parts <- r_bridge()$frame_to_python_parts(x)
   bad <- parts$kinds == "other"
   if (any(bad)) {
@@ -105,7 +107,35 @@ prepare_frame <- function(x, fn, feature_names, name) {
   py <- py_helpers()$frame_from_r_parts(as.list(parts$names), as.list(parts$kinds), lapply(parts$values, with_dim),
                                         lapply(parts$levels, as.list), as.list(parts$ordered),
                                         lapply(parts$missing, with_dim))
-  list(py = py, names = x_feature_names(feature_names, names(x), d[2L], fn), dim = d, shape = d)
+  list(py = py, names = x_feature_names(feature_names, names(x), d[2L], fn), dim = d, shape = d,
+       restore = classed$values)
+}
+
+# Columns of an R type the core has no kind for (Date, POSIXct, difftime and any other classed vector,
+# complex, raw) go to the core as factors of codes into their distinct values, so they are categorical
+# (only moved between samples, never noised); `values` keeps those distinct values, by column name, and
+# restore_classed() puts them back before the model sees a chunk, so it gets the column as it was.
+classed_as_codes <- function(x) {
+  values <- list()
+  plain <- function(col) {
+    is.null(dim(col)) && (is.factor(col) || (!is.object(col) && (is.numeric(col) || is.logical(col) ||
+                                                                   is.character(col))))
+  }
+  for (j in seq_along(x)) {
+    col <- x[[j]]
+    if (!is.atomic(col) || !is.null(dim(col)) || plain(col)) next
+    present <- col[!is.na(col)]
+    distinct <- present[!duplicated(present)]  # `[` keeps the class, where unique() may not (difftime)
+    values[[names(x)[j]]] <- distinct
+    x[[j]] <- structure(match(col, distinct), levels = make.unique(format(distinct)), class = "factor")
+  }
+  list(x = x, values = values)
+}
+
+# A chunk (a data.frame of codes for the classed columns) with those columns as they were in x.
+restore_classed <- function(frame, values) {
+  for (name in names(values)) frame[[name]] <- values[[name]][as.integer(frame[[name]])]
+  frame
 }
 
 # y as a NumPy array with one row per sample.
@@ -235,12 +265,13 @@ prepare_model <- function(model, fn, data, name = "model") {
   }
   bridge <- r_bridge()
   if (is.function(model)) {
-    return(py_helpers()$r_predictor(r_chunk_call(bridge$call_function, model, names), "R function",
-                                    as.list(names), x_shape = x_shape))
+    return(py_helpers()$r_predictor(r_chunk_call(bridge$call_function, model, names, restore = data$restore),
+                                    "R function", as.list(names), x_shape = x_shape))
   }
   if (bridge$has_predict(model)) {
     variables <- bridge$model_variables(model)
-    return(py_helpers()$r_predictor(r_chunk_call(bridge$call_predict, model, names, predict_args), "R model",
+    return(py_helpers()$r_predictor(r_chunk_call(bridge$call_predict, model, names, predict_args,
+                                                 restore = data$restore), "R model",
                                     as.list(names), if (is.null(variables)) NULL else as.list(variables),
                                     x_shape = x_shape))
   }
@@ -256,12 +287,14 @@ prepare_model <- function(model, fn, data, name = "model") {
 # dimnames, or as a data.frame with factors and their levels (and predict()'s extra arguments); the
 # answer goes back as an R array, so that a one-row chunk still returns an array rather than a Python
 # scalar.
-r_chunk_call <- function(call, model, names, predict_args = list()) {
+r_chunk_call <- function(call, model, names, predict_args = list(), restore = NULL) {
   force(call)
   force(model)
   force(names)
   force(predict_args)
+  force(restore)
   reticulate::r_to_py(convert = TRUE, function(x) {
+    if (length(restore) > 0L) x <- restore_classed(r_bridge()$as_chunk(x, NULL, names), restore)
     out <- do.call(call, c(list(model, x, dim(x), names), predict_args))
     array(out$values, dim = out$dim)
   })

@@ -15,8 +15,11 @@
 #'   returning one number, taken as a loss (lower is better); or a \code{\link{seqimp_metric}()}. Several
 #'   names (a character vector) or a list of metrics (named: the results' names) are scored in one pass
 #'   on the same permutations, and a named list of results is returned. For a binomial \code{glm} a
-#'   metric scored on probabilities or ranks calls \code{predict(type = "response")}. Default is
-#'   \code{"mae"}.
+#'   metric scored on probabilities or ranks calls \code{predict(type = "response")}. On a network's
+#'   outputs, metrics on labels (\code{"accuracy"}, \code{"f1"}, \code{"precision"}, ...) cut a
+#'   sigmoid's probability at 0.5 and take a softmax's largest class (other non-integer outputs are
+#'   refused); \code{"auc"}/\code{"roc_auc"} are binary, as in scikit-learn: for three or more classes
+#'   name \code{"roc_auc_ovr"} or \code{"roc_auc_ovo"}. Default is \code{"mae"}.
 #' @param n_repeats Integer. Independent permutations per variable. Default is 5.
 #' @param output NULL, integer or character. Which prediction the metric scores against \code{y}
 #'   (one value per sample then), as in \code{\link{gradient_importance}}: a 1-based index, a vector of

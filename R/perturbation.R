@@ -16,8 +16,10 @@
 #' @param x Numeric array of dims (samples, timesteps, features), matrix (samples, features) or
 #'   data.frame. Feature names come from \code{dimnames(x)[[3]]}, or the column names of a matrix or
 #'   data.frame. No NA values in numbers. A data.frame's columns may be doubles, integers, logicals,
-#'   factors or characters; factor, character and logical columns are categorical (see
-#'   \code{categorical_features}) and may hold NA, which the model gets back as NA. A keras model takes
+#'   factors, characters or any other atomic type (\code{Date}, \code{POSIXct}, \code{difftime},
+#'   complex, raw); every column that is not numbers is categorical (see \code{categorical_features}),
+#'   may hold NA, and reaches an R model as it is (its class, levels, time zone and units kept). A
+#'   keras model takes
 #'   numeric columns only. For a model with several inputs (a sequence plus
 #'   static covariates), a list of such arrays and matrices with the same number of samples: named by
 #'   the model's input names, or in its input order. Every feature of every input gets a row; a name

@@ -5,9 +5,11 @@
 #' none for Olden's and Garson's weights: the spread of repeats is not an interval). Granularity
 #' \code{"timestep"}: bars in time order. Granularity \code{"cell"}: a timestep x feature heatmap.
 #' With \code{alpha}, the labels \code{\link{significant}} flags are coloured and the others faded; a
-#' heatmap leaves the cells it does not flag blank. The title names the method and what the
-#' importance measures ("Permutation importance (MSE increase)"), and timestep axes have integer
-#' breaks.
+#' heatmap leaves the cells it does not flag blank. A result combined with \code{rbind()} that has a
+#' \code{run} column (labels repeated across results) gets one bar per run, side by side and coloured
+#' by run (faded where not significant), or one heatmap per run: a label is never drawn as a stack.
+#' The title names the method and what the importance measures ("Permutation importance (MSE
+#' increase)"), and timestep axes have integer breaks.
 #'
 #' @param object,x A \code{seqimp_importance} data.frame.
 #' @param top_n Integer. Show only the \code{top_n} most important labels (by absolute importance,
@@ -54,7 +56,10 @@ autoplot.seqimp_importance <- function(object, top_n = NULL, sort = NULL, level 
   granularity <- attr(object, "granularity")
   top_n <- as_count(top_n, "top_n", fn, null_ok = TRUE, low = 1L)
   sort <- if (is.null(sort)) !identical(granularity, "timestep") else as_flag(sort, "sort", fn)
-  title <- plot_title(object)
+  # Results combined by rbind() with repeated labels: one bar per run, side by side (never stacked).
+  runs <- "run" %in% names(frame)
+  if (runs) frame$run <- factor(frame$run, levels = unique(frame$run))
+  labels <- ggplot2::labs(title = plot_title(object), fill = if (runs) "run" else NULL)
   value_label <- importance_label(object)
   theme <- ggplot2::theme_minimal()
   subtitle <- if (marked) sprintf("%s significant at %s (%s)", if (identical(granularity, "cell")) "shown:" else
@@ -70,41 +75,58 @@ autoplot.seqimp_importance <- function(object, top_n = NULL, sort = NULL, level 
     if (marked) frame$importance[!frame$flag] <- NA  # blank: not significant
     return(ggplot2::ggplot(frame, ggplot2::aes(x = timestep, y = feature, fill = importance)) +
              ggplot2::geom_tile() +
+             (if (runs) ggplot2::facet_wrap(ggplot2::vars(run)) else NULL) +
              ggplot2::scale_x_continuous(breaks = integer_breaks, expand = c(0, 0)) +
              ggplot2::scale_fill_viridis_c(name = value_label, na.value = "white") +
-             ggplot2::labs(title = title, subtitle = subtitle, x = "timestep", y = NULL) +
+             labels + ggplot2::labs(subtitle = subtitle, x = "timestep", y = NULL, fill = value_label) +
              theme)
   }
-  if (!is.null(top_n)) {  # the top_n largest, kept in the result's order
-    frame <- frame[base::sort(utils::head(order(-abs(frame$importance)), top_n)), , drop = FALSE]
-  }
+  if (!is.null(top_n)) frame <- top_labels(frame, top_n)
+  dodge <- ggplot2::position_dodge(width = 0.9)
+  bars <- if (runs) ggplot2::geom_col(ggplot2::aes(fill = run, alpha = flag), position = dodge) else
+    ggplot2::geom_col(ggplot2::aes(fill = flag))
+  # Runs are coloured by run (faded where not significant); single results by significance.
+  fill_scale <- if (runs) ggplot2::scale_alpha_manual(values = c(`TRUE` = 1, `FALSE` = 0.35), guide = "none") else
+    fill_scale
+  group <- if (runs) ggplot2::aes(group = run) else NULL  # error bars dodged with their bars
   if (identical(granularity, "timestep")) {
     if (sort) {
       frame$step <- stats::reorder(factor(frame$timestep), -frame$importance)
-      p <- ggplot2::ggplot(frame, ggplot2::aes(x = step, y = importance, fill = flag)) +
-        ggplot2::geom_col()
+      p <- ggplot2::ggplot(frame, ggplot2::aes(x = step, y = importance)) + group + bars
     } else {
-      p <- ggplot2::ggplot(frame, ggplot2::aes(x = timestep, y = importance, fill = flag)) +
-        ggplot2::geom_col() +
+      p <- ggplot2::ggplot(frame, ggplot2::aes(x = timestep, y = importance)) + group + bars +
         ggplot2::scale_x_continuous(breaks = integer_breaks)
     }
-    if (has_interval) p <- p + ggplot2::geom_errorbar(ggplot2::aes(ymin = low, ymax = high), width = 0.3)
-    return(p + fill_scale + ggplot2::labs(title = title, subtitle = subtitle, x = "timestep",
-                                          y = interval_label(value_label, has_interval, level)) + theme)
+    if (has_interval) {
+      p <- p + ggplot2::geom_errorbar(ggplot2::aes(ymin = low, ymax = high), width = 0.3, position = dodge)
+    }
+    return(p + fill_scale + labels + ggplot2::labs(subtitle = subtitle, x = "timestep",
+                                                   y = interval_label(value_label, has_interval, level)) + theme)
   }
   # Bars top to bottom: the first level is drawn at the bottom, so the most important comes last.
-  levels <- if (sort) frame$feature[order(frame$importance)] else rev(frame$feature)
+  # Features in order of their mean over runs; ties keep the result's order.
+  means <- tapply(frame$importance, factor(frame$feature, levels = unique(frame$feature)), mean)
+  levels <- if (sort) names(means)[order(means)] else rev(frame$feature)
   frame$feature <- factor(frame$feature, levels = unique(levels))
-  p <- ggplot2::ggplot(frame, ggplot2::aes(x = importance, y = feature, fill = flag)) +
-    ggplot2::geom_col()
-  if (has_interval) p <- p + ggplot2::geom_errorbar(ggplot2::aes(xmin = low, xmax = high), width = 0.3)
-  p + fill_scale + ggplot2::labs(title = title, subtitle = subtitle,
-                                 x = interval_label(value_label, has_interval, level), y = NULL) + theme
+  p <- ggplot2::ggplot(frame, ggplot2::aes(x = importance, y = feature)) + group + bars
+  if (has_interval) {
+    p <- p + ggplot2::geom_errorbar(ggplot2::aes(xmin = low, xmax = high), width = 0.3, position = dodge)
+  }
+  p + fill_scale + labels + ggplot2::labs(subtitle = subtitle,
+                                          x = interval_label(value_label, has_interval, level), y = NULL) + theme
 }
 
 interval_label <- function(value_label, has_interval, level) {
   if (!has_interval) return(value_label)
   sprintf("%s, %s%% confidence intervals", value_label, format(100 * level))
+}
+
+# The rows of the top_n labels by absolute importance (the largest over runs), in the result's order.
+top_labels <- function(frame, top_n) {
+  keys <- label_keys(frame)
+  best <- tapply(abs(frame$importance), factor(keys, levels = unique(keys)), max)
+  chosen <- names(best)[utils::head(order(-best), top_n)]
+  frame[keys %in% chosen, , drop = FALSE]
 }
 
 #' @rdname autoplot.seqimp_importance
@@ -173,4 +195,4 @@ importance_label <- function(object) {
 
 `%|NA|%` <- function(a, b) if (is.na(a)) b else unname(a)
 
-utils::globalVariables(c("importance", "feature", "timestep", "std", "step", "low", "high", "flag"))
+utils::globalVariables(c("importance", "feature", "timestep", "std", "step", "low", "high", "flag", "run"))

@@ -121,7 +121,10 @@ class Transform:
 
     def buffer_dtype(self, block):
         """The dtype of the copies of ``block`` this transform writes into."""
-        if self.writes_fractions and block.X.dtype.kind in "biu" and not block.tokens:
+        # A block of categorical features only (booleans, codes) is only ever swapped: it keeps its dtype,
+        # so an R model gets a logical matrix back as logical.
+        if self.writes_fractions and block.X.dtype.kind in "biu" and not block.tokens \
+                and not block.categorical_mask.all():
             return np.dtype(np.float64)
         return block.X.dtype
 

@@ -37,7 +37,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import checks
-from .errors import Keyword, Raised, SeqimpTypeError, SeqimpValueError, text
+from .errors import Keyword, Raised, SeqimpTypeError, SeqimpValueError, Value, text
 from .adapters.protocol import limit_tf_threads
 
 # Input bytes per job (rounded to whole chunks, at least one chunk).
@@ -69,6 +69,11 @@ def n_workers(n_jobs):
 
 def _refuse_r(predictor, n_jobs, func):
     adapter = predictor.innermost()
+    if getattr(adapter, "r_code", ()):
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must be 1 for this model: its layers "
+                               "{layers} run R code, which runs in this R session only (on its main thread); got "
+                               "{got}.", argument="n_jobs", function=func, layers=Value(list(adapter.r_code)),
+                               got=n_jobs)
     if adapter.process_bound:
         raise SeqimpValueError("The '{argument}' {parameter} of {function} must be 1 for an R model ({model}); got "
                                "{got}. An R model runs in the R process that holds it and cannot be sent to worker "

@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from . import checks, errors
-from .errors import (Element, Positions, SeqimpTypeError, SeqimpValueError, Shape, Value,
+from .errors import (Element, Positions, SeqimpTypeError, SeqimpValueError, Shape, Value, Words,
                      argument_name, argument_of, text)
 from .frames import frame_block, is_frame
 from .sequence_data import Block, SequenceData
@@ -154,10 +154,36 @@ def _several(X, func, name):
         blocks.append(replace(block, feature_names=names, name=key))
     counts = [b.X.shape[0] for b in blocks]
     if len(set(counts)) > 1:
-        listed = errors.join(text("{input} has {n}", input=w, n=c) for w, c in zip(shown, counts))
+        listed = errors.join(text("{input} has {n}", input=w, n=c) for w, c in zip(shown[:3], counts[:3]))
+        more = "" if len(counts) <= 3 else text(", ... ({k} arrays of {lo} to {hi} rows)", k=len(counts),
+                                                  lo=min(counts), hi=max(counts))
         raise SeqimpValueError("The '{argument}' {parameter} of {function} must hold arrays with the same number "
-                               "of samples (first axis); got {listed}.", argument=name, function=func, listed=listed)
+                               "of samples (first axis); got {listed}{more}.{hint}", argument=name, function=func,
+                               listed=listed, more=more, hint=_ragged_hint(blocks, structure))
     return SequenceData(blocks=tuple(blocks), structure=structure)
+
+
+def _ragged_hint(blocks, structure):
+    """For a list of arrays with different row counts, each (timesteps, features) or (timesteps,): the way
+    to the one (samples, timesteps, features) array they were probably meant to be."""
+    if structure != "list" or not all(b.input_ndim == 2 or b.X.shape[2] == 1 for b in blocks):
+        return ""
+    return Words(" If they are one sequence per sample, pad them into one (samples, timesteps, features) array "
+                 "with a mask: seqimp.as_sequences from a long table, or keras.utils.pad_sequences(X, "
+                 "padding='post', dtype='float32') and mask=.",
+                 " If they are one sequence per sample, make one array (samples, timesteps, features) and a "
+                 "mask of them: as_sequences() from a long table, then x = s$x and mask = s$mask.")
+
+
+def stack_hint(data):
+    """For X given as a list of arrays of one shape: the one-line way to read it as one array per sample
+    (``np.stack(X)``), where the caller probably meant that; "" otherwise."""
+    if data is None or data.structure != "list" or data.n_blocks < 2 or len(set(data.input_shapes)) != 1:
+        return ""
+    shape = tuple(data.input_shapes[0])
+    return text(" {X} is a list of {k} arrays of {shape}, read as {k} model inputs of {n} samples each; if each "
+                "array is one sample, pass np.stack({X}), of {stacked}.", k=data.n_blocks, shape=Shape(shape),
+                n=int(shape[0]), stacked=Shape((data.n_blocks,) + shape))
 
 
 def name_inputs(data, feature_names, func="seqimp"):
@@ -240,8 +266,9 @@ def check_feature_names(names, n_features, func, where=""):
     return names
 
 
-def as_target(y, n_samples, *, func="seqimp", name="y"):
-    """``y`` as a float64 array with ``n_samples`` rows (copied; never written)."""
+def as_target(y, n_samples, *, func="seqimp", name="y", data=None):
+    """``y`` as a float64 array with ``n_samples`` rows (copied; never written). ``data`` (X's
+    SequenceData) lets a wrong row count say when X looks like a list of per-sample arrays."""
     if y is None:
         raise SeqimpValueError("The '{argument}' {parameter} of {function} is required: pass the true targets, one "
                                "row per sample of {X} ({n}).", argument=name, function=func, n=n_samples)
@@ -252,9 +279,10 @@ def as_target(y, n_samples, *, func="seqimp", name="y"):
         raise SeqimpTypeError("The '{argument}' {parameter} of {function} must hold numbers; got dtype {dtype}.",
                               argument=name, function=func, dtype=str(array.dtype))
     if array.ndim == 0 or array.shape[0] != n_samples:
+        per_array = data is not None and array.ndim > 0 and array.shape[0] == data.n_blocks
         raise SeqimpValueError("The '{argument}' {parameter} of {function} must have one row per sample of {X} "
-                               "({expected}); got {got}.", argument=name, function=func, expected=n_samples,
-                               got=Shape(array.shape))
+                               "({expected}); got {got}.{hint}", argument=name, function=func, expected=n_samples,
+                               got=Shape(array.shape), hint=stack_hint(data) if per_array else "")
     array = np.array(array, dtype=np.float64, copy=True)
     if not np.isfinite(array).all():
         raise SeqimpValueError("The '{argument}' {parameter} of {function} must be finite (no NaN, NA or {inf}).",

@@ -198,6 +198,13 @@ def make_labels(data, granularity, groups, func):
     _check_mask_memory(granularity, n_labels, T, F, func)
     if not hasattr(data, "blocks"):
         data = _Layout(data)
+    if granularity != "feature" and not any(block.is_sequence for block in data.blocks):
+        where = text("{X} is 2-D (samples, features)") if len(data.blocks) == 1 else \
+            text("every input of {X} is 2-D")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} is {got}, but {where}: there are no "
+                               "timesteps to tell apart. Use {feature}, or pass {X} as (samples, timesteps, "
+                               "features).", argument="granularity", function=func, got=Value(granularity),
+                               where=where, feature=Keyword("granularity", "feature"))
     builder = _Builder(data)
     if granularity == "feature":
         return granularity, [Label(name, name, None, builder.columns(idx), tuple(idx))

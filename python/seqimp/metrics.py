@@ -10,6 +10,13 @@ function names ("mean_absolute_error", ...) and every scorer name of scikit-lear
 loss with greater_is_better=True, exactly as in scikit-learn: its importances equal the loss's, and its
 baseline_score is negative.
 
+On a network's outputs they mean what they mean in scikit-learn (see :mod:`seqimp.sklearn_scorers`): a metric
+scored on labels ("accuracy", "f1", "precision", ...) cuts a sigmoid's probability at 0.5 and takes a
+softmax's largest class, and refuses outputs that are neither labels nor probabilities; probabilities
+are checked in the precision the model computed them in (a float32 softmax is no warning); "auc" and
+"roc_auc" are binary, as scikit-learn's "roc_auc" scorer: on three or more classes they raise, naming
+"roc_auc_ovr" and "roc_auc_ovo".
+
 Each metric knows what it scores (``response_method``, as scikit-learn's scorers do): "predict",
 "predict_proba", "decision_function" or a preference list. A classifier (an object with ``.predict``
 and ``classes_``) is asked for that response; Keras models, callables and R functions are scored on
@@ -120,6 +127,11 @@ class Metric:
         return self.response_method, self.pos_label, self.name
 
     @property
+    def scores_labels(self):
+        """True for a classification metric scored on predicted labels (accuracy, F1, ...)."""
+        return self.needs_classes and self.response_method == PREDICT
+
+    @property
     def accepts_sample_weight(self):
         """Whether ``func`` takes a ``sample_weight`` keyword."""
         declared = getattr(self.func, "accepts_sample_weight", None)  # a scikit-learn score function's
@@ -195,21 +207,15 @@ def _r2(y_true, y_pred, sample_weight=None):
         return r2_score(y, p, sample_weight=w, force_finite=False)
 
 
-def _is_multiclass(y_true, y_pred):
-    """(n, k) probabilities with k > 1 against (n,) class labels or (n, k) one-hot rows."""
-    return y_pred.ndim == 2 and y_pred.shape[1] > 1 and (
-        y_true.ndim == 1 or (y_true.shape == y_pred.shape and np.allclose(y_true.sum(axis=1), 1.0)))
-
-
-def _class_labels(y_true):
-    return y_true.argmax(axis=1) if y_true.ndim == 2 else y_true.astype(np.int64)
+_is_multiclass = sklearn_scorers.is_multiclass
+_class_labels = sklearn_scorers.class_labels
 
 
 def _log_loss(y_true, y_pred, sample_weight=None):
     from sklearn.metrics import log_loss
 
     if _is_multiclass(y_true, y_pred):
-        return log_loss(_class_labels(y_true), y_pred, labels=np.arange(y_pred.shape[1]),
+        return log_loss(_class_labels(y_true), sklearn_scorers.in_own_precision(y_pred), labels=np.arange(y_pred.shape[1]),
                         sample_weight=sample_weight)
     y, p, w = _flat(y_true, y_pred, sample_weight)
     return log_loss(y, p, labels=[0, 1], sample_weight=w)
@@ -219,10 +225,10 @@ def _accuracy(y_true, y_pred, sample_weight=None):
     from sklearn.metrics import accuracy_score
 
     if _is_multiclass(y_true, y_pred):
-        return accuracy_score(_class_labels(y_true), y_pred.argmax(axis=1), sample_weight=sample_weight)
+        return accuracy_score(*sklearn_scorers.predicted_labels(y_true, y_pred), sample_weight=sample_weight)
     y, p, w = _flat(y_true, y_pred, sample_weight)
     # Predicted labels (a classifier's predict) are compared as they are; probabilities cut at 0.5.
-    labels = p if np.array_equal(p, np.round(p)) else (p >= 0.5)
+    y, labels = sklearn_scorers.predicted_labels(y, p)
     return accuracy_score(y.astype(np.int64), labels.astype(np.int64), sample_weight=w)
 
 
@@ -230,10 +236,17 @@ def _auc(y_true, y_pred, sample_weight=None):
     from sklearn.metrics import roc_auc_score
 
     if _is_multiclass(y_true, y_pred):
-        return roc_auc_score(_class_labels(y_true), y_pred, multi_class="ovr",
-                             labels=np.arange(y_pred.shape[1]), sample_weight=sample_weight)
+        raise _multiclass_auc_error("auc", y_pred.shape[1])
     y, p, w = _flat(y_true, y_pred, sample_weight)
     return roc_auc_score(y, p, sample_weight=w)
+
+
+def _multiclass_auc_error(name, k, func=None):
+    where = "The '{argument}' {parameter} of {function} is {name}, which" if func else "The metric {name}"
+    return SeqimpValueError(where + " scikit-learn defines for two classes (its 'roc_auc' scorer raises on "
+                            "more); the model gives {k} class scores. Name the multiclass AUC you mean: "
+                            "'roc_auc_ovr' (one-vs-rest) or 'roc_auc_ovo' (one-vs-one), or their '_weighted' "
+                            "versions.", argument="metric", function=func or "", name=Value(name), k=k)
 
 
 # Binary AUC ranks scores, so logits or decision values are as good as probabilities: it needs classes
@@ -390,14 +403,21 @@ def check_target(metric, y, predictions, func, *, partial=False):
                                "predictions: {expected}{hint}. Got {got} instead.", argument="y", function=func,
                                shape=Words("shape", "dims"), expected=Shape((y.shape[0],) + per_row, worded=False),
                                hint=hint, got=Shape(y.shape))
+    multiclass = _is_multiclass(y, predictions)
+    if _base_func(metric) is _auc and multiclass:
+        raise _multiclass_auc_error(metric.name, predictions.shape[1], func)
     if metric.needs_classes:
-        _check_classes(metric, y, predictions, multiclass_labels, func)
+        _check_classes(metric, y, predictions, multiclass, func)
     if metric.func is _auc and not partial and not multiclass_labels and np.unique(y).size < 2:
         raise SeqimpValueError("The '{argument}' {parameter} of {function} holds only the class {classes}; the "
                                "metric {name} needs both classes present in y.", argument="y", function=func,
                                classes=Value(np.unique(y).tolist()), name=Value(metric.name))
+    if metric.scores_labels and not multiclass and not _integral(predictions):
+        _check_thresholdable(metric, predictions, func)
     if metric.needs_proba:
         _check_probabilities(metric, predictions, partial, func)
+        if multiclass:
+            _check_sums(metric, predictions, func)
 
 
 # seqimp's own classification metrics that score probabilities or scores take classes 0/1 (or 0..k-1).
@@ -408,12 +428,14 @@ def _integral(values):
     return np.array_equal(values, np.round(values))
 
 
-def _check_classes(metric, y, predictions, multiclass_labels, func):
+def _check_classes(metric, y, predictions, multiclass, func):
     values = np.unique(y)
     base = _base_func(metric)
-    # Accuracy cuts probabilities at 0.5, which means classes 0/1; predicted labels may be any integers.
-    zero_one = base in _ZERO_ONE or (base is _accuracy and not multiclass_labels and not _integral(predictions))
-    if not zero_one:
+    multiclass_labels = multiclass and y.ndim == 1
+    # A metric on labels cuts probabilities at 0.5, which means classes 0/1; predicted labels may be any
+    # integers, and k class probabilities give labels 0..k-1.
+    zero_one = base in _ZERO_ONE or (metric.scores_labels and not multiclass and not _integral(predictions))
+    if not zero_one and not (multiclass_labels and metric.scores_labels):
         if not _integral(values):
             raise SeqimpValueError("The '{argument}' {parameter} of {function} must hold class labels 0/1 or other "
                                    "integers for the metric {name}, a classification metric; got continuous values "
@@ -432,6 +454,32 @@ def _check_classes(metric, y, predictions, multiclass_labels, func):
         raise SeqimpValueError("The '{argument}' {parameter} of {function} must hold class labels 0/1 (or one-hot "
                                "rows) for the metric {name}; got values such as {values}.", argument="y",
                                function=func, name=Value(metric.name), values=Value(values[:5].tolist()))
+
+
+def _check_thresholdable(metric, predictions, func):
+    """A metric on predicted labels given outputs that are not integers: they must be probabilities,
+    cut at 0.5 (:func:`seqimp.sklearn_scorers.predicted_labels`)."""
+    lo, hi = float(predictions.min()), float(predictions.max())
+    if lo < 0.0 or hi > 1.0:
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} is {name}, which scores predicted "
+                               "class labels; the model's outputs range from {lo:.4g} to {hi:.4g}: neither labels "
+                               "(integers) nor probabilities in [0, 1], which seqimp cuts at 0.5. Use a model with "
+                               "a sigmoid/softmax output or one that returns labels, or a metric that ranks "
+                               "scores such as 'roc_auc'.", argument="metric", function=func,
+                               name=Value(metric.name), lo=Value(lo), hi=Value(hi))
+
+
+def _check_sums(metric, predictions, func):
+    """k class probabilities must sum to one per sample, within the rounding of their own precision."""
+    if sklearn_scorers.sums_to_one(predictions):
+        return
+    sums = predictions.sum(axis=1)
+    raise SeqimpValueError("The '{argument}' {parameter} of {function} is {name}, which needs class "
+                           "probabilities that sum to one for every sample (a softmax output); the model's {k} "
+                           "outputs per sample sum to between {lo:.6g} and {hi:.6g}. Use a softmax output, or a "
+                           "metric for independent outputs.", argument="metric", function=func,
+                           name=Value(metric.name), k=int(predictions.shape[1]), lo=Value(float(sums.min())),
+                           hi=Value(float(sums.max())))
 
 
 def _check_probabilities(metric, predictions, partial, func):

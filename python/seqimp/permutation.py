@@ -225,7 +225,7 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
                    mask_value=mask_value, random_state=random_state, progress=progress, n_jobs=n_jobs,
                    batch_size=batch_size, output=output, y=y, sample_weight=sample_weight)
     n = call.data.n_samples
-    y = as_target(call.given["y"], n, func=_FUNC)
+    y = as_target(call.given["y"], n, func=_FUNC, data=call.data)
     sample_weight = check_sample_weight(call.given["sample_weight"], n, metrics, _FUNC)
     count = _n_rows(max_samples, n)
     chunk_rows = call.chunk_rows()

@@ -20,6 +20,8 @@ never loads reticulate inside the embedded R: with reticulate 1.28 that can abor
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from .adapters.r_models import (RFunctionPredictor, RModelPredictor, call_bridge, clean_child_environment,
@@ -142,20 +144,26 @@ def r_list_items(obj):
 
 
 def _as_r(value):
-    """One part of a result as an R value: None as NULL, text as character, arrays keep their dims."""
+    """One part of a result as an R value: None as NULL, text as character, numbers as vectors, a dict
+    as a named list (several inputs' attributions, a result's ``extra``), a list of names as
+    character and any other list as an R list; arrays keep their dims."""
     if value is None:
         return ri.NULL
     if isinstance(value, str):
         return ro.StrVector([value])
-    if isinstance(value, float):
-        return ro.FloatVector([value])
-    if isinstance(value, dict):  # several inputs' attributions: a named R list of arrays
+    if isinstance(value, (bool, np.bool_)):
+        return ro.BoolVector([bool(value)])
+    if isinstance(value, numbers.Integral):
+        return ro.IntVector([int(value)])
+    if isinstance(value, numbers.Real):
+        return ro.FloatVector([float(value)])
+    if isinstance(value, dict):
         with localconverter(ro.default_converter):
             return ro.baseenv["list"](**{str(k): _as_r(v) for k, v in value.items()})
-    if isinstance(value, list) and value and isinstance(value[0], np.ndarray):
+    if isinstance(value, (list, tuple)) and not all(isinstance(v, str) for v in value):
         with localconverter(ro.default_converter):
             return ro.baseenv["list"](*[_as_r(v) for v in value])
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return ro.StrVector([str(v) for v in value])
     array = np.asarray(value)
     if np.issubdtype(array.dtype, np.integer) and array.ndim == 1:

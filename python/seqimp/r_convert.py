@@ -20,7 +20,9 @@ def result_parts(result):
     Timesteps are 0-based, -1 for a label without one; ``columns`` says what the columns of
     ``importances`` are ("repeats", "folds" or "samples"); ``feature_names`` name the last axis of
     ``attributions``; ``swapped`` (perturbation) and ``categorical_features`` (permutation) name the
-    categorical features, from ``result.params["categorical_features"]`` (None where there are none).
+    categorical features, from ``result.params["categorical_features"]`` (None where there are none);
+    ``extra`` is the result's diagnostics (:func:`r_extra`) and ``label_extras`` names those with one row
+    per label.
     """
     labels = result.labels
     categorical = _names_or_none(result.params.get("categorical_features"))
@@ -42,6 +44,8 @@ def result_parts(result):
         "swapped": categorical if result.method == "perturbation" else None,
         "categorical_features": categorical if result.method == "permutation" else None,
         "inference": inference_parts(result),
+        "extra": r_extra(result.extra),
+        "label_extras": list(result.label_extras),
     }
 
 
@@ -65,6 +69,17 @@ def inference_parts(result):
             "estimator": words(info.get("estimator")), "covers": words(info.get("covers")),
             "why_no_se": words(why_no_se(result)) if "se" not in info else None,
             "why_no_pvalues": words(info.get("why_no_pvalues")) if "p_value" not in frame else None}
+
+
+def r_extra(extra):
+    """A result's ``extra`` as R takes it: a dict (a named list), rows counted from 1 (LOFO's ``folds``
+    as (train, test) pairs of 1-based int32 indices), phrases in R's words, None for none."""
+    if not isinstance(extra, dict) or not extra:
+        return None
+    out = {key: r_words(value) for key, value in extra.items()}
+    if "folds" in out:
+        out["folds"] = [tuple(np.asarray(part, dtype=np.int32) + 1 for part in fold) for fold in out["folds"]]
+    return out
 
 
 def _names_or_none(names):

@@ -15,6 +15,11 @@ _COLUMN_NAMES = {"perturbation": "repeats", "permutation": "repeats", "lofo": "f
                  "stepwise_backward": "folds", "stepwise_forward": "folds"}
 
 
+# The entries of ``extra`` that hold one row per label (in label order): a subset of the labels keeps
+# the same rows of them (the R package's ``[`` does).
+LABEL_EXTRAS = ("n_real_samples", "scores", "rank")
+
+
 @dataclass(frozen=True, eq=False)
 class ImportanceResult:
     """Importances of every label, with the repeats (or folds) they were measured over.
@@ -37,6 +42,11 @@ class ImportanceResult:
         The metric on unperturbed data, where the method has one.
     attributions : ndarray of X's shape, (n, T, F) or (n, F), or None
         Per-sample attributions, for gradient methods.
+    extra : dict or None
+        A method's diagnostics, documented with each method: gradient methods' ``predictions`` (and
+        integrated gradients' ``baseline_predictions`` and ``completeness_gap``, per sample),
+        ``n_real_samples`` per label under a mask, LOFO's per-fold ``scores`` and ``folds``, stepwise's
+        ``rank``, ``order`` and ``path``. The R package returns them as ``attr(r, "extra")``.
     inference : dict or None
         What a method knows about the uncertainty of ``importances_mean`` (None where it reports
         nothing). Keys, each optional: ``"se"`` (ndarray (n_labels,), the standard error of
@@ -174,6 +184,11 @@ class ImportanceResult:
         if self.method in _COLUMN_NAMES:
             return _COLUMN_NAMES[self.method]
         return "samples" if self.attributions is not None else "repeats"
+
+    @property
+    def label_extras(self):
+        """The keys of ``extra`` whose entries hold one row per label, in label order."""
+        return [key for key in LABEL_EXTRAS if isinstance(self.extra, dict) and key in self.extra]
 
     @property
     def label_names(self):

@@ -336,6 +336,30 @@ def test_to_r_carries_the_baseline_score(lm_case):
     assert r_num("function(d) attr(d, 'baseline_score')", result.to_r()) == result.baseline_score
 
 
+def test_to_r_carries_extra_with_1_based_folds_and_label_rows(r_array):
+    """Every extra diagnostic reaches R (issue 23, item 9), rows counted from 1."""
+    mask = np.ones((60, 7), dtype=bool)
+    mask[:10, :3] = False
+    result = seqimp.perturbation_importance(linear_sequence_model, r_array, granularity="timestep", mask=mask,
+                                            noise="zero")
+    frame = to_r(result)
+    with localconverter(default_converter):
+        n_real = list(r("function(d) attr(d, 'extra')$n_real_samples")(frame))
+        keys = list(r("function(d) attr(attr(d, 'extra'), 'label_extras')")(frame))
+    assert n_real == [50, 50, 50, 60, 60, 60, 60] == result.extra["n_real_samples"].tolist()
+    assert keys == ["n_real_samples"]  # the R package's `[` cuts these with the rows (testthat)
+    from sklearn.linear_model import LinearRegression
+
+    X2 = np.random.default_rng(0).random((40, 3))
+    lofo = seqimp.lofo_importance(LinearRegression(), X2, X2 @ [1.0, 2.0, 0.0], cv=2, random_state=0,
+                                  progress=False)
+    with localconverter(default_converter):
+        test_rows = list(r("function(d) attr(d, 'extra')$folds[[1]][[2]]")(to_r(lofo)))
+        scores = np.array(r("function(d) attr(d, 'extra')$scores")(to_r(lofo)))
+    assert test_rows == (lofo.extra["folds"][0][1] + 1).tolist()  # R counts rows from 1
+    np.testing.assert_array_equal(scores, lofo.extra["scores"])
+
+
 def test_to_r_ignores_the_callers_conversion_rules(r_array):
     result = seqimp.perturbation_importance(linear_sequence_model, r_array, random_state=0)
     with localconverter(default_converter + numpy2ri.converter + pandas2ri.converter):

@@ -134,8 +134,8 @@ test_that("NA is refused in numeric columns only, and other column classes are n
   x$num[2] <- Inf
   expect_error(perturbation_importance(case$fit, x), "Inf or -Inf values .* x\\[2, 1\\] \\(column 'num'\\)")
   x <- case$x
-  x$when <- as.Date("2024-01-01") + seq_len(nrow(x))
-  expect_error(perturbation_importance(case$fit, x), "'x' argument .*Got a data.frame with columns 'when' \\(Date\\)")
+  x$when <- I(as.list(seq_len(nrow(x))))  # a list column: one R object per row, no values to swap
+  expect_error(perturbation_importance(case$fit, x), "'x' argument .*Got a data.frame with columns 'when' \\(AsIs\\)")
   expect_error(perturbation_importance(case$fit, case$x[0, ]), "'x' argument .* non-empty")
 })
 

@@ -29,7 +29,8 @@ from .keras_gradient import KerasGradient, gradient_predictor
 from .keras_refit import (build_for_fit, check_fit_kwargs, fit_model, keras_recipe, predict_fitted, rebuild_keras,
                           release_keras_state)
 from .spec import ModelSpec, model_spec
-from .protocol import CallablePredictor, Predictor, PredictorWrapper, keras_model_flavour, limit_tf_threads
+from .protocol import (CallablePredictor, Predictor, PredictorWrapper, is_torch_module, keras_model_flavour,
+                       limit_tf_threads, refuse_torch)
 from .sklearn_refit import EstimatorRecipe, estimator_recipe, is_sklearn_estimator, is_sklearn_estimator_class
 
 __all__ = [
@@ -37,5 +38,5 @@ __all__ = [
     "keras_model_flavour", "gradient_predictor", "KerasGradient", "dense_kernels", "keras_recipe",
     "rebuild_keras", "build_for_fit", "check_fit_kwargs", "fit_model", "predict_fitted", "limit_tf_threads",
     "release_keras_state", "EstimatorRecipe", "estimator_recipe", "is_sklearn_estimator",
-    "is_sklearn_estimator_class",
+    "is_sklearn_estimator_class", "is_torch_module", "refuse_torch",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..errors import SeqimpTypeError, text
 from .keras_forward import KerasPredictor
 from .spec import model_spec
-from .protocol import CallablePredictor, PredictMethodPredictor, Predictor
+from .protocol import CallablePredictor, PredictMethodPredictor, Predictor, refuse_torch
 from .responses import ResponsePredictor, needs_responses
 
 
@@ -28,6 +28,7 @@ def as_predictor(model, *, func="seqimp", responses=None, spec=None):
         return model
     if model is None:
         raise SeqimpTypeError(_MODEL_EXPECTED, argument="model", function=func, got=text("{None}"))
+    refuse_torch(model, func)
     spec = spec if spec is not None else model_spec(model)
     if spec.is_keras:
         return KerasPredictor(model, spec.flavour, spec=spec)

@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import Shape, text
 
 from .keras_compiled import CompiledForward, cached_compiled, pad_rows
-from .keras_layers import check_declared_shape, check_keras_inputs
+from .keras_layers import check_declared_shape, check_keras_inputs, check_stateless
 from .spec import model_spec
 from .protocol import Predictor, as_prediction_array, input_rows
 
@@ -57,6 +57,7 @@ class KerasPredictor(Predictor):
         self._chunk_rows = None
         self._layout = None  # how several inputs are fed (InputLayout); None for one
         self._eager = self.flavour == "keras" and self.spec.backend != "tensorflow"
+        check_stateless(self.spec)
 
     def __getstate__(self):
         return {k: (None if k in self._NOT_SHIPPED else v) for k, v in self.__dict__.items()}
@@ -79,8 +80,18 @@ class KerasPredictor(Predictor):
     def concurrent_chunks(self):
         """Two chunks in flight for a compiled graph (TensorFlow runs them concurrently and releases the
         GIL). Measured on LSTM(64)->LSTM(32), T=50, F=8, 1024-row chunks, 2 cores: 1.25x the throughput
-        of one at a time. Eager (other-backend) models run one at a time."""
-        return 1 if self._eager else 2
+        of one at a time. Eager (other-backend) models and models that run R code run one at a time."""
+        return 1 if self._eager or self.r_code else 2
+
+    @property
+    def r_code(self):
+        """The layers that run R code (an R Lambda, a layer class defined from R): R runs them on its main
+        thread only, so their chunks go one at a time on the calling thread, and never to workers."""
+        return self.spec.r_code
+
+    @property
+    def process_bound(self):
+        return bool(self.r_code)
 
     def default_chunk_rows(self, row_shape, itemsize=4):
         # Chunks reach the compiled function as float32 whatever X's dtype: 4 bytes a value.

@@ -31,7 +31,8 @@ from .keras_compiled import CompiledForward, as_model_inputs, cached_compiled, c
 from .keras_forward import KerasPredictor
 from .keras_layers import embedding_readers, is_embedding, walk_layers
 from .spec import model_spec
-from .protocol import PREDICTIONS_ONLY, Predictor, as_prediction_array, describe_model, input_rows
+from .protocol import (PREDICTIONS_ONLY, TORCH_WRAPPER, Predictor, as_prediction_array, describe_model, input_rows,
+                       refuse_torch)
 
 GRADIENT_FRAMEWORKS = "Keras 3 with the TensorFlow backend, or tf_keras"
 # model -> {(chunk_rows, row_shape, jit, mode): CompiledGradient}, weak keys as for the forward pass.
@@ -45,6 +46,8 @@ def gradient_predictor(model, *, func="seqimp", spec=None):
     error that says what works instead."""
     if isinstance(model, KerasGradient):
         return model
+    refuse_torch(model, func, advice=f"Gradients are taken through Keras layers; for this model use "
+                 f"{PREDICTIONS_ONLY}, with model={TORCH_WRAPPER}")
     spec = spec if spec is not None else model_spec(model)
     flavour = spec.flavour if not isinstance(model, Predictor) else None
     if flavour is None:

@@ -5,7 +5,7 @@ and refit rooms; keras itself is imported only inside :func:`keras_module` and :
 
 from __future__ import annotations
 
-from ..errors import Element, SeqimpValueError, Shape, Value, text
+from ..errors import Element, SeqimpValueError, Shape, Value, Words, text
 
 _RECURRENT = ("LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional", "ConvLSTM1D", "ConvLSTM2D")
 
@@ -28,6 +28,58 @@ def walk_layers(model):
 
 def has_recurrent_layer(model):
     return any(k.__name__ in _RECURRENT for layer in walk_layers(model) for k in type(layer).__mro__)
+
+
+def stateful_layers(model):
+    """The names of ``model``'s stateful recurrent layers (``stateful=True``), in model order."""
+    names = [layer.name for layer in walk_layers(model) if getattr(layer, "stateful", False) is True]
+    return list(dict.fromkeys(names))
+
+
+_STATELESS_PY = ('stateless = keras.models.clone_model(model, clone_function=lambda layer: type(layer).from_config('
+                 '{**layer.get_config(), "stateful": False} if getattr(layer, "stateful", False) else '
+                 'layer.get_config())); stateless.set_weights(model.get_weights())')
+_STATELESS_R = ('stateless <- keras$models$clone_model(model, clone_function = function(layer) { config <- '
+                'layer$get_config(); if (isTRUE(config$stateful)) config$stateful <- FALSE; '
+                'layer$`__class__`$from_config(config) }); stateless$set_weights(model$get_weights())')
+
+
+def check_stateless(model):
+    """Refuse a model (or its :class:`~seqimp.adapters.spec.ModelSpec`) with stateful recurrent layers,
+    saying why and giving the line that makes a stateless copy, in the caller's language."""
+    names = list(model.stateful) if hasattr(model, "stateful") and hasattr(model, "kind") else \
+        stateful_layers(model)
+    if not names:
+        return
+    raise SeqimpValueError("The model's recurrent layers {names} are stateful (stateful=True): each batch starts "
+                           "from the state the last one left, so the importances would depend on the chunking, "
+                           "the batch size and earlier calls. seqimp never carries state between chunks; "
+                           "explain a stateless copy with the same weights, which starts every sequence from a "
+                           "zero state:\n    {recipe}", names=Value(names),
+                           recipe=Words(_STATELESS_PY, _STATELESS_R))
+
+
+def is_r_function(value):
+    """True for a Python callable that reticulate made from an R function: calling it runs R code,
+    which R allows on its main thread only (reticulate's ``rpytools`` wraps every such function)."""
+    return callable(value) and str(getattr(value, "__module__", None) or "").startswith("rpytools")
+
+
+def r_code_layers(model):
+    """The names of ``model``'s layers (the model itself included) that run R code: an R function in a
+    Lambda layer, or a layer class defined from R (``reticulate::PyClass``, ``%py_class%``) whose
+    methods are R functions."""
+    found = []
+    for layer in walk_layers(model):
+        values = list(getattr(layer, "__dict__", {}).values())
+        for klass in type(layer).__mro__:
+            module = str(getattr(klass, "__module__", None) or "")
+            if module.startswith(("keras", "tf_keras", "tensorflow", "builtins", "abc")):
+                continue
+            values.extend(vars(klass).values())
+        if any(is_r_function(v) for v in values):
+            found.append(getattr(layer, "name", type(layer).__name__))
+    return found
 
 
 def keras_input_shape(model):
@@ -124,6 +176,12 @@ def check_keras_inputs(spec, shapes, structure, names):
     declared = None if spec.input_shapes is None else list(spec.input_shapes)
     n_model = len(declared) if declared is not None else (len(model_names) if model_names else None)
     if n_model is not None and n_model != len(shapes):
+        if structure == "list" and len(shapes) > n_model and len({tuple(s) for s in shapes}) == 1:
+            shape = tuple(shapes[0])
+            raise SeqimpValueError("The model takes {n} input{s}, but {X} is a list of {k} arrays of {shape}: one per "
+                                   "sample? Pass np.stack({X}), of {stacked}.", argument="X", n=n_model,
+                                   s="s" if n_model > 1 else "", k=len(shapes), shape=Shape(shape),
+                                   stacked=Shape((len(shapes),) + shape))
         raise SeqimpValueError("The model takes {n} inputs {names}, but {X} has {got}. Pass {X} as a list in the "
                                "model's input order or {a_dict} keyed by its input names.", argument="X", n=n_model,
                                names=Value(model_names) if model_names else "", got=len(shapes))

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import Keyword, Raised, SeqimpTypeError, SeqimpValueError, Shape, Value
 from .choose import as_predictor
-from .keras_layers import check_keras_input_shape, keras_input_shape, keras_module, walk_layers
+from .keras_layers import check_keras_input_shape, check_stateless, keras_input_shape, keras_module, walk_layers
 from .protocol import as_prediction_array, keras_flavour, keras_model_flavour
 from .sklearn_refit import EstimatorRecipe, build_estimator
 
@@ -123,6 +123,7 @@ def keras_recipe(model, input_shape, *, func="seqimp"):
                                "builder build(n_features) -> compiled model instead.", argument="model_or_builder",
                                function=func)
     check_keras_input_shape(model, input_shape)
+    check_stateless(model)
     keras = keras_module(flavour)
     compile_config = model.get_compile_config()
     if getattr(model, "optimizer", None) is not None:

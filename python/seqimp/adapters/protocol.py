@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from ..errors import Raised, SeqimpValueError, Shape, Value
+from ..errors import Raised, SeqimpTypeError, SeqimpValueError, Shape, Value, text
 
 # Rows per chunk when nothing else is known: bounded bytes, not a row count, so wide inputs stay small.
 _CHUNK_BYTES = 32 * 2**20
@@ -39,6 +39,32 @@ def keras_model_flavour(model):
     """Like :func:`keras_flavour`, but only for a whole model (one with layers), not a layer or tensor."""
     flavour = keras_flavour(model)
     return flavour if flavour is not None and hasattr(model, "layers") else None
+
+
+def is_torch_module(obj):
+    """True for a PyTorch ``nn.Module``, told by its classes' module names (``torch.nn.*``) so that torch
+    is never imported."""
+    return any(m.startswith("torch.nn.") for m in _module_names(obj))
+
+
+def _is_torch_tensor(obj):
+    module = getattr(type(obj), "__module__", "") or ""
+    return (module == "torch" or module.startswith("torch.")) and hasattr(obj, "detach")
+
+
+# The one-line wrapper that makes a PyTorch module a function of NumPy arrays.
+TORCH_WRAPPER = "lambda x: m(torch.from_numpy(x).float()).detach().numpy()"
+
+
+def refuse_torch(model, func, argument="model", advice=None):
+    """Refuse a PyTorch module where seqimp needs a model it can call on NumPy arrays, giving the one
+    line that wraps it (``advice`` replaces that line where wrapping is not enough)."""
+    if not is_torch_module(model):
+        return
+    advice = advice or f"Pass it as a function of NumPy arrays: model={TORCH_WRAPPER}, with m your module in eval() mode"
+    raise SeqimpTypeError("The '{argument}' {parameter} of {function} is a PyTorch module ({name}); seqimp calls "
+                          "models on NumPy arrays and does not import torch. {advice}.", argument=argument,
+                          function=func, name=type(model).__name__, advice=advice)
 
 
 def describe_model(model):
@@ -112,14 +138,21 @@ class Predictor:
             raise
         except Exception as exc:  # noqa: BLE001 - re-raised with the shapes the user needs
             raise SeqimpValueError("The model ({model}) failed on input of {shape}{expected}: {exc}",
-                                   model=self.description, shape=Shape(input_shapes(chunk)),
+                                   model=self.description, shape=shown_shapes(chunk),
                                    expected=self._expected(), exc=Raised(exc)) from exc
-        out = as_prediction_array(out, self.description)
+        try:
+            out = as_prediction_array(out, self.description)
+        except (KeyboardInterrupt, MemoryError, SeqimpValueError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - what the model returned could not be read
+            raise SeqimpValueError("The model ({model}) returned a {kind} for input of {shape} that seqimp could not "
+                                   "read as predictions: {exc}", model=self.description, kind=type(out).__name__,
+                                   shape=shown_shapes(chunk), exc=Raised(exc)) from exc
         rows = input_rows(chunk)
         if out.ndim == 0 or out.shape[0] != rows:
             raise SeqimpValueError("The model returned predictions of {got} for an input of {shape}; expected {rows} "
                                    "rows, one per input sample.", got=Shape(out.shape),
-                                   shape=Shape(input_shapes(chunk)), rows=int(rows))
+                                   shape=shown_shapes(chunk), rows=int(rows))
         return out
 
     def _expected(self):
@@ -144,6 +177,17 @@ class PredictorWrapper:
 
     def __call__(self, chunk, **arguments):
         return self._predictor(chunk, **arguments)
+
+
+def shown_shapes(chunk):
+    """A chunk's shape for a message: one shape, or several inputs' (the first three and a count where
+    there are more, so that a message stays a line)."""
+    shapes = input_shapes(chunk)
+    if isinstance(shapes, list) and len(shapes) > 3:
+        return text("{shapes}, ... ({k} arrays)", shapes=Shape(shapes[:3]), k=len(shapes))
+    if isinstance(shapes, dict) and len(shapes) > 3:
+        return text("{shapes} and {k} more inputs", shapes=Shape(dict(list(shapes.items())[:3])), k=len(shapes) - 3)
+    return Shape(shapes)
 
 
 def input_rows(chunk):
@@ -178,6 +222,9 @@ def as_prediction_array(out, description):
                                names=Value(list(out)))
     if isinstance(out, (list, tuple)) and len(out) == 1 and hasattr(out[0], "shape"):
         out = out[0]
+    if _is_torch_tensor(out):  # a tensor that requires grad, or lives on a GPU, has no .numpy() of its own
+        out = out.detach()
+        out = out.cpu() if hasattr(out, "cpu") else out
     if hasattr(out, "numpy"):
         out = out.numpy()
     out = np.asarray(out)

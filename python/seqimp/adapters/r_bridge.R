@@ -237,7 +237,7 @@ guarded <- function(name, ...) {
 new_importance <- function(names, feature, timestep, importances, mean, std, method, metric,
                            granularity, baseline_score, columns, attributions = NULL,
                            feature_names = NULL, swapped = NULL, categorical_features = NULL,
-                           inference = NULL) {
+                           inference = NULL, extra = NULL, label_extras = NULL) {
   text <- function(value) if (is.null(value)) NA_character_ else as.character(value)
   timestep <- as.integer(timestep)
   names <- one_based_labels(as.character(unlist(names)), timestep)
@@ -268,6 +268,14 @@ new_importance <- function(names, feature, timestep, importances, mean, std, met
   }
   if (!is.null(attributions)) {
     attr(out, "attributions") <- named_attributions(attributions, as.character(unlist(feature_names)))
+  }
+  # The method's diagnostics (the core's result.extra); `label_extras` names the entries with one row
+  # per label, which a subset of the rows cuts too.
+  if (length(extra) > 0L) {
+    # 1-d arrays (per sample or per label) as plain vectors
+    extra[] <- lapply(extra, function(v) if (is.atomic(v) && length(dim(v)) == 1L) as.vector(v) else v)
+    attr(extra, "label_extras") <- as.character(unlist(label_extras))
+    attr(out, "extra") <- extra
   }
   class(out) <- c("seqimp_importance", "data.frame")
   out

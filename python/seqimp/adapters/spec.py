@@ -14,7 +14,8 @@ from typing import Optional
 import numpy as np
 
 from .keras_layers import (embedding_readers, has_recurrent_layer, keras_backend, keras_input_dtypes,
-                           keras_input_names, keras_input_shape, keras_input_shapes, keras_padding, takes_dict)
+                           keras_input_names, keras_input_shape, keras_input_shapes, keras_padding, r_code_layers,
+                           stateful_layers, takes_dict)
 from .protocol import Predictor, keras_model_flavour
 
 
@@ -30,8 +31,10 @@ class ModelSpec:
     ``embeddings`` (``(model input position, Embedding layer)`` for every Embedding that reads an input
     directly), ``padding`` (``(input position or None, mask value, layer in words, shape it reads)`` per
     Masking layer and ``Embedding(mask_zero=True)``), ``recurrent`` (some layer is recurrent),
-    ``prefix_plan`` (the recurrent chain the prefix cache can resume, or None) and ``output_shape``
-    (declared, without the batch axis, or None).
+    ``prefix_plan`` (the recurrent chain the prefix cache can resume, or None), ``output_shape``
+    (declared, without the batch axis, or None), ``r_code`` (the names of layers that run R code: an R
+    function in a Lambda, a layer class defined from R) and ``stateful`` (the names of stateful
+    recurrent layers).
     """
 
     kind: str = "other"
@@ -46,6 +49,8 @@ class ModelSpec:
     recurrent: bool = False
     prefix_plan: object = field(default=None, repr=False)
     output_shape: Optional[tuple] = None
+    r_code: tuple = ()
+    stateful: tuple = ()
 
     @property
     def is_keras(self):
@@ -114,4 +119,5 @@ def model_spec(model):
         input_shape=keras_input_shape(model), takes_dict=takes_dict(model),
         embeddings=tuple(embedding_readers(model)), padding=tuple(keras_padding(model)),
         recurrent=has_recurrent_layer(model), prefix_plan=prefix_plan(model),
-        output_shape=_declared_output_shape(model))
+        output_shape=_declared_output_shape(model), r_code=tuple(r_code_layers(model)),
+        stateful=tuple(stateful_layers(model)))

@@ -89,6 +89,9 @@ def _model_source(model_or_builder, data, func):
                               "keyed like {X} (here {counts} with every feature), and returns a compiled model "
                               "for inputs that narrow. A compiled multi-input model cannot be rebuilt for a "
                               "narrower input yet.", argument="model_or_builder", function=func, counts=counts)
+    adapters.refuse_torch(model_or_builder, func, "model_or_builder",
+                          advice="LOFO refits the model on every fold, and seqimp refits Keras models, builders "
+                                 "build(n_features) -> compiled Keras model, and scikit-learn estimators")
     if adapters.keras_model_flavour(model_or_builder) is not None:
         recipe = adapters.keras_recipe(model_or_builder, data.input_shape, func=func)
         return recipe, recipe.fingerprint
@@ -222,7 +225,7 @@ def make_setup(func, *, model_or_builder, X, y, fit_kwargs, metric, cv, mode, gr
     path = _check_checkpoint(checkpoint, func)
     metric = get_metric(metric, func)
     data = apply_mask(as_sequence_data(X, feature_names, func=func), model_or_builder, mask, mask_value, func)
-    y = as_target(y, data.n_samples, func=func)
+    y = as_target(y, data.n_samples, func=func, data=data)
     fit_kwargs = _check_fit_kwargs(fit_kwargs, data.n_samples, func)
     sample_weight = check_sample_weight(sample_weight, data.n_samples, [(None, metric)], func)
     granularity, labels = _labels(data, groups, func)
