@@ -15,8 +15,11 @@
 #'   returning one number, taken as a loss (lower is better); or a \code{\link{seqimp_metric}()}. Several
 #'   names (a character vector) or a list of metrics (named: the results' names) are scored in one pass
 #'   on the same permutations, and a named list of results is returned. For a binomial \code{glm} a
-#'   metric scored on probabilities or ranks calls \code{predict(type = "response")}. Default is
-#'   \code{"mae"}.
+#'   metric scored on probabilities or ranks calls \code{predict(type = "response")}. On a network's
+#'   outputs, metrics on labels (\code{"accuracy"}, \code{"f1"}, \code{"precision"}, ...) cut a
+#'   sigmoid's probability at 0.5 and take a softmax's largest class (other non-integer outputs are
+#'   refused); \code{"auc"}/\code{"roc_auc"} are binary, as in scikit-learn: for three or more classes
+#'   name \code{"roc_auc_ovr"} or \code{"roc_auc_ovo"}. Default is \code{"mae"}.
 #' @param n_repeats Integer. Independent permutations per variable. Default is 5.
 #' @param output NULL, integer or character. Which prediction the metric scores against \code{y}
 #'   (one value per sample then), as in \code{\link{gradient_importance}}: a 1-based index, a vector of
@@ -48,26 +51,26 @@
 #' @return A \code{seqimp_importance} data.frame with the metric on unperturbed data as its
 #'   \code{baseline_score} attribute (and a \code{categorical_features} attribute when any feature is
 #'   categorical); for several metrics, a named list of them.
-#' @examples
-#' if (seqimp_available()) {
-#'   # y = sum over t of (x_t1 + 0.5 x_t2): permuting feature j raises the MSE by 2 T w_j^2 / 12.
-#'   x <- array(runif(2000 * 10 * 3), c(2000, 10, 3))
-#'   linear <- function(x) rowSums(x[, , 1]) + 0.5 * rowSums(x[, , 2])
-#'   permutation_importance(linear, x, linear(x), metric = "mse", seed = 0)
+#' @examplesIf seqimp_available()
+#' # y = sum over t of (x_t1 + 0.5 x_t2): permuting feature j raises the MSE by 2 T w_j^2 / 12.
+#' x <- array(runif(2000 * 10 * 3), c(2000, 10, 3))
+#' linear <- function(x) rowSums(x[, , 1]) + 0.5 * rowSums(x[, , 2])
+#' r <- permutation_importance(linear, x, linear(x), metric = "mse", seed = 0)
+#' r
+#' if (requireNamespace("ggplot2", quietly = TRUE)) plot(r)
 #'
-#'   # An lm on a data.frame with a factor: it gets every permuted copy as a data.frame with factors.
-#'   d <- data.frame(num = rnorm(300), fac = factor(sample(c("lo", "mid", "hi"), 300, TRUE)),
-#'                   junk = rnorm(300))
-#'   y <- 2 * d$num + c(lo = 0, mid = 1, hi = 3)[as.character(d$fac)] + rnorm(300, sd = 0.1)
-#'   fit <- lm(y ~ num + fac, data = cbind(d, y = y))
-#'   permutation_importance(fit, d, y, metric = "mse", seed = 1)  # junk: exactly 0
+#' # An lm on a data.frame with a factor: it gets every permuted copy as a data.frame with factors.
+#' d <- data.frame(num = rnorm(300), fac = factor(sample(c("lo", "mid", "hi"), 300, TRUE)),
+#'                 junk = rnorm(300))
+#' y <- 2 * d$num + c(lo = 0, mid = 1, hi = 3)[as.character(d$fac)] + rnorm(300, sd = 0.1)
+#' fit <- lm(y ~ num + fac, data = cbind(d, y = y))
+#' permutation_importance(fit, d, y, metric = "mse", seed = 1)  # junk: exactly 0
 #'
-#'   # Correlated inputs: conditional permutation asks what each adds beyond the other.
-#'   x1 <- rnorm(2000)
-#'   xs <- cbind(x1 = x1, x2 = 0.8 * x1 + 0.6 * rnorm(2000), x3 = rnorm(2000))
-#'   f <- function(x) 2 * x[, 1] + x[, 2] + x[, 3]
-#'   permutation_importance(f, xs, f(xs), metric = "mse", seed = 1, conditional = "gaussian")
-#' }
+#' # Correlated inputs: conditional permutation asks what each adds beyond the other.
+#' x1 <- rnorm(2000)
+#' xs <- cbind(x1 = x1, x2 = 0.8 * x1 + 0.6 * rnorm(2000), x3 = rnorm(2000))
+#' f <- function(x) 2 * x[, 1] + x[, 2] + x[, 3]
+#' permutation_importance(f, xs, f(xs), metric = "mse", seed = 1, conditional = "gaussian")
 #' @export
 permutation_importance <- function(model, x, y, metric = "mae", n_repeats = 5L,
                                    granularity = "feature", groups = NULL, feature_names = NULL,
@@ -79,7 +82,7 @@ permutation_importance <- function(model, x, y, metric = "mae", n_repeats = 5L,
   n_features <- data$dim[length(data$dim)]
   metric <- prepare_metrics(metric, fn, arg_label(substitute(metric)))
   args <- list(
-    prepare_model(probability_model(model, metric, fn), fn, data$names, n_features),
+    prepare_model(probability_model(model, metric, fn), fn, data),
     data$py,
     prepare_y(y, data$dim[1L], fn),
     metric = metric,
@@ -126,9 +129,7 @@ prepare_metrics <- function(metric, fn, label) {
 # type = "response", as the core does for a glm from rpy2. A type the caller gave is kept.
 probability_model <- function(model, metric, fn) {
   inner <- if (inherits(model, "seqimp_r_model")) model$model else model
-  binomial <- inherits(inner, "glm") && is.list(inner$family) &&
-    isTRUE(inner$family$family %in% c("binomial", "quasibinomial"))
-  if (!binomial || "type" %in% names(model$predict_args)) return(model)
+  if (!r_bridge()$is_binomial_glm(inner) || "type" %in% names(model$predict_args)) return(model)
   wants <- call_core(core_module("metrics", convert = FALSE)$scores_beyond_predict, list(metric, fn))
   if (!isTRUE(reticulate::py_to_r(wants))) return(model)
   if (!inherits(model, "seqimp_r_model")) return(r_model(model, type = "response"))

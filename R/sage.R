@@ -28,18 +28,23 @@
 #' @return A \code{seqimp_importance} data.frame (\code{method} \code{"sage"}; its
 #'   \code{importances} have one column per round) with attributes \code{baseline_score} (the
 #'   metric with every variable kept), \code{converged}, \code{n_permutations} (orderings per
-#'   sample), \code{loss_empty} and \code{loss_full}.
+#'   sample), \code{loss_empty} and \code{loss_full}; \code{attr(r, "extra")} has the rest
+#'   (\code{se_permutations}, the Monte Carlo error given x that the convergence rule uses, one per
+#'   variable; \code{rounds}, \code{model_rows}). \code{confint(r)}, \code{significant(r)} and the
+#'   \code{se}/\code{ci_low}/\code{ci_high}/\code{p_value} columns of \code{as.data.frame()} use
+#'   the standard error over the samples of \code{x} (t with n - 1 degrees of freedom): it covers the
+#'   sampling of the rows and of the orderings, not the choice of background rows nor the model's
+#'   training.
 #' @references I. Covert, S. Lundberg and S.-I. Lee (2020). Understanding Global Feature Contributions
 #'   With Additive Importance Measures. NeurIPS 2020.
-#' @examples
-#' if (seqimp_available()) {
-#'   # Additive model of independent inputs: x_j gets w_j^2 Var(x_j) (here 1 and 1), x3 exactly 0.
-#'   x <- cbind(x1 = rnorm(500), x2 = 2 * rnorm(500), x3 = rnorm(500))
-#'   f <- function(x) x[, 1] + 0.5 * x[, 2]
-#'   r <- sage_importance(f, x, f(x), n_background = 64, seed = 1)
-#'   r
-#'   sum(r$importance) - (attr(r, "loss_empty") - attr(r, "loss_full"))  # 0: efficiency
-#' }
+#' @examplesIf seqimp_available()
+#' # Additive model of independent inputs: x_j gets w_j^2 Var(x_j) (here 1 and 1), x3 exactly 0.
+#' x <- cbind(x1 = rnorm(500), x2 = 2 * rnorm(500), x3 = rnorm(500))
+#' f <- function(x) x[, 1] + 0.5 * x[, 2]
+#' r <- sage_importance(f, x, f(x), n_background = 64, seed = 1)
+#' r
+#' confint(r)
+#' sum(r$importance) - (attr(r, "loss_empty") - attr(r, "loss_full"))  # 0: efficiency
 #' @export
 sage_importance <- function(model, x, y, metric = "mse", imputer = "marginal", background = NULL,
                             n_background = 128L, granularity = "feature", groups = NULL,
@@ -56,7 +61,7 @@ sage_importance <- function(model, x, y, metric = "mse", imputer = "marginal", b
   }
   if (is.character(metric)) model <- probability_model(model, metric, fn)
   args <- list(
-    prepare_model(model, fn, data$names, n_features),
+    prepare_model(model, fn, data),
     data$py,
     prepare_y(y, data$dim[1L], fn),
     metric = prepare_losses(metric, fn, arg_label(substitute(metric))),
@@ -81,10 +86,10 @@ sage_importance <- function(model, x, y, metric = "mse", imputer = "marginal", b
   result <- call_core(seqimp_py$sage_importance, args)
   out <- as_seqimp_importance(result)
   extra <- result$extra
-  attr(out, "converged") <- isTRUE(r_value(extra[["converged"]]))
-  attr(out, "n_permutations") <- as.integer(r_value(extra[["n_permutations"]]))
-  attr(out, "loss_empty") <- as.double(r_value(extra[["loss_empty"]]))
-  attr(out, "loss_full") <- as.double(r_value(extra[["loss_full"]]))
+  attr(out, "converged") <- isTRUE(from_py(extra[["converged"]]))
+  attr(out, "n_permutations") <- as.integer(from_py(extra[["n_permutations"]]))
+  attr(out, "loss_empty") <- as.double(from_py(extra[["loss_empty"]]))
+  attr(out, "loss_full") <- as.double(from_py(extra[["loss_full"]]))
   out
 }
 

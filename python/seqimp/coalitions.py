@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .conditional import by_random_blocks
-from .engine import Transform, block_draws
-from .samplers import CellLayout
+from .engine import Transform, tile_draws
+from .errors import Position, text
+from .samplers import CellLayout, by_random_tiles
 from .transforms import end_aligned_steps
 
 # The orderings' seed extends the round's seed by these two words; the engine's tasks extend it by
@@ -48,8 +48,8 @@ class Coalition:
 def describe_coalition(coalition):
     """When a task ran, in words, for the error a non-finite prediction raises."""
     order = "its ordering" if coalition.direction == 0 else "the reverse of its ordering"
-    return (f"when each sample kept the first {coalition.size} labels of {order} and the rest came from "
-            f"background {'row' if coalition.draw >= 0 else 'draw'} {coalition.draw}")
+    return text("when each sample kept the first {size} labels of {order} and the rest came from background "
+                "row (or Gaussian draw) {draw}", size=coalition.size, order=order, draw=Position(coalition.draw))
 
 
 def coalition_sizes(n_labels):
@@ -58,9 +58,9 @@ def coalition_sizes(n_labels):
 
 
 def draw_orderings(round_seed, n_samples, n_labels):
-    """(n_samples, n_labels) int: row i's ordering of the labels in this round (in fixed random blocks)."""
+    """(n_samples, n_labels) int: row i's ordering of the labels in this round (in fixed random tiles)."""
     seed = np.random.SeedSequence(round_seed.entropy, spawn_key=tuple(round_seed.spawn_key) + _ORDERINGS_KEY)
-    return block_draws(seed, 0, n_samples, n_samples,
+    return tile_draws(seed, 0, n_samples, n_samples,
                        lambda rng, rows: np.argsort(rng.random((rows, n_labels)), axis=1, kind="stable"))
 
 
@@ -133,7 +133,7 @@ class Coalitions(Transform):
     def _from_gaussian(self, outs, i0, i1, coalition, seed):
         numeric = self.layout.numeric
 
-        def draw(rng, b0, b1):  # whole random blocks, so the numbers do not depend on the chunk
+        def draw(rng, b0, b1):  # whole random tiles, so the numbers do not depend on the chunk
             x = self.layout.rows(b0, b1)[:, numeric]
             real = self.layout.real(b0, b1)
             real = np.ones_like(x, dtype=bool) if real is None else real[:, numeric]
@@ -149,6 +149,6 @@ class Coalitions(Transform):
                     values[cells] = self.gaussian.draw(x[cells[0].ravel()], t, kept, z[cells])
             return np.concatenate([values, target], axis=1)
 
-        drawn = by_random_blocks(seed, i0, i1, self.data.n_samples, draw)
+        drawn = by_random_tiles(seed, i0, i1, self.data.n_samples, draw)
         width = drawn.shape[1] // 2
         self.layout.write(outs, numeric, drawn[:, :width], drawn[:, width:] > 0)

@@ -17,7 +17,12 @@ random blocks of rows, seeded by the task, so the numbers do not depend on ``bat
 Categorical cells (category codes, token ids) are never drawn as numbers: whatever the sampler, they
 are swapped with a near neighbour's (nearest in the other numeric cells). Under a mask the engine puts
 padded cells back, samples are conditioned on their real cells only, and swaps align steps from the
-end of each sequence as marginal permutation does.
+end of each sequence (a real step beyond the neighbour's length keeps its own value).
+
+Standard errors (:mod:`seqimp.effects`): a drawn value comes from no other row, so a row's effect is its
+own, and rows are independent given the fitted sampler; a value taken from a neighbour (``"knn"``,
+categorical cells) has that neighbour as its donor, and the effects are filed under both, as marginal
+permutation's are (:meth:`Conditional.donors`).
 """
 
 from __future__ import annotations
@@ -27,8 +32,11 @@ import copy
 import numpy as np
 
 from . import checks
-from .engine import RANDOM_BLOCK_ROWS, Transform, block_draws
-from .samplers import MAX_GAUSSIAN_CELLS, CellLayout, GaussianConditional, NearestDonors, _LRU
+from .conditional_influence import FitInfluence
+from .effects import FittedDraws
+from .engine import Transform, tile_draws
+from .errors import Keyword, Phrase, SeqimpValueError, Shape, Value, Words, text
+from .samplers import MAX_GAUSSIAN_CELLS, CellLayout, GaussianConditional, NearestDonors, _LRU, by_random_tiles
 from .transforms import Resample, _Cells
 
 OPTIONS = ("gaussian", "knn")
@@ -40,8 +48,9 @@ _SWAP_KEY = (0xC0D, 0)
 
 def check_conditional(conditional, func):
     """None, "gaussian", "knn", or a sampler object with ``fit`` and ``sample`` methods."""
-    expected = ("None, 'gaussian', 'knn', or an object with fit(X_other, X_label) and sample(X_other, rng) "
-                "methods")
+    expected = text("{None}, {gaussian}, {knn}, or {an_object} with fit(X_other, X_label) and sample(X_other, rng) "
+                    "methods", gaussian=Value("gaussian"), knn=Value("knn"),
+                    an_object=Words("an object", "a Python object"))
     if conditional is None:
         return None
     if isinstance(conditional, str):
@@ -60,18 +69,22 @@ def describe_conditional(conditional):
     return type(conditional).__name__
 
 
-def by_random_blocks(seed, i0, i1, n_samples, draw):
-    """Rows ``i0:i1`` of ``draw(rng, b0, b1)`` computed over whole random blocks of rows, each seeded as
-    :func:`seqimp.engine.block_draws` seeds it: a row's values are the same whatever chunk asks for
-    them, to the last bit (matrix products are computed on the same rows every time)."""
-    parts = []
-    for b in range(i0 // RANDOM_BLOCK_ROWS, (i1 - 1) // RANDOM_BLOCK_ROWS + 1):
-        b0 = b * RANDOM_BLOCK_ROWS
-        b1 = min(b0 + RANDOM_BLOCK_ROWS, n_samples)
-        block_seed = np.random.SeedSequence(seed.entropy, spawn_key=tuple(seed.spawn_key) + (b,))
-        values = draw(np.random.default_rng(block_seed), b0, b1)
-        parts.append(values[max(i0, b0) - b0: min(i1, b1) - b0])
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+COVERS_DRAWN = Phrase(text(
+    "the sampling of the rows of {X} from their distribution and the conditional draws, with the sampler "
+    "held as fitted on {X} (a drawn value comes from no other row: each row's effect is its own). The "
+    "interval covers the importance of this fitted model when a label's values are drawn from that "
+    "fitted conditional; it is the conditional importance as far as the sampler is right (the Gaussian's "
+    "is for jointly Gaussian inputs, up to the error of its covariance, small when the samples far "
+    "outnumber the cells). It does not cover that error, the model's own variability (another fit), "
+    "nor a shift between {X} and the data the model will see."))
+
+COVERS_NEIGHBOURS = Phrase(text(
+    "the sampling of the rows of {X} from their distribution and the draws among each row's nearest "
+    "neighbours (each row both as the row changed and as the donor of the values, a two-sample "
+    "U-statistic). The interval covers the importance under this nearest-neighbour sampler, which "
+    "nears the conditional importance as the samples grow but lies between it and the marginal one "
+    "with few samples or many cells; it does not cover that gap, the model's own variability (another "
+    "fit), nor a shift between {X} and the data the model will see."))
 
 
 class Conditional(Transform):
@@ -86,23 +99,37 @@ class Conditional(Transform):
         self.numeric = self.layout.numeric
         self.swap = Resample(data, "swap")  # its end-aligned copy from a donor row, never its draws
         self.writes_fractions = self.kind != "knn"
-        self._donors = None
+        # Values move between rows (so the standard error counts donors) for "knn" and categorical cells;
+        # the Gaussian's draws come from a fit to every row (the standard error counts its influence).
+        self.moves_rows = self.kind != "sampler" or not self.numeric.all()
+        self.remember_donors = False
+        self._drawn = {}
+        self._neighbours = None
         self._fitted = _LRU()
         self.gaussian = None
         if self.kind == "gaussian":
             n_numeric = int(self.numeric.sum())
             if n_numeric > MAX_GAUSSIAN_CELLS:
-                raise ValueError(f"The 'conditional' parameter of {func} is 'gaussian', which models the "
-                                 f"{n_numeric} numeric cells of X (timesteps x features, every input) "
-                                 f"jointly; seqimp's limit is {MAX_GAUSSIAN_CELLS} (the covariance alone "
-                                 f"grows as the square). Use conditional='knn', fewer timesteps, or a "
-                                 f"sampler of your own.")
+                raise SeqimpValueError(
+                    "The '{argument}' {parameter} of {function} is {gaussian}, which models the {n} numeric cells "
+                    "of {X} (timesteps x features, every input) jointly; seqimp's limit is {limit} (the "
+                    "covariance alone grows as the square). Use {knn}, fewer timesteps, or a sampler of your "
+                    "own.", argument="conditional", function=func, gaussian=Value("gaussian"), n=n_numeric,
+                    limit=MAX_GAUSSIAN_CELLS, knn=Keyword("conditional", "knn"))
             Z, real = self._numeric_rows()
             self.gaussian = GaussianConditional(Z, real)
+            self.fit_influence = FitInfluence(self.gaussian, Z, real)
+
+    @property
+    def covers(self):
+        """What the standard error covers, in words (``inference["covers"]``)."""
+        return COVERS_NEIGHBOURS if self.kind == "knn" else COVERS_DRAWN
 
     def __getstate__(self):
-        # Workers rebuild neighbours and the caller's fitted samplers themselves (deterministic).
-        return {**self.__dict__, "_donors": None, "_fitted": _LRU()}
+        # Workers rebuild neighbours and the caller's fitted samplers themselves (deterministic), and
+        # never hand donors over.
+        return {**self.__dict__, "_neighbours": None, "_fitted": _LRU(), "remember_donors": False, "_drawn": {},
+                "fit_influence": None}
 
     def _numeric_rows(self, i0=0, i1=None):
         """Rows i0:i1 of the numeric cells (m, D) float64, and where they are real (None: everywhere)."""
@@ -114,10 +141,10 @@ class Conditional(Transform):
         return None if real is None else real[:, self.numeric]
 
     @property
-    def donors(self):
-        if self._donors is None:
-            self._donors = NearestDonors(*self._numeric_rows(), N_NEIGHBORS)
-        return self._donors
+    def neighbours(self):
+        if self._neighbours is None:
+            self._neighbours = NearestDonors(*self._numeric_rows(), N_NEIGHBORS)
+        return self._neighbours
 
     def _parts(self, flat):
         """``_Cells`` of the blocks' (T, F) masks for a flat cell mask."""
@@ -129,26 +156,65 @@ class Conditional(Transform):
         return _Cells(parts)
 
     def _swap_source(self, given, seed):
-        """A donor for every sample: one of its nearest neighbours in the ``given`` numeric cells."""
-        found = self.donors.neighbours(given)
-        n, k = found.shape
-        pick = block_draws(seed, 0, n, n, lambda rng, rows: rng.integers(0, k, size=rows))
+        """A donor for every sample: one of its nearest neighbours in the ``given`` numeric cells (any
+        other sample where no numeric cell is given)."""
+        n = self.data.n_samples
+        found = self.neighbours.neighbours(given)
+        if found is None:
+            pick = tile_draws(seed, 0, n, n, lambda rng, rows: rng.integers(0, max(n - 1, 1), size=rows))
+            return pick + (pick >= np.arange(n)) if n > 1 else np.zeros(n, dtype=np.int64)
+        k = found.shape[1]
+        pick = tile_draws(seed, 0, n, n, lambda rng, rows: rng.integers(0, k, size=rows))
         return found[np.arange(n), pick]
+
+    def _swap_plan(self, label, seed):
+        """(the cells a neighbour gives, the seed of its draw), or None where no cell is swapped."""
+        cells = self.layout.cells(label)
+        if self.kind == "knn":
+            return cells, seed
+        categorical = cells & ~self.numeric
+        if not categorical.any():
+            return None
+        return categorical, np.random.SeedSequence(seed.entropy, spawn_key=tuple(seed.spawn_key) + _SWAP_KEY)
 
     def start(self, label, seed):
         cells = self.layout.cells(label)
         target = cells[self.numeric]  # the label's numeric cells, among the numeric cells
-        categorical = cells & ~self.numeric
         state = {"seed": seed, "target": target, "numeric_cells": cells & self.numeric, "swap": None}
-        if self.kind == "knn":
-            state["swap"] = (self._parts(cells), self._swap_source(~target, seed))
-            return state
-        if categorical.any():
-            swap_seed = np.random.SeedSequence(seed.entropy, spawn_key=tuple(seed.spawn_key) + _SWAP_KEY)
-            state["swap"] = (self._parts(categorical), self._swap_source(~target, swap_seed))
+        plan = self._swap_plan(label, seed)
+        if plan is not None:
+            source = self._swap_source(~target, plan[1])
+            if self.remember_donors:
+                self._drawn[tuple(seed.spawn_key)] = source
+            state["swap"] = (self._parts(plan[0]), (source, {b: [] for b in self.swap.aligned}))
         if self.kind == "sampler" and target.any():
             state["sampler"] = self._fitted.fetch(label.name, lambda: self._fit(target))
         return state
+
+    def forget_donors(self):
+        self._drawn.clear()
+
+    def drawn_donors(self, key, label):
+        return None  # donors() hands over what start() kept, with the Gaussian's influence
+
+    def donors(self, label, seed):
+        """The neighbour each row's swapped cells come from (n,), or None where every value of the
+        label is drawn (a row's effect is then its own; a row whose label has drawn numeric cells and
+        swapped categorical ones files its effect under that neighbour too). For the Gaussian,
+        :class:`~seqimp.effects.FittedDraws` with them and the rows' influence on its fit."""
+        source = self._drawn.pop(tuple(seed.spawn_key), None)
+        plan = self._swap_plan(label, seed)
+        target = self.layout.cells(label)[self.numeric]
+        if source is None and plan is not None:
+            source = self._swap_source(~target, plan[1])
+        if self.kind != "gaussian" or not target.any():
+            return source
+        return FittedDraws(source, lambda effects: self._influence(target, seed, effects))
+
+    def _influence(self, target, seed, effects):
+        n, k = self.data.n_samples, int(target.sum())
+        z = by_random_tiles(seed, 0, n, n, lambda rng, t0, t1: rng.standard_normal((t1 - t0, k)))
+        return self.fit_influence(target, z, effects)
 
     def apply(self, outs, i0, i1, label, state):
         if state["swap"] is not None:
@@ -164,12 +230,12 @@ class Conditional(Transform):
     def _gaussian(self, i0, i1, target, seed):
         k = int(target.sum())
 
-        def draw(rng, b0, b1):
-            x, real = self._numeric_rows(b0, b1)
-            z = rng.standard_normal((b1 - b0, k))
+        def draw(rng, t0, t1):
+            x, real = self._numeric_rows(t0, t1)
+            z = rng.standard_normal((t1 - t0, k))
             if real is None:
                 return self.gaussian.draw(x, target, ~target, z)
-            values = np.zeros((b1 - b0, k))
+            values = np.zeros((t1 - t0, k))
             patterns, which = np.unique(real, axis=0, return_inverse=True)
             for p, pattern in enumerate(patterns):
                 drawn = target & pattern
@@ -179,7 +245,7 @@ class Conditional(Transform):
             return values
 
         real = self._numeric_real(i0, i1)
-        return by_random_blocks(seed, i0, i1, self.data.n_samples, draw), None if real is None else real[:, target]
+        return by_random_tiles(seed, i0, i1, self.data.n_samples, draw), None if real is None else real[:, target]
 
     def _fit(self, target):
         Z, _ = self._numeric_rows()
@@ -190,12 +256,12 @@ class Conditional(Transform):
     def _sampled(self, i0, i1, target, sampler, seed):
         k = int(target.sum())
 
-        def draw(rng, b0, b1):
-            Z, _ = self._numeric_rows(b0, b1)
-            return self._checked(sampler.sample(Z[:, ~target], rng), b1 - b0, k)
+        def draw(rng, t0, t1):
+            Z, _ = self._numeric_rows(t0, t1)
+            return self._checked(sampler.sample(Z[:, ~target], rng), t1 - t0, k)
 
         real = self._numeric_real(i0, i1)
-        return by_random_blocks(seed, i0, i1, self.data.n_samples, draw), None if real is None else real[:, target]
+        return by_random_tiles(seed, i0, i1, self.data.n_samples, draw), None if real is None else real[:, target]
 
     def _checked(self, values, rows, k):
         try:
@@ -204,13 +270,15 @@ class Conditional(Transform):
             values = None
         if values is not None and k == 1 and values.shape == (rows,):
             values = values.reshape(rows, 1)
-        name = type(self.sampler).__name__
+        opening = dict(argument="conditional", function=self.func, name=type(self.sampler).__name__)
         if values is None or values.shape != (rows, k):
-            got = "an object that is not an array of numbers" if values is None else f"shape {values.shape}"
-            raise ValueError(f"The 'conditional' sampler of {self.func} ({name}) must return an array of shape "
-                             f"({rows}, {k}) from sample(X_other, rng) for {rows} rows of X_other: one value "
-                             f"per row for each of the label's {k} numeric cells. Got {got}.")
+            raise SeqimpValueError(
+                "The '{argument}' sampler of {function} ({name}) must return an array of {expected} from "
+                "sample(X_other, rng) for {rows} rows of X_other: one value per row for each of the label's "
+                "{k} numeric cells. Got {got}.", expected=Shape((rows, k)), rows=rows, k=k,
+                got="an object that is not an array of numbers" if values is None else Shape(values.shape),
+                **opening)
         if not np.isfinite(values).all():
-            raise ValueError(f"The 'conditional' sampler of {self.func} ({name}) returned non-finite values "
-                             f"from sample(); seqimp never feeds them to the model.")
+            raise SeqimpValueError("The '{argument}' sampler of {function} ({name}) returned non-finite values from "
+                                   "sample(); seqimp never feeds them to the model.", **opening)
         return values

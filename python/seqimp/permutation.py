@@ -6,22 +6,21 @@ import numbers
 
 import numpy as np
 
-from . import checks, engine, engine_jobs
-from .inputs import as_target
-from .labels import make_labels
-from .masks import check_mask_arguments, mask_extra
-from .model_inputs import prepare_inputs
-from .metrics import get_metrics
-from .progress import check_progress
-from .result import ImportanceResult
-from .scoring import Scoring, check_sample_weight, check_weight_total, metrics_predictor
+from . import checks, engine
+from .adapters.protocol import PredictorWrapper
 from .conditional import Conditional, check_conditional, describe_conditional
+from .effects import COVERS_PERMUTATION
+from .errors import text
+from .inputs import as_target
+from .metrics import get_metrics
+from .preamble import finish, prepare
+from .task_scoring import Scoring, check_sample_weight, check_weight_total, metrics_predictor
 from .transforms import Resample
 
 _FUNC = "permutation_importance"
 
 # The subsample's seed is the root seed extended by this one-word spawn key. Task seeds extend it by
-# two words (label, repeat) and random blocks by three, so the subsample never shares a seed with a
+# two words (label, repeat) and random tiles by three, so the subsample never shares a seed with a
 # permutation, and it does not depend on batch_size.
 _SUBSAMPLE_KEY = 0x5EB5
 
@@ -33,8 +32,8 @@ def _n_rows(max_samples, n_samples):
     """
     if max_samples is None:
         return n_samples
-    expected = (f"an int in the range [1, {n_samples}] (a number of rows of X), a float in the range "
-                f"(0.0, 1.0] (a fraction of them), or None")
+    expected = text("{an_int} in the range [1, {n}] (a number of rows of {X}), {a_float} in the range ({low}, {high}] "
+                    "(a fraction of them), or {None}", n=n_samples, low=0.0, high=1.0)
     if isinstance(max_samples, (bool, np.bool_)) or not isinstance(max_samples, numbers.Real):
         checks.fail("max_samples", _FUNC, expected, max_samples, TypeError)
     if isinstance(max_samples, numbers.Integral):
@@ -58,29 +57,27 @@ def _subsample(data, y, sample_weight, count, root_seed):
     rows = np.sort(np.random.default_rng(seed).choice(data.n_samples, size=count, replace=False))
     if sample_weight is not None:
         sample_weight = sample_weight[rows]
-        check_weight_total(sample_weight, _FUNC, f" on the {count} rows that max_samples drew")
+        check_weight_total(sample_weight, _FUNC, text(" on the {count} rows that max_samples drew", count=count))
     return data.take(rows), y[rows], sample_weight
 
 
-class _CheckFirstChunk:
-    """The predictor, with ``y`` checked against the first chunk of baseline predictions by every metric.
+class _CheckFirstChunk(PredictorWrapper):
+    """The predictor, with ``y`` checked against the first chunk of unperturbed predictions by every
+    metric.
 
     A ``y`` of the wrong shape, or a metric the predictions cannot satisfy, then fails after one
     forward call rather than after a full pass over the data; no extra forward call is made.
     """
 
     def __init__(self, predictor, scoring):
-        self._predictor = predictor
+        super().__init__(predictor)
         self._scoring = scoring
         self._checked = False
 
-    def __getattr__(self, name):  # prepare, default_chunk_rows, ...: the wrapped predictor's
-        return getattr(self._predictor, name)
-
-    def __call__(self, block):
-        predictions = self._predictor(block)
+    def __call__(self, chunk, **arguments):
+        predictions = self._predictor(chunk, **arguments)
         if not self._checked:
-            # The engine's first chunk starts with the baseline's first rows.
+            # The engine's first chunk starts with X's own first rows.
             self._scoring.check(predictions[:len(self._scoring.y)], partial=True)
             self._checked = True
         return predictions
@@ -246,35 +243,34 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
     metrics, several = get_metrics(metric, _FUNC)
     conditional = check_conditional(conditional, _FUNC)
     n_repeats = checks.check_int(n_repeats, "n_repeats", _FUNC)
-    root_seed = checks.check_random_state(random_state, _FUNC)
-    progress = check_progress(progress, _FUNC)
-    n_jobs = engine_jobs.check_n_jobs(n_jobs, _FUNC)
-    check_mask_arguments(mask, mask_value, _FUNC)
-    predictor = metrics_predictor(model, metrics, output, _FUNC)
-    data = prepare_inputs(X, feature_names, model, _FUNC, categorical_features=categorical_features,
-                          mask=mask, mask_value=mask_value)
-    y = as_target(y, data.n_samples, func=_FUNC)
-    sample_weight = check_sample_weight(sample_weight, data.n_samples, metrics, _FUNC)
-    count = _n_rows(max_samples, data.n_samples)
-    granularity, labels = make_labels(data, granularity, groups, _FUNC)
-    chunk_rows = engine.resolve_chunk_rows(predictor, data, batch_size, _FUNC)
-    engine.check_size(data, labels, n_repeats, _FUNC)  # before Scoring allocates metrics x labels x repeats
-    data, y, sample_weight = _subsample(data, y, sample_weight, count, root_seed)
-    score = Scoring(metrics, y, sample_weight, predictor, len(labels), n_repeats, _FUNC)
+    call = prepare(_FUNC, model, X, make_predictor=lambda model, spec: metrics_predictor(
+                       model, metrics, output, _FUNC, spec=spec),
+                   responses=[m.request for _, m in metrics], granularity=granularity, groups=groups,
+                   feature_names=feature_names, categorical_features=categorical_features, mask=mask,
+                   mask_value=mask_value, random_state=random_state, progress=progress, n_jobs=n_jobs,
+                   batch_size=batch_size, output=output, y=y, sample_weight=sample_weight)
+    n = call.data.n_samples
+    y = as_target(call.given["y"], n, func=_FUNC, data=call.data)
+    sample_weight = check_sample_weight(call.given["sample_weight"], n, metrics, _FUNC)
+    count = _n_rows(max_samples, n)
+    chunk_rows = call.chunk_rows()
+    engine.check_size(call.data, call.labels, n_repeats, _FUNC)  # before Scoring allocates metrics x labels x repeats
+    call.data, y, sample_weight = _subsample(call.data, y, sample_weight, count, call.root_seed)
+    if conditional is None:
+        transform, covers = Resample(call.data, "permutation"), COVERS_PERMUTATION
+    else:
+        transform = Conditional(call.data, conditional, _FUNC)
+        covers = transform.covers
+    score = Scoring(metrics, y, sample_weight, call.predictor, len(call.labels), n_repeats, _FUNC,
+                    donors=engine.task_donors(transform, call.labels, call.root_seed), covers=covers)
 
-    transform = Resample(data, "permutation") if conditional is None else Conditional(data, conditional, _FUNC)
-    engine.run(_CheckFirstChunk(predictor, score), data, labels, transform,
-               n_repeats=n_repeats, root_seed=root_seed, chunk_rows=chunk_rows, score=score,
-               progress=progress, func=_FUNC, n_jobs=n_jobs)
-    params = {"n_repeats": n_repeats, "max_samples": max_samples, "n_samples": data.n_samples,
-              "mask": data.mask_source, "sample_weight": sample_weight is not None,
-              "categorical_features": [data.feature_names[j] for j in data.categorical_features],
-              "conditional": describe_conditional(conditional)}
-    if output is not None:
-        params["output"] = predictor.resolve(data).description
-    results = {name: ImportanceResult(
-        method="permutation", labels=labels, importances=score.importances[i], granularity=granularity,
-        metric=metric.name, baseline_score=score.baseline_scores[i], feature_names=data.feature_names,
-        params={**params, "greater_is_better": metric.greater_is_better}, extra=mask_extra(data, labels) or None,
-    ) for i, (name, metric) in enumerate(metrics)}
+    call.run(transform, n_repeats=n_repeats, chunk_rows=chunk_rows, score=score,
+             predictor=_CheckFirstChunk(call.predictor, score))
+    params = {"n_repeats": n_repeats, "max_samples": max_samples, "n_samples": call.data.n_samples,
+              "sample_weight": sample_weight is not None, "conditional": describe_conditional(conditional)}
+    results = {name: finish(call, method="permutation", importances=score.importances[i], metric=m.name,
+                            baseline_score=score.baseline_scores[i],
+                            params={**params, "greater_is_better": m.greater_is_better},
+                            inference=score.inference(i))
+               for i, (name, m) in enumerate(metrics)}
     return results if several else next(iter(results.values()))

@@ -13,59 +13,31 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import checks, engine, engine_jobs
+from . import engine
 from .coalitions import Coalition, Coalitions, coalition_sizes, contributions, describe_coalition, draw_orderings
+from .errors import Phrase, text
 from .inputs import as_target
-from .labels import make_labels
-from .masks import check_mask_arguments, mask_extra
-from .metrics import METRICS, Metric, _class_labels, _is_multiclass, check_target
-from .model_inputs import prepare_inputs
-from .progress import check_progress, open_progress
-from .result import ImportanceResult
-from .samplers import MAX_GAUSSIAN_CELLS, CellLayout, GaussianConditional
-from .scoring import metrics_predictor
+from .metrics import check_target
+from .preamble import finish, prepare
+from .progress import open_progress
+from .sage_inputs import background_rows, check_gaussian, check_loss, check_options
+from .samplers import CellLayout, GaussianConditional
+from .task_scoring import metrics_predictor
 
 _FUNC = "sage_importance"
-IMPUTERS = ("marginal", "gaussian")
-LOSSES = ("mse", "mae", "log_loss")
 # Orderings per sample when max_permutations is None and the values never converge.
 MAX_ORDERINGS = 10_000
-# The background rows' seed extends the root seed by this word; rounds extend it by (_ROUNDS_KEY, round).
-_BACKGROUND_KEY = 0x5A6E
+# Rounds extend the root seed by (_ROUNDS_KEY, round).
 _ROUNDS_KEY = 0x5A6F
 # Distinct coalitions whose Gaussian conditionals the gaussian imputer keeps.
 _GAUSSIAN_CACHE = 1024
 
-
-def _per_sample(y, predictions):
-    y = np.asarray(y, dtype=np.float64)
-    p = np.asarray(predictions, dtype=np.float64)
-    return y.reshape(p.shape) if y.size == p.size else y, p
-
-
-def _squared(y, predictions):
-    y, p = _per_sample(y, predictions)
-    return ((y - p) ** 2).reshape(len(p), -1).mean(axis=1)
-
-
-def _absolute(y, predictions):
-    y, p = _per_sample(y, predictions)
-    return np.abs(y - p).reshape(len(p), -1).mean(axis=1)
-
-
-def _cross_entropy(y, predictions):
-    p = np.asarray(predictions, dtype=np.float64)
-    eps = np.finfo(np.float64).eps
-    if _is_multiclass(np.asarray(y), p):  # class probabilities against labels 0..k-1 or one-hot rows
-        labels = _class_labels(np.asarray(y))
-        return -np.log(np.clip(p[np.arange(len(p)), labels], eps, 1.0))
-    # one probability per element (binary, or a sequence of binary outputs): a sample's mean over them
-    y, p = _per_sample(y, p)
-    p = np.clip(p, eps, 1.0 - eps)
-    return -(y * np.log(p) + (1.0 - y) * np.log1p(-p)).reshape(len(p), -1).mean(axis=1)
-
-
-_LOSSES = {"mse": _squared, "mae": _absolute, "log_loss": _cross_entropy}
+COVERS = Phrase(text(
+    "the sampling of the rows of {X} from their distribution and of the orderings (each sample's "
+    "contribution is its mean over its orderings; samples are independent given the background): the "
+    "interval covers the SAGE values of this fitted model on that distribution. It does not cover the "
+    "choice of the background rows (or the Gaussian's fit), the model's own variability (another fit), "
+    "nor a shift between {X} and the data the model will see."))
 
 
 def _averaged(predictions):
@@ -74,71 +46,6 @@ def _averaged(predictions):
     for row in predictions:
         total += row
     return total / len(predictions)
-
-
-def _check_loss(metric):
-    """(Metric for the model's response and the baseline score, per-sample loss function)."""
-    if isinstance(metric, str) and metric.strip().lower() in LOSSES:
-        key = metric.strip().lower()
-        return METRICS[key], _LOSSES[key]
-    if callable(metric) and not isinstance(metric, (str, Metric)):
-        def mean_loss(y, p):
-            return float(np.mean(_custom_losses(metric, y, p)))
-
-        return Metric(mean_loss, name=getattr(metric, "__name__", "custom")), \
-            (lambda y, p: _custom_losses(metric, y, p))
-    checks.fail("metric", _FUNC, "one of {'mse', 'mae', 'log_loss'} or a callable loss(y_true, y_pred) "
-                "returning one loss per sample (SAGE needs per-sample losses)", metric,
-                ValueError if isinstance(metric, str) else TypeError)
-
-
-def _custom_losses(metric, y, predictions):
-    losses = np.asarray(metric(y, predictions), dtype=np.float64)
-    if losses.shape != (len(predictions),):
-        raise ValueError(f"The 'metric' parameter of {_FUNC}: the callable must return one loss per sample, "
-                         f"shape ({len(predictions)},); got shape {losses.shape}.")
-    if not np.isfinite(losses).all():
-        raise ValueError(f"The 'metric' callable of {_FUNC} returned non-finite losses; seqimp never reports "
-                         f"a non-finite importance.")
-    return losses
-
-
-def _background(background, n_background, data, X, model, mask, mask_value, root_seed, imputer):
-    """The background rows (a SequenceData) for the marginal imputer; None for the gaussian one."""
-    if imputer == "gaussian":
-        if background is not None:
-            raise ValueError(f"The 'background' parameter of {_FUNC} must be None with imputer='gaussian': the "
-                             f"Gaussian is estimated on X and draws n_background values per sample and "
-                             f"coalition. Got background as well.")
-        return None
-    if background is None:
-        if n_background >= data.n_samples:
-            return data
-        seed = np.random.SeedSequence(root_seed.entropy, spawn_key=tuple(root_seed.spawn_key) + (_BACKGROUND_KEY,))
-        rows = np.sort(np.random.default_rng(seed).choice(data.n_samples, size=n_background, replace=False))
-        return data.take(rows)
-    if mask is not None and mask is not False:
-        raise ValueError(f"The 'background' parameter of {_FUNC} must be None when 'mask' is an array: the "
-                         f"background rows are then drawn from X, whose real steps the mask gives. Pass "
-                         f"mask_value=, or no background.")
-    bg = prepare_inputs(background, None, model, _FUNC, mask=mask, mask_value=mask_value)
-    shapes, expected = [b.input_shape[1:] for b in bg.blocks], [b.input_shape[1:] for b in data.blocks]
-    columns = [list(getattr(v, "columns", [])) for v in (background, X)]
-    if shapes != expected or columns[0] != columns[1]:
-        got = f"columns {columns[0]}" if columns[0] != columns[1] else f"shapes {[('n',) + s for s in shapes]}"
-        raise ValueError(f"The 'background' parameter of {_FUNC} must be rows like X's: inputs of shapes "
-                         f"{[('n',) + s for s in expected]}" + (f" and columns {columns[1]}" if columns[1] else "")
-                         + f", in X's order. Got {got} instead.")
-    return bg
-
-
-def _check_options(imputer, n_background, convergence, max_permutations, n_jobs, progress):
-    imputer = checks.check_option(imputer, "imputer", _FUNC, IMPUTERS)
-    n_background = checks.check_int(n_background, "n_background", _FUNC)
-    convergence = checks.check_float(convergence, "convergence", _FUNC, low=0.0, high=1.0, low_inclusive=False)
-    max_permutations = checks.check_int(max_permutations, "max_permutations", _FUNC, low=2, allow_none=True)
-    return imputer, n_background, convergence, max_permutations, engine_jobs.check_n_jobs(n_jobs, _FUNC), \
-        check_progress(progress, _FUNC)
 
 
 class _Tracker:
@@ -176,6 +83,17 @@ class _Tracker:
         n = len(self.sum)
         return self.sum.std(axis=0, ddof=1) / self.rounds / np.sqrt(n) if n > 1 else np.zeros(self.sum.shape[1])
 
+    def inference(self):
+        """``ImportanceResult.inference``: the standard error over the samples of X (t, n - 1 degrees of
+        freedom), and each sample's contribution (its mean over its orderings) as ``sample_effects``."""
+        n = len(self.sum)
+        if n < 2:
+            return {"why_no_se": "one sample gives no spread to estimate a standard error from."}
+        return {"se": self.se_samples(), "df": n - 1, "sample_effects": (self.sum / self.rounds).T,
+                "estimator": Phrase(text("per-sample SAGE contributions (each the mean over its orderings), "
+                                         "standard deviation over the samples of {X} / sqrt(n)")),
+                "covers": COVERS}
+
     def ratio(self):
         values = self.values
         return float(self.se_orderings().max() / max(values.max() - values.min(), 1e-12))
@@ -184,21 +102,20 @@ class _Tracker:
 class _Round:
     """Runs rounds of coalitions through the engine and turns their predictions into contributions."""
 
-    def __init__(self, predictor, data, labels, loss, y, imputer, background, n_draws, chunk_rows, n_jobs,
-                 root_seed, check):
-        self.predictor, self.data, self.loss, self.y = predictor, data, loss, y
-        self.chunk_rows, self.n_jobs, self.root_seed = chunk_rows, n_jobs, root_seed
-        self.d = len(labels)
-        self.imputer = imputer
+    def __init__(self, call, loss, y, imputer, background, n_draws, chunk_rows, check):
+        self.predictor, self.data, self.loss, self.y = call.predictor, call.data, loss, y
+        self.chunk_rows, self.n_jobs, self.root_seed = chunk_rows, call.n_jobs, call.root_seed
+        data = call.data
+        self.d = len(call.labels)
         gaussian = None
         if imputer == "gaussian":
             layout = CellLayout(data)
             Z, real = layout.rows(0, data.n_samples)[:, layout.numeric], layout.real(0, data.n_samples)
             gaussian = GaussianConditional(Z, None if real is None else real[:, layout.numeric], _GAUSSIAN_CACHE)
-        self.transform = Coalitions(data, labels, background, gaussian)
+        self.transform = Coalitions(data, call.labels, background, gaussian)
         self.n_draws = n_draws  # background rows, or Gaussian draws, per sample and coalition
         self.sizes = coalition_sizes(self.d)
-        self.full = engine.baseline_predictions(predictor, data, chunk_rows, func=_FUNC, n_jobs=n_jobs)
+        self.full = self._unperturbed(data)
         check(self.full)  # y against the predictions, before any coalition runs
         self.model_rows = data.n_samples
         self.empty_loss, self.empty_sum, self.rounds = None, 0.0, 0
@@ -206,9 +123,12 @@ class _Round:
         if background is None or not every_cell:  # the empty coalition differs by sample: a task too
             self.sizes = [(0, 0)] + self.sizes
         else:  # every sample's empty coalition is background row r: its predictions, once
-            empty = engine.baseline_predictions(predictor, background, chunk_rows, func=_FUNC, n_jobs=n_jobs)
+            empty = self._unperturbed(background)
             self.model_rows += background.n_samples
             self.empty_loss = loss(y, np.broadcast_to(_averaged(empty), self.full.shape))
+
+    def _unperturbed(self, data):
+        return engine.unperturbed_predictions(self.predictor, data, self.chunk_rows, func=_FUNC, n_jobs=self.n_jobs)
 
     @property
     def full_loss(self):
@@ -255,21 +175,6 @@ class _Round:
             columns = [empty] + [losses[(direction, k)] for k in range(1, self.d)] + [full]
             tables.append(np.column_stack(columns) if n else np.zeros((0, self.d + 1)))
         return tables
-
-
-def _check_gaussian(data, imputer):
-    if imputer != "gaussian":
-        return
-    categorical = [data.feature_names[j] for j in data.categorical_features]
-    if categorical:
-        raise ValueError(f"The 'imputer' parameter of {_FUNC} is 'gaussian', which draws numbers; X has "
-                         f"categorical features {categorical}, which are never drawn as numbers. Use "
-                         f"imputer='marginal'.")
-    cells = int(CellLayout(data).numeric.sum())
-    if cells > MAX_GAUSSIAN_CELLS:
-        raise ValueError(f"The 'imputer' parameter of {_FUNC} is 'gaussian', which models the {cells} cells "
-                         f"of X (timesteps x features, every input) jointly; seqimp's limit is "
-                         f"{MAX_GAUSSIAN_CELLS}. Use imputer='marginal' or fewer timesteps.")
 
 
 def _run_rounds(rounds, tracker, convergence, max_rounds, bar):
@@ -405,42 +310,36 @@ def sage_importance(model, X, y, *, metric="mse", imputer="marginal", background
     >>> bool(np.isclose(r.importances_mean.sum(), r.extra["loss_empty"] - r.extra["loss_full"]))
     True
     """
-    metric_obj, loss = _check_loss(metric)
-    imputer, n_background, convergence, max_permutations, n_jobs, progress = _check_options(
-        imputer, n_background, convergence, max_permutations, n_jobs, progress)
-    root_seed = checks.check_random_state(random_state, _FUNC)
-    check_mask_arguments(mask, mask_value, _FUNC)
-    predictor = metrics_predictor(model, [(None, metric_obj)], output, _FUNC)
-    data = prepare_inputs(X, feature_names, model, _FUNC, mask=mask, mask_value=mask_value)
-    y = as_target(y, data.n_samples, func=_FUNC)
-    granularity, labels = make_labels(data, granularity, groups, _FUNC)
-    _check_gaussian(data, imputer)
-    given = background is not None
-    background = _background(background, n_background, data, X, model, mask, mask_value, root_seed, imputer)
-    chunk_rows = engine.resolve_chunk_rows(predictor, data, batch_size, _FUNC)
+    metric_obj, loss = check_loss(metric, _FUNC)
+    imputer, n_background, convergence, max_permutations = check_options(imputer, n_background, convergence,
+                                                                         max_permutations, _FUNC)
+    call = prepare(_FUNC, model, X, make_predictor=lambda model, spec: metrics_predictor(
+                       model, [(None, metric_obj)], output, _FUNC, spec=spec),
+                   responses=[metric_obj.request], granularity=granularity, groups=groups,
+                   feature_names=feature_names, mask=mask, mask_value=mask_value, random_state=random_state,
+                   progress=progress, n_jobs=n_jobs, batch_size=batch_size, output=output, y=y,
+                   background=background)
+    data = call.data
+    y = as_target(call.given["y"], data.n_samples, func=_FUNC, data=data)
+    check_gaussian(data, imputer, _FUNC)
+    given = call.given["background"] is not None
+    background = background_rows(call, call.given["background"], n_background, imputer, mask_value)
     n_draws = n_background if background is None else background.n_samples
-    rounds = _Round(predictor, data, labels, loss, y, imputer, background, n_draws, chunk_rows, n_jobs,
-                    root_seed, lambda full: check_target(metric_obj, y, full, _FUNC))
-    tracker = _Tracker(data.n_samples, len(labels))
-    max_rounds = -(-(max_permutations or MAX_ORDERINGS) // 2)
-    bar = open_progress(progress, 100, _FUNC)
+    rounds = _Round(call, loss, y, imputer, background, n_draws, call.chunk_rows(),
+                    lambda full: check_target(metric_obj, y, full, _FUNC))
+    tracker = _Tracker(data.n_samples, len(call.labels))
+    bar = open_progress(call.progress, 100, _FUNC)
     try:
-        converged, ratio = _run_rounds(rounds, tracker, convergence, max_rounds, bar)
+        converged, ratio = _run_rounds(rounds, tracker, convergence, -(-(max_permutations or MAX_ORDERINGS) // 2),
+                                       bar)
     finally:
         bar.close()
-    n = data.n_samples
     extra = {"converged": converged, "n_permutations": 2 * tracker.rounds, "rounds": tracker.rounds,
              "convergence_ratio": ratio, "se_permutations": tracker.se_orderings(),
              "loss_empty": float(np.mean(rounds.empty_losses())), "loss_full": float(np.mean(rounds.full_loss)),
-             "model_rows": rounds.model_rows, **mask_extra(data, labels)}
-    inference = {"se": tracker.se_samples(), "df": n - 1, "estimator": "per-sample SAGE contributions "
-                 "(each the mean over its orderings), standard error over the samples of X",
-                 "covers": "the sampling of the rows of X and of the orderings; not the choice of background "
-                 "rows (or Gaussian fit) nor the model's training"}
-    params = {"imputer": imputer, "n_background": n_background if background is None else background.n_samples,
-              "background": "given" if given else "X", "convergence": convergence,
-              "max_permutations": max_permutations, "n_samples": n, "mask": data.mask_source}
-    return ImportanceResult(method="sage", labels=labels, importances=np.column_stack(tracker.round_means),
-                            granularity=granularity, metric=metric_obj.name,
-                            baseline_score=metric_obj(y, rounds.full, func=_FUNC), feature_names=data.feature_names,
-                            params=params, extra=extra, inference=inference)
+             "model_rows": rounds.model_rows}
+    params = {"imputer": imputer, "n_background": n_draws, "background": "given" if given else "X",
+              "convergence": convergence, "max_permutations": max_permutations, "n_samples": data.n_samples}
+    return finish(call, method="sage", importances=np.column_stack(tracker.round_means), metric=metric_obj.name,
+                  params=params, extra=extra, baseline_score=metric_obj(y, rounds.full, func=_FUNC),
+                  inference=tracker.inference())

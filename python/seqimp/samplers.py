@@ -23,11 +23,29 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .engine import RANDOM_TILE_ROWS
+
 # Beyond this many numeric cells (T x F summed over the inputs) the Gaussian sampler is refused with the
 # way out: its fit decomposes a cells x cells covariance once per fold (seconds at 2048, minutes beyond).
 MAX_GAUSSIAN_CELLS = 2048
 # Conditionals (and precisions of real-cell patterns) kept per sampler, least recently used dropped.
 _CACHE_ENTRIES = 64
+# Bytes of precision matrices kept per sampler (a 2048-cell one is 32 MiB).
+_PRECISION_BYTES = 2 ** 28
+
+
+def by_random_tiles(seed, i0, i1, n_samples, draw):
+    """Rows ``i0:i1`` of ``draw(rng, t0, t1)`` computed over whole random tiles of rows, each seeded as
+    :func:`seqimp.engine.tile_draws` seeds it: a row's values are the same whatever chunk asks for
+    them, to the last bit (matrix products are computed on the same rows every time)."""
+    parts = []
+    for t in range(i0 // RANDOM_TILE_ROWS, (i1 - 1) // RANDOM_TILE_ROWS + 1):
+        t0 = t * RANDOM_TILE_ROWS
+        t1 = min(t0 + RANDOM_TILE_ROWS, n_samples)
+        tile_seed = np.random.SeedSequence(seed.entropy, spawn_key=tuple(seed.spawn_key) + (t,))
+        values = draw(np.random.default_rng(tile_seed), t0, t1)
+        parts.append(values[max(i0, t0) - t0: min(i1, t1) - t0])
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 class CellLayout:
@@ -185,10 +203,12 @@ class GaussianConditional:
 
     def __init__(self, Z, real, cache_entries=_CACHE_ENTRIES):
         self.mean, self.covariance, self.shrinkage = shrunk_covariance(Z, real)
-        self._precisions = _LRU()
+        D = len(self.covariance)
+        self._precisions = _LRU(max(1, min(_CACHE_ENTRIES, _PRECISION_BYTES // max(8 * D * D, 1))))
         self._conditionals = _LRU(cache_entries)
 
-    def _precision(self, cells):
+    def precision(self, cells):
+        """The inverse of the covariance of ``cells`` (a (D,) bool mask), kept for the patterns last used."""
         def make():
             index = np.flatnonzero(cells)
             factor = np.linalg.cholesky(self.covariance[np.ix_(index, index)])
@@ -202,7 +222,7 @@ class GaussianConditional:
 
     def _make_conditional(self, target, given):
         both = target | given
-        precision = self._precision(both)
+        precision = self.precision(both)
         inside = target[both]  # the target's places among target | given
         p_tt = precision[np.ix_(inside, inside)]
         p_tg = precision[np.ix_(inside, ~inside)]
@@ -243,7 +263,10 @@ class NearestDonors:
 
     def neighbours(self, given):
         """(n, k) indices of each sample's nearest other samples in the ``given`` cells (k is
-        ``n_neighbors``, at most n - 1); with no given cell, every other sample (k = n - 1)."""
+        ``n_neighbors``, at most n - 1); None with no given cell, where every other sample is as near
+        (an (n, n - 1) table would grow as the square of the samples)."""
+        if not given.any():
+            return None
         return self._found.fetch(given.tobytes(), lambda: self._search(given))
 
     def _search(self, given):
@@ -252,9 +275,6 @@ class NearestDonors:
         n = len(self.scaled)
         if n < 2:
             return np.zeros((n, 1), dtype=np.int64)
-        if not given.any():
-            others = np.arange(n - 1)[np.newaxis, :]
-            return others + (others >= np.arange(n)[:, np.newaxis])
         k = min(self.n_neighbors, n - 1)
         Z = np.ascontiguousarray(self.scaled[:, given])
         _, found = NearestNeighbors(n_neighbors=k + 1, algorithm="brute").fit(Z).kneighbors(Z)
