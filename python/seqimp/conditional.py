@@ -69,14 +69,22 @@ def describe_conditional(conditional):
     return type(conditional).__name__
 
 
-COVERS_DRAWN = Phrase(text(
-    "the sampling of the rows of {X} from their distribution and the conditional draws, with the sampler "
-    "held as fitted on {X} (a drawn value comes from no other row: each row's effect is its own). The "
-    "interval covers the importance of this fitted model when a label's values are drawn from that "
-    "fitted conditional; it is the conditional importance as far as the sampler is right (the Gaussian's "
-    "is for jointly Gaussian inputs, up to the error of its covariance, small when the samples far "
-    "outnumber the cells). It does not cover that error, the model's own variability (another fit), "
-    "nor a shift between {X} and the data the model will see."))
+COVERS_GAUSSIAN = Phrase(text(
+    "the sampling of the rows of {X} from their distribution, the conditional draws, and the Gaussian's fit "
+    "to those same rows (to first order: each row's effect plus its influence on the fitted conditional; "
+    "under a mask that influence is approximated, and the choice of the shrinkage intensity is not "
+    "counted). The interval covers the importance of this fitted model when a label's values are drawn "
+    "from the Gaussian conditional of the distribution {X} was drawn from: the conditional importance "
+    "itself where the inputs are jointly Gaussian, up to a bias of the order of the cells over the "
+    "samples. It does not cover the model's own variability (another fit), nor a shift between {X} and "
+    "the data the model will see."))
+
+COVERS_SAMPLER = Phrase(text(
+    "the sampling of the rows of {X} from their distribution and the conditional draws, with your sampler "
+    "held as fitted on {X} (a drawn value comes from no other row: each row's effect is its own). It does "
+    "not cover the error of the sampler's fit, which can be as large as the rest where it was fitted on "
+    "the same rows; nor the model's own variability (another fit), nor a shift between {X} and the data "
+    "the model will see."))
 
 COVERS_NEIGHBOURS = Phrase(text(
     "the sampling of the rows of {X} from their distribution and the draws among each row's nearest "
@@ -123,7 +131,7 @@ class Conditional(Transform):
     @property
     def covers(self):
         """What the standard error covers, in words (``inference["covers"]``)."""
-        return COVERS_NEIGHBOURS if self.kind == "knn" else COVERS_DRAWN
+        return {"gaussian": COVERS_GAUSSIAN, "knn": COVERS_NEIGHBOURS, "sampler": COVERS_SAMPLER}[self.kind]
 
     def __getstate__(self):
         # Workers rebuild neighbours and the caller's fitted samplers themselves (deterministic), and

@@ -12,7 +12,7 @@ from . import inference
 # What the columns of ``importances`` are, per method. Gradient methods have one per sample of X (and
 # attributions); Olden's and Garson's one column counts as one repeat.
 _COLUMN_NAMES = {"perturbation": "repeats", "permutation": "repeats", "lofo": "folds",
-                 "stepwise_backward": "folds", "stepwise_forward": "folds"}
+                 "stepwise_backward": "folds", "stepwise_forward": "folds", "sage": "rounds"}
 
 
 # The entries of ``extra`` that hold one row per label (in label order): a subset of the labels keeps
@@ -181,8 +181,8 @@ class ImportanceResult:
 
     @property
     def importances_columns(self):
-        """str: what the columns of ``importances`` are: "repeats", "folds" (LOFO and stepwise) or
-        "samples" (gradient methods). Shown by ``repr`` and by the R package's ``print``."""
+        """str: what the columns of ``importances`` are: "repeats", "folds" (LOFO and stepwise),
+        "samples" (gradient methods) or "rounds" (SAGE). Shown by ``repr`` and by the R package's ``print``."""
         if self.method in _COLUMN_NAMES:
             return _COLUMN_NAMES[self.method]
         return "samples" if self.attributions is not None else "repeats"

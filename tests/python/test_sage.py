@@ -281,3 +281,75 @@ def test_output_picks_the_prediction_explained():
     second = seqimp.sage_importance(model, X, 3 * X[:, 1], output=1, n_background=16, random_state=0)
     assert first.importances_mean[1] == 0.0 and first.importances_mean[0] > 0.5
     assert second.importances_mean[0] == 0.0 and second.importances_mean[1] > 5
+
+
+def test_standard_errors_intervals_and_p_values_come_from_the_samples_contributions():
+    """SAGE reports through the inference every result has (issue 20): se over the samples of X (t with
+    n - 1 df), intervals that cover w_j^2 Var(x_j) on an additive model (checked over replicate data
+    sets: sd of the estimates / mean se about 1), p-values, and per-sample contributions whose mean is
+    the value."""
+    w, sd = np.array([1.0, 0.5, 0.0]), np.array([1.0, 2.0, 1.0])
+    truth = w ** 2 * sd ** 2
+    estimates, ses, hits = [], [], []
+    for rep in range(60):
+        rng = np.random.default_rng(rep)
+        X = rng.normal(size=(300, 3)) * sd
+        r = seqimp.sage_importance(lambda x: x @ w, X, X @ w + 0.5 * rng.normal(size=300), n_background=64,
+                                   max_permutations=8, random_state=rep)
+        low, high = r.confidence_interval(0.95).T
+        estimates.append(r.importances_mean)
+        ses.append(r.importances_se)
+        hits.append((low <= truth) & (truth <= high))
+    estimates, ses = np.array(estimates), np.array(ses)
+    ratio = estimates[:, :2].std(axis=0, ddof=1) / ses[:, :2].mean(axis=0)
+    assert np.all((ratio > 0.75) & (ratio < 1.25)), ratio
+    assert np.all(np.mean(hits, axis=0)[:2] >= 0.85)
+    assert (estimates[:, 2] == 0).all() and (ses[:, 2] == 0).all()
+    # one result, every reading of its inference
+    np.testing.assert_allclose(r.importances_se, r.inference["se"])
+    assert r.inference["df"] == 299 and "orderings" in r.inference["covers"]
+    np.testing.assert_allclose(r.inference["sample_effects"].mean(axis=1), r.importances_mean, rtol=1e-10,
+                               atol=1e-14)
+    assert r.pvalues[2] == 1.0 and np.all(r.pvalues[:2] < 1e-6)
+    np.testing.assert_array_equal(r.significant(), [True, True, False])
+    frame = r.to_frame()
+    np.testing.assert_allclose(frame[["ci_low", "ci_high"]].to_numpy(), r.confidence_interval())
+    assert "se_permutations" in r.label_extras and r.extra["se_permutations"].shape == (3,)
+
+
+def test_a_background_frame_is_read_in_xs_category_codes():
+    """A background DataFrame's strings are coded by its own values; they reach the model as X's values
+    (before the merge they were copied as codes into X's coding: other categories, silently)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(6)
+    v = rng.normal(size=400)
+    c = rng.choice(["a", "b", "c"], size=400)
+    frame = pd.DataFrame({"v": v, "c": c})
+    shift = {"a": 0.0, "b": 1.0, "c": 5.0}
+
+    def on_frame(d):
+        return d["v"].to_numpy() + d["c"].map(shift).to_numpy()
+
+    codes = np.searchsorted(["a", "b", "c"], c).astype(np.float64)
+
+    def on_array(x):
+        return x[:, 0] + np.array([0.0, 1.0, 5.0])[x[:, 1].astype(int)]
+
+    rows = np.flatnonzero(c != "a")[:40]  # no "a": its own codes for "b" and "c" are 0 and 1
+    y = on_frame(frame) + 0.1 * rng.normal(size=400)
+    ours = seqimp.sage_importance(on_frame, frame, y, background=frame.iloc[rows], max_permutations=4,
+                                  random_state=0)
+    as_array = np.column_stack([v, codes])
+    twin = seqimp.sage_importance(on_array, as_array, y, background=as_array[rows], max_permutations=4,
+                                  random_state=0)
+    np.testing.assert_allclose(ours.importances, twin.importances, rtol=1e-12, atol=1e-12)
+    other = frame.iloc[rows].assign(c=np.where(np.arange(40) == 3, "z", frame["c"].to_numpy()[rows]))
+    with pytest.raises(ValueError, match=r"'background' parameter of sage_importance holds 'z' in column 'c', "
+                                         r"which X's column never holds"):
+        seqimp.sage_importance(on_frame, frame, y, background=other, random_state=0)
+    whole = pd.DataFrame({"v": rng.integers(0, 5, size=400), "c": c})
+    with pytest.raises(ValueError, match=r"'background' parameter of sage_importance holds values X's input of "
+                                         r"dtype int64 cannot hold exactly"):
+        seqimp.sage_importance(lambda d: d["v"].to_numpy() * 1.0, whole[["v"]], y,
+                               background=pd.DataFrame({"v": [0.5] * 10}), random_state=0)

@@ -73,3 +73,25 @@ test_that("bad arguments get R-worded errors naming them", {
   expect_error(sage_importance(model, x, model(x), background = x[, 1:2]),
                "'background' argument of sage_importance must be rows like")
 })
+
+test_that("conditional permutation and SAGE report standard errors, confint() and significant() (issue 20)", {
+  skip_if_no_seqimp()
+  x <- correlated(800)
+  model <- function(x) 2 * x[, 1] + x[, 2] + 1.5 * x[, 3]  # x4 unused
+  y <- model(x) + stats::rnorm(800)
+  r <- permutation_importance(model, x, y, metric = "mse", seed = 1, conditional = "gaussian")
+  ci <- confint(r)
+  expect_identical(dim(ci), c(4L, 2L))
+  expect_true(all(ci[1:3, 1] < r$importance[1:3] & r$importance[1:3] < ci[1:3, 2]))
+  expect_identical(unname(significant(r)), c(TRUE, TRUE, TRUE, FALSE))
+  expect_match(attr(r, "inference_covers"), "the Gaussian's fit to those same rows", fixed = TRUE)
+  expect_identical(attr(r, "inference_estimator"),
+                   "per-sample effects, independent rows, with each row's influence on the fitted sampler")
+  s <- sage_importance(model, x, y, n_background = 32, max_permutations = 4, seed = 1)
+  expect_true(all(s$se[1:3] > 0))
+  expect_identical(s$se[4], 0)
+  expect_identical(attr(s, "importances_columns"), "rounds")
+  expect_identical(unname(significant(s)), c(TRUE, TRUE, TRUE, FALSE))
+  expect_length(attr(s, "extra")$se_permutations, 4L)
+  expect_length(attr(s[2:3, ], "extra")$se_permutations, 2L)  # one per variable: cut with the rows
+})
