@@ -46,8 +46,10 @@
 #'   the variable adds beyond what the others already tell. \code{"knn"} takes them from one of the
 #'   sample's 10 nearest neighbours in the other (standardised) values. A Python object with
 #'   \code{fit(X_other, X_label)} and \code{sample(X_other, rng)} methods is used as the sampler.
-#'   Categorical features are swapped with a near neighbour's, never drawn as numbers. Default is
-#'   NULL.
+#'   Categorical features are swapped with a near neighbour's, never drawn as numbers. The standard
+#'   errors (\code{se}, \code{confint()}) count the rows, the draws and, for \code{"gaussian"}, each
+#'   row's influence on the fitted Gaussian; \code{attr(r, "inference_covers")} says what the
+#'   interval covers. Default is NULL.
 #' @return A \code{seqimp_importance} data.frame with the metric on unperturbed data as its
 #'   \code{baseline_score} attribute (and a \code{categorical_features} attribute when any feature is
 #'   categorical); for several metrics, a named list of them.

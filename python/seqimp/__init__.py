@@ -16,6 +16,6 @@ from .weights import garson_importance, olden_importance
 
 __version__ = "0.3.0"
 
-__all__ = ["ImportanceResult", "Metric", "Sequences", "as_sequences", "garson_importance", "gradient_importance", "lek_profile",
-           "lofo_importance", "olden_importance", "permutation_importance", "perturbation_importance",
+__all__ = ["ImportanceResult", "Metric", "Sequences", "as_sequences", "garson_importance", "gradient_importance",
+           "lek_profile", "lofo_importance", "olden_importance", "permutation_importance", "perturbation_importance",
            "plot_lek_profile", "sage_importance", "stepwise_importance"]

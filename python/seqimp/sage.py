@@ -273,13 +273,15 @@ def sage_importance(model, X, y, *, metric="mse", imputer="marginal", background
     ImportanceResult
         ``method="sage"``; ``importances`` has one column per round (each round's mean over the
         samples; ``importances_mean`` are the SAGE values); ``baseline_score`` is the metric with every
-        label kept. ``inference["se"]`` is the standard error of the values for the population X was
-        sampled from (over the samples of X, with the orderings' noise inside each sample's mean;
-        t with n_samples - 1 degrees of freedom): it does not cover the choice of background rows or
-        the model's training. ``extra``: ``converged``, ``n_permutations`` (orderings per sample),
-        ``rounds``, ``convergence_ratio``, ``se_permutations`` (the Monte Carlo error given X, which
-        the convergence rule uses), ``loss_empty`` and ``loss_full`` (their difference is the sum of the
-        values), ``model_rows``.
+        label kept. ``importances_se`` (``inference["se"]``) is the standard error of the values for
+        the population X was sampled from (over the samples of X of their contributions, each the
+        mean over its orderings, in ``inference["sample_effects"]``; t with n_samples - 1 degrees of
+        freedom), which ``confidence_interval``, ``pvalues`` and ``significant`` use: it does not cover
+        the choice of background rows (or the Gaussian's fit) nor the model's training. ``extra``:
+        ``converged``, ``n_permutations`` (orderings per sample), ``rounds``, ``convergence_ratio``,
+        ``se_permutations`` (per label, the Monte Carlo error given X, which the convergence rule
+        uses), ``loss_empty`` and ``loss_full`` (their difference is the sum of the values),
+        ``model_rows``.
 
     See Also
     --------
@@ -305,8 +307,14 @@ def sage_importance(model, X, y, *, metric="mse", imputer="marginal", background
     >>> r = seqimp.sage_importance(model, X, model(X), n_background=64, random_state=0)
     >>> print(np.round(r.importances_mean, 2), r.extra["converged"])  # 1, 1 and 0 expected
     [0.99 0.94 0.  ] True
-    >>> print(np.round(r.inference["se"], 2))  # over the 500 samples: 0.94 is within one
+    >>> print(np.round(r.importances_se, 2))  # over the 500 samples: 0.94 is within one
     [0.08 0.08 0.  ]
+    >>> r.confidence_interval(0.95).round(2)  # both cover 1; the unused input is exactly 0
+    array([[0.83, 1.15],
+           [0.79, 1.09],
+           [0.  , 0.  ]])
+    >>> r.significant().tolist()
+    [True, True, False]
     >>> bool(np.isclose(r.importances_mean.sum(), r.extra["loss_empty"] - r.extra["loss_full"]))
     True
     """

@@ -141,18 +141,18 @@ def background_rows(call, background, n_background, imputer, mask_value):
     expected = [b.input_shape[1:] for b in data.blocks]
     framed = any(b.frame is not None for b in bg.blocks)
     if shapes != expected or (framed and bg.feature_names != data.feature_names):
-        def shown(shapes):
-            shapes = [(None,) + tuple(s) for s in shapes]
-            return Shape(shapes[0] if len(shapes) == 1 else shapes)
-
-        raise SeqimpValueError("The '{argument}' {parameter} of {function} must be rows like {X}'s: {expected}{columns}, "
-                               "in {X}'s order. Got {got} instead.", argument="background", function=func,
-                               expected=shown(expected),
-                               columns=text(" and columns {names}", names=Value(list(data.feature_names)))
-                               if framed else "",
-                               got=text("columns {names}", names=Value(list(bg.feature_names)))
-                               if shapes == expected else shown(shapes))
+        columns = text(" and columns {names}", names=Value(list(data.feature_names))) if framed else ""
+        got = text("columns {names}", names=Value(list(bg.feature_names))) if shapes == expected else _shown(shapes)
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must be rows like {X}'s: "
+                               "{expected}{columns}, in {X}'s order. Got {got} instead.", argument="background",
+                               function=func, expected=_shown(expected), columns=columns, got=got)
     return bg.with_blocks([_in_coding_of(b, x, func) for b, x in zip(bg.blocks, data.blocks)])
+
+
+def _shown(shapes):
+    """The inputs' shapes as one shape (one input) or a list of them, any number of rows."""
+    shapes = [(None,) + tuple(shape) for shape in shapes]
+    return Shape(shapes[0] if len(shapes) == 1 else shapes)
 
 
 def _in_coding_of(block, like, func):
