@@ -118,6 +118,8 @@ bench: setup
 	$(PY) bench/bench_engine_scale.py
 	$(PY) bench/bench_frames.py
 	$(PY) bench/bench_calibration.py
+	$(PY) bench/bench_conditional.py
+	$(PY) bench/bench_sage.py
 	Rscript bench/bench_r_overhead.R
 
 clean:

@@ -27,6 +27,8 @@ _PER_INPUT = ("mask", "baseline")
 # Arguments holding data, converted with R's dims and index meaning kept.
 _DATA = ("y", "sample_weight")
 _MODELS = ("model",)
+# Arguments holding inputs like X (SAGE's background rows): converted as X is.
+_INPUTS = ("X", "background")
 
 
 def is_rpy2_object(obj):
@@ -50,7 +52,8 @@ def python_arguments(func, *, responses=None, **arguments):
     """``arguments`` with every rpy2 object among them (and in their lists and dicts) converted.
 
     ``model`` becomes a predictor (``responses``: what the metrics score, see
-    :func:`seqimp.adapters.as_predictor`); ``X`` NumPy, pandas, or a dict or list of them; ``y``,
+    :func:`seqimp.adapters.as_predictor`); ``X`` (and SAGE's ``background``) NumPy, pandas, or a dict
+    or list of them; ``y``,
     ``sample_weight``, ``mask`` and ``baseline`` arrays (one per input for an R list); anything else
     plain Python (names as lists of str, numbers as floats). Arguments without rpy2 objects are returned
     as they are, never copied.
@@ -63,7 +66,7 @@ def python_arguments(func, *, responses=None, **arguments):
 
         if name in _MODELS:
             out[name] = _model(value, func, responses)
-        elif name == "X":
+        elif name in _INPUTS:
             out[name] = _inputs(r, value, name)
         elif name in _PER_INPUT:
             out[name] = _per_input(r, value, name)

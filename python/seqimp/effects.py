@@ -21,6 +21,11 @@ donor sums' own noise is what Var(d) / R removes. Transforms without donors (noi
 rows independent: ``n Var = Var_k(mean_r d(k, r))``. Under a mask a row may take late steps from a
 second donor (see :class:`seqimp.transforms.Resample`); its effect is then shared among its donors in
 proportion to the real cells each gave (exact for a timestep or a cell, which has one donor per row).
+
+Values drawn from a sampler fitted on X (conditional permutation's Gaussian) come from no donor, but
+every row moved the fit a little: a task then hands over :class:`FittedDraws`, whose ``influence(d)``
+is each row's first-order effect on the importance through the fit, ψ_k; it is added to the row's own
+sum, ``n Var = Var_k(mean_r (d(k, r) + ψ_k(r)))``, as an influence function adds to a mean.
 """
 
 from __future__ import annotations
@@ -56,6 +61,17 @@ def matched(effects, importance, what):
     return effects + gap
 
 
+class FittedDraws:
+    """What a task of a transform that draws from a sampler fitted on X hands to :class:`EffectSums`:
+    its ``donors`` (as :meth:`seqimp.engine.Transform.donors` gives them; None where values come from
+    no other row), and ``influence(effects) -> (n,)``, each row's first-order effect on the task's
+    importance through the fitted sampler, given the task's per-sample ``effects``."""
+
+    def __init__(self, donors, influence):
+        self.donors = donors
+        self.influence = influence
+
+
 class EffectSums:
     """Sums of per-sample effects, per label, and the standard error of their mean.
 
@@ -79,6 +95,8 @@ class EffectSums:
         self.with_donors = np.zeros(n_labels, dtype=bool)
         self.squares = np.zeros(n_labels)
         self.repeats = np.zeros(n_labels, dtype=np.int64)
+        # Per label, each row's summed influence through a fitted sampler (FittedDraws); None: no sampler.
+        self.fitted = None
 
     def add(self, j, effects, donors=None):
         """File repeat effects (n,) of label ``j``; ``donors`` (n,): row i's values came from donors[i]
@@ -88,6 +106,11 @@ class EffectSums:
         self.rows[j] += effects
         self.squares[j] += float(effects @ effects)
         self.repeats[j] += 1
+        if isinstance(donors, FittedDraws):
+            if self.fitted is None:
+                self.fitted = np.zeros_like(self.rows)
+            self.fitted[j] += donors.influence(effects)
+            donors = donors.donors
         if donors is None:
             return
         self.with_donors[j] = True
@@ -106,11 +129,12 @@ class EffectSums:
         R = self.repeats.astype(np.float64)
         mean = self.rows.sum(axis=1) / (n * R)
         single = np.maximum(self.squares / (n * R) - mean ** 2, 0.0)  # Var(d) over every (row, repeat)
-        variance = (self.rows / R[:, None]).var(axis=1, ddof=1) / n
+        own = self.rows if self.fitted is None else self.rows + self.fitted
+        variance = (own / R[:, None]).var(axis=1, ddof=1) / n
         d = self.with_donors
         if d.any():
             uses = R[d, None] if self.uses is None else self.uses[d]
-            centred = (self.rows[d] + self.given[d] - (R[d, None] + uses) * mean[d, None]) / R[d, None]
+            centred = (own[d] + self.given[d] - (R[d, None] + uses) * mean[d, None]) / R[d, None]
             variance[d] = (centred.var(axis=1, ddof=1) - single[d] / R[d]) / n
         # With donors the estimate is a difference: the repeats' own spread is a floor (it estimates the
         # shuffles' share alone). Without donors it is a plain variance, and a floor would only bias it.
@@ -134,7 +158,8 @@ class EffectSums:
             "df": self.n - 1,
             "sample_effects": self.rows / self.repeats[:, None],
             "estimator": ("per-sample effects, rows and donors (a two-sample U-statistic)"
-                          if self.with_donors.any() else "per-sample effects, independent rows"),
+                          if self.with_donors.any() else "per-sample effects, independent rows")
+                         + ("" if self.fitted is None else ", with each row's influence on the fitted sampler"),
             "covers": covers,
         }
 

@@ -12,12 +12,12 @@ from . import inference
 # What the columns of ``importances`` are, per method. Gradient methods have one per sample of X (and
 # attributions); Olden's and Garson's one column counts as one repeat.
 _COLUMN_NAMES = {"perturbation": "repeats", "permutation": "repeats", "lofo": "folds",
-                 "stepwise_backward": "folds", "stepwise_forward": "folds"}
+                 "stepwise_backward": "folds", "stepwise_forward": "folds", "sage": "rounds"}
 
 
 # The entries of ``extra`` that hold one row per label (in label order): a subset of the labels keeps
 # the same rows of them (the R package's ``[`` does).
-LABEL_EXTRAS = ("n_real_samples", "scores", "rank")
+LABEL_EXTRAS = ("n_real_samples", "scores", "rank", "se_permutations")
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,7 +46,8 @@ class ImportanceResult:
         A method's diagnostics, documented with each method: gradient methods' ``predictions`` (and
         integrated gradients' ``baseline_predictions`` and ``completeness_gap``, per sample),
         ``n_real_samples`` per label under a mask, LOFO's per-fold ``scores`` and ``folds``, stepwise's
-        ``rank``, ``order`` and ``path``. The R package returns them as ``attr(r, "extra")``.
+        ``rank``, ``order`` and ``path``, SAGE's ``converged``, ``se_permutations`` (per label),
+        ``loss_empty`` and ``loss_full``. The R package returns them as ``attr(r, "extra")``.
     inference : dict or None
         What a method knows about the uncertainty of ``importances_mean`` (None where it reports
         nothing). Keys, each optional: ``"se"`` (ndarray (n_labels,), the standard error of
@@ -54,8 +55,8 @@ class ImportanceResult:
         normal one), ``"pvalues"`` (ndarray (n_labels,), one-sided p-values a method computed itself,
         e.g. from a null distribution), ``"null"`` (ndarray (n_labels, B), a null distribution),
         ``"sample_effects"`` (ndarray (n_labels, n_samples), perturbation and permutation: each row's
-        effect as the changed row, averaged over repeats, whose mean over rows is
-        ``importances_mean``),
+        effect as the changed row, averaged over repeats; SAGE: each row's contribution, averaged over
+        its orderings; their mean over rows is ``importances_mean``),
         ``"estimator"`` (str: how the standard error was estimated), ``"covers"`` (str: what the
         interval covers and what it does not, in words), ``"why_no_se"`` (str: why the method gives
         no standard error, said when one is asked for) and ``"why_no_pvalues"`` (str: why it gives no
@@ -91,8 +92,9 @@ class ImportanceResult:
         """ndarray of shape (n_labels,): the standard error of ``importances_mean``.
 
         It counts what the method samples: the rows of X (and, for permutation, the rows the values
-        come from) and the repeats for perturbation and permutation, the samples for gradient methods,
-        the folds and refits for LOFO and stepwise. ``inference["covers"]`` says what it covers and
+        come from; a conditional draw comes from no other row) and the repeats for perturbation and
+        permutation, the samples for gradient methods, the samples and orderings for SAGE, the folds
+        and refits for LOFO and stepwise. ``inference["covers"]`` says what it covers and
         what not; a method with no sampling to measure (Olden, Garson) raises a ValueError saying so.
         See the how-to page "Is this variable really important?".
         """
@@ -179,8 +181,8 @@ class ImportanceResult:
 
     @property
     def importances_columns(self):
-        """str: what the columns of ``importances`` are: "repeats", "folds" (LOFO and stepwise) or
-        "samples" (gradient methods). Shown by ``repr`` and by the R package's ``print``."""
+        """str: what the columns of ``importances`` are: "repeats", "folds" (LOFO and stepwise),
+        "samples" (gradient methods) or "rounds" (SAGE). Shown by ``repr`` and by the R package's ``print``."""
         if self.method in _COLUMN_NAMES:
             return _COLUMN_NAMES[self.method]
         return "samples" if self.attributions is not None else "repeats"

@@ -188,16 +188,23 @@ def for_score_function(score_func, sign, kwargs):
     averages per output, classes other than 0/1); the caller then reports no standard error.
     """
     name = getattr(score_func, "__name__", None)
-    if kwargs or name not in _SKLEARN or not getattr(score_func, "__module__", "").startswith("sklearn."):
+    if not getattr(score_func, "__module__", "").startswith("sklearn."):
         return None
-    base, needs = _SKLEARN[name]
+    if name == "roc_auc_score" and kwargs == {"multi_class": "ovr"}:
+        # scikit-learn's 'roc_auc_ovr' (macro one-vs-rest): auc_values' values over the classes
+        base, needs = auc_values, "ovr"
+    elif kwargs or name not in _SKLEARN:
+        return None
+    else:
+        base, needs = _SKLEARN[name]
 
     def values(y_true, y_pred, sample_weight=None):
         y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
         one = y_true.ndim == 1 or (y_true.ndim == 2 and y_true.shape[1] == 1)
-        if (needs != "any" and not one) or (needs == "binary" and not _zero_one(y_true)):
+        binary = needs == "binary" or (needs == "ovr" and not _multiclass(y_true, y_pred))
+        if (needs != "any" and not one) or (binary and not _zero_one(y_true)):
             raise NoSampleValues("{name} has per-sample values here for one output{classes}; got y of {got}",
-                                 name=name, classes=" with classes 0/1" if needs == "binary" else "",
+                                 name=name, classes=" with classes 0/1" if binary else "",
                                  got=Shape(y_true.shape))
         return sign * base(y_true, y_pred, sample_weight)
     return values

@@ -84,10 +84,12 @@ class Scoring:
     called as ``score(unperturbed, predictions, label, repeat)`` it fills every metric's entry and
     returns the first metric's, which the engine stores as its own scores. ``baseline_scores`` are the
     metrics on the unperturbed predictions (each result's ``baseline_score``). ``donors(label, repeat)``
-    gives the task's donor rows (n,), or None where no values move between rows.
+    gives the task's donor rows (n,), or None where no values move between rows. ``covers`` says what
+    the standard errors cover (``inference["covers"]``; marginal permutation's by default).
     """
 
-    def __init__(self, named_metrics, y, sample_weight, predictor, n_labels, n_repeats, func, donors=None):
+    def __init__(self, named_metrics, y, sample_weight, predictor, n_labels, n_repeats, func, donors=None,
+                 covers=COVERS_PERMUTATION):
         self.metrics = [metric for _, metric in named_metrics]
         self.y = y
         self.sample_weight = sample_weight
@@ -100,6 +102,7 @@ class Scoring:
         self._unperturbed_values = [None] * len(self.metrics)
         self._why_no_se = [None] * len(self.metrics)
         self._n_labels = n_labels
+        self.covers = covers
 
     def responses(self, predictions):
         """Each metric's predictions (its response of a classifier; for other models all the same)."""
@@ -172,4 +175,4 @@ class Scoring:
         """Metric i's ``ImportanceResult.inference``."""
         if self._sums[i] is None:
             return {"why_no_se": self._why_no_se[i] or "no task was scored."}
-        return self._sums[i].inference(self.importances[i], covers=COVERS_PERMUTATION)
+        return self._sums[i].inference(self.importances[i], covers=self.covers)

@@ -369,3 +369,48 @@ def test_inference_arguments_in_each_language():
         "\"bh\") or NULL. Got \"fdr\" instead.")
     p = seqimp.perturbation_importance(linear, X, random_state=0)
     assert in_r(lambda: p.pvalues)[1].startswith("This result has no p-values: the importance is non-negative")
+
+
+# -- conditional permutation and SAGE (issue 21) ---------------------------------------------------------
+
+def test_conditional_and_sage_messages_in_each_language(monkeypatch):
+    X2 = X[:, 0, :]
+    y2 = X2[:, 0]
+
+    def first(x):
+        return np.asarray(x)[:, 0]
+
+    err = raised(seqimp.permutation_importance, linear, X, Y, conditional="gauss")
+    assert str(err) == ("The 'conditional' parameter of permutation_importance must be None, 'gaussian', 'knn', or an "
+                        "object with fit(X_other, X_label) and sample(X_other, rng) methods. Got 'gauss' instead.")
+    assert in_r(seqimp.permutation_importance, linear, X, Y, conditional="gauss") == ("ValueError", (
+        "The 'conditional' argument of permutation_importance must be NULL, \"gaussian\", \"knn\", or a Python "
+        "object with fit(X_other, X_label) and sample(X_other, rng) methods. Got \"gauss\" instead."))
+    import seqimp.conditional as conditional
+
+    monkeypatch.setattr(conditional, "MAX_GAUSSIAN_CELLS", 10)
+    assert in_r(seqimp.permutation_importance, linear, X, Y, conditional="gaussian")[1] == (
+        "The 'conditional' argument of permutation_importance is \"gaussian\", which models the 15 numeric cells of "
+        "x (timesteps x features, every input) jointly; seqimp's limit is 10 (the covariance alone grows as the "
+        "square). Use conditional = \"knn\", fewer timesteps, or a sampler of your own.")
+    assert in_r(seqimp.sage_importance, first, X2, y2, metric="auc")[1] == (
+        "The 'metric' argument of sage_importance must be one of c(\"mse\", \"mae\", \"log_loss\") or an R function "
+        "loss(y_true, y_pred) returning one loss per sample (SAGE needs per-sample losses). Got \"auc\" instead.")
+    assert in_r(seqimp.sage_importance, first, X2, y2, background=X2[:, :2])[1] == (
+        "The 'background' argument of sage_importance must be rows like x's: dims c(NA, 3), in x's order. Got "
+        "dims c(NA, 2) instead.")
+    assert str(raised(seqimp.sage_importance, first, X2, y2, metric=lambda a, b: np.ones(3))) == (
+        "The 'metric' parameter of sage_importance: the callable must return one loss per sample, shape (100,); "
+        "got shape (3,).")
+    assert in_r(seqimp.sage_importance, first, X2, y2, metric=lambda a, b: np.ones(3))[1] == (
+        "The 'metric' argument of sage_importance: the function must return one loss per sample, length 100; got "
+        "length 3.")
+    import pandas as pd
+
+    frame = pd.DataFrame({"a": X2[:, 0], "b": pd.Categorical(np.where(X2[:, 1] > 0.5, "hi", "lo"))})
+    assert in_r(seqimp.sage_importance, lambda d: d["a"].to_numpy(), frame, y2, imputer="gaussian")[1] == (
+        "The 'imputer' argument of sage_importance is \"gaussian\", which draws numbers; x has categorical features "
+        "c(\"b\"), which are never drawn as numbers. Use imputer = \"marginal\".")
+    assert in_r(seqimp.sage_importance, first, X2, y2, imputer="gaussian", background=X2)[1] == (
+        "The 'background' argument of sage_importance must be NULL with imputer = \"gaussian\": the Gaussian is "
+        "estimated on x and draws n_background values per sample and coalition. Got background as well.")

@@ -132,3 +132,34 @@ test_that("a result without standard errors says why in R's words (issue 20)", {
   expect_match(attr(permutation_importance(d$f, d$x, d$y, metric = "mse", seed = 1), "inference_covers"),
                "the sampling of the rows of x from", fixed = TRUE)
 })
+
+test_that("conditional permutation and SAGE speak R (issue 21)", {
+  skip_if_no_seqimp()
+  d <- catalogue_data()
+  expect_identical(message_of(permutation_importance(d$f, d$x, d$y, conditional = "gauss", seed = 1)), paste(
+    "The 'conditional' argument of permutation_importance must be NULL, \"gaussian\", \"knn\", or a Python object",
+    "with fit(X_other, X_label) and sample(X_other, rng) methods. Got \"gauss\" instead."))
+  conditional <- reticulate::import("seqimp.conditional")
+  limit <- conditional$MAX_GAUSSIAN_CELLS
+  reticulate::py_set_attr(conditional, "MAX_GAUSSIAN_CELLS", 10L)
+  on.exit(reticulate::py_set_attr(conditional, "MAX_GAUSSIAN_CELLS", limit), add = TRUE)
+  expect_identical(message_of(permutation_importance(d$f, d$x, d$y, conditional = "gaussian", seed = 1)), paste(
+    "The 'conditional' argument of permutation_importance is \"gaussian\", which models the 15 numeric cells of x",
+    "(timesteps x features, every input) jointly; seqimp's limit is 10 (the covariance alone grows as the square).",
+    "Use conditional = \"knn\", fewer timesteps, or a sampler of your own."))
+  x2 <- d$x[, 1, ]
+  first <- function(x) x[, 1]
+  expect_identical(message_of(sage_importance(first, x2, x2[, 1], metric = "auc", seed = 1)), paste(
+    "The 'metric' argument of sage_importance must be one of c(\"mse\", \"mae\", \"log_loss\") or an R function",
+    "loss(y_true, y_pred) returning one loss per sample (SAGE needs per-sample losses). Got \"auc\" instead."))
+  expect_identical(message_of(sage_importance(first, x2, x2[, 1], background = x2[, 1:2], seed = 1)), paste(
+    "The 'background' argument of sage_importance must be rows like x's: dims c(NA, 3), in x's order.",
+    "Got dims c(NA, 2) instead."))
+  expect_identical(message_of(sage_importance(first, x2, x2[, 1], metric = function(y, p) c(1, 2, 3), seed = 1)),
+                   paste("The 'metric' argument of sage_importance: the function must return one loss per sample,",
+                         "length 100; got length 3."))
+  frame <- data.frame(a = x2[, 1], b = factor(ifelse(x2[, 2] > 0.5, "hi", "lo")))
+  expect_identical(message_of(sage_importance(function(x) x$a, frame, x2[, 1], imputer = "gaussian", seed = 1)),
+                   paste("The 'imputer' argument of sage_importance is \"gaussian\", which draws numbers; x has",
+                         "categorical features c(\"b\"), which are never drawn as numbers. Use imputer = \"marginal\"."))
+})
