@@ -2,6 +2,8 @@
 # package in editable mode plus dev extras (pins in constraints.txt), and the R package into .Rlib.
 # make demo: the seed experiment end to end.  make test: every Python and R test, and the docs.
 # make docs: the Python site (Sphinx) in site/python and the R site (pkgdown) in site/r.
+# make dist: a release in dist/ (the Python wheel and sdist, the R source tarball), built from a clean
+# copy of the tree, so nothing is written into the checkout.
 
 SHELL := /bin/bash
 VENV := .venv
@@ -9,7 +11,7 @@ PY := $(VENV)/bin/python
 RLIB := .Rlib
 APT_PACKAGES := r-base-core r-base-dev r-cran-reticulate r-cran-testthat r-cran-ggplot2 \
 	r-cran-jsonlite r-cran-withr r-cran-irkernel \
-	pandoc r-cran-knitr r-cran-rmarkdown r-cran-pkgdown
+	pandoc r-cran-knitr r-cran-rmarkdown r-cran-pkgdown r-cran-roxygen2
 export R_LIBS := $(CURDIR)/$(RLIB)
 export RETICULATE_PYTHON := $(CURDIR)/$(PY)
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -20,7 +22,7 @@ R_SOURCES := DESCRIPTION NAMESPACE $(wildcard R/*.R) $(wildcard man/*.Rd) $(wild
 R_PKG_FILES := DESCRIPTION NAMESPACE LICENSE .Rbuildignore R man $(wildcard inst) tests/testthat.R tests/testthat \
 	vignettes
 
-.PHONY: setup apt demo test test-python test-r check-r docs bench clean notebooks
+.PHONY: setup apt demo test test-python test-r check-r docs dist bench clean notebooks
 
 setup: apt $(VENV)/.installed $(VENV)/.kernels $(RLIB)/.installed
 
@@ -83,22 +85,30 @@ check-r: setup
 	Rscript -e 'v <- vignette(package = "seqimp", lib.loc = "seqimp.Rcheck")$$results[, "Item"]' \
 	  -e 'if (!"seqimp" %in% v) stop("the built package lists no seqimp vignette")'
 
-# The two documentation sites, built from scratch with warnings as errors: Sphinx (site/python; the
+# The README's two quick starts run first and redraw its figures (man/figures, shown by the README and
+# the R site's home page). Then the two documentation sites, built from scratch with warnings as
+# errors: Sphinx (site/python; the
 # pages' code runs in the html build's plot directives and in the doctest builder) and pkgdown
 # (site/r; reference examples and the vignettes run). docs/check_sites.py then fails if a public
 # Python name or an R export has no page.
 docs: setup
 	rm -rf site/python site/r site/.doctrees docs/api docs/notebooks
+	$(PY) docs/readme_figures.py man/figures
 	$(PY) -m sphinx -E -W --keep-going -q -b html -d site/.doctrees docs site/python
 	$(PY) -m sphinx -W --keep-going -q -b doctest -d site/.doctrees docs site/.doctest
 	Rscript docs/pkgdown.R site/r
 	$(PY) docs/check_sites.py
 
+# A release: seqimp-<version>-py3-none-any.whl, seqimp-<version>.tar.gz (the sdist, with the tests) and
+# seqimp_<version>.tar.gz (R) in dist/. tests/python/test_dist.py builds one and installs it elsewhere.
+dist: setup
+	$(PY) .ci/build_dist.py --out dist
+
 # Re-run the example notebooks and store their outputs (make test runs them without storing).
 notebooks: setup
 	$(PY) tests/python/test_notebooks.py --write
 
-# Every benchmark prints ratios measured in one run (about 10 minutes on 2 cores).
+# Every benchmark prints ratios measured in one run (about 15 minutes on 2 cores).
 bench: setup
 	$(PY) bench/bench_perturbation.py
 	$(PY) bench/bench_permutation.py
@@ -107,7 +117,10 @@ bench: setup
 	$(PY) bench/bench_prefix.py
 	$(PY) bench/bench_engine_scale.py
 	$(PY) bench/bench_frames.py
+	$(PY) bench/bench_calibration.py
+	$(PY) bench/bench_conditional.py
+	$(PY) bench/bench_sage.py
 	Rscript bench/bench_r_overhead.R
 
 clean:
-	rm -rf $(VENV) $(RLIB) demo-output .pytest_cache
+	rm -rf $(VENV) $(RLIB) demo-output .pytest_cache dist

@@ -3,21 +3,24 @@
 # The core checks ranges and options again (one source of truth for those); R checks what only R
 # can see: NA values, R classes, whole numbers, and dims.
 
+# The core's one sentence (seqimp.errors), with `expected` and `got` in R's words already.
 arg_error <- function(name, fn, expected, got) {
-  stop(seqimp_condition(sprintf("The '%s' argument of %s must be %s. Got %s instead.",
-                                name, fn, expected, got)))
+  message <- py_helpers()$r_argument_message(name, fn, expected, got)
+  stop(seqimp_condition(reticulate::py_to_r(message)))
 }
 
-describe <- function(value) {
+# An R value as R writes it in a message: NULL, 2.5, "a", c("a", "b") (at most `limit` elements), or
+# its class and length or dims. Python values are written in R's words by the core (seqimp.errors).
+describe <- function(value, limit = 6L) {
   if (is.null(value)) return("NULL")
   if (is.atomic(value) && !is.object(value) && is.null(dim(value)) && length(value) >= 1L &&
-        length(value) <= 6L) {
+        length(value) <= limit) {
     shown <- if (is.character(value)) sprintf("\"%s\"", value) else format(value, trim = TRUE)
     return(if (length(value) == 1L) shown else sprintf("c(%s)", paste(shown, collapse = ", ")))
   }
   d <- dim(value)
   shape <- if (is.null(d)) sprintf("length %d", length(value)) else
-    sprintf("dims c(%s)", paste(d, collapse = ", "))
+    sprintf("dims %s", r_dims(d))
   sprintf("an object of class %s with %s", paste(class(value), collapse = "/"), shape)
 }
 
@@ -67,3 +70,6 @@ as_seed <- function(seed, fn) {
   }
   as.integer(seed)
 }
+
+# Dims as R writes them: c(100, 5, 3).
+r_dims <- function(d) sprintf("c(%s)", paste(d, collapse = ", "))

@@ -29,33 +29,17 @@ core_ready <- function() {
 }
 
 # Calls the core function `fun` (a Python callable) with the arguments in the list `args`, through
-# seqimp._reticulate.call_from_r: positions in the core's messages count from 1 and argument errors use
-# R's words there. A Python exception comes back as an outcome, raised here as a seqimp_error with the
-# core's message: no class prefix ("ValueError: ", "seqimp.lofo.FitError: "), traceback or trailing
-# newline. Returns the Python object the core returned (unconverted).
+# seqimp._reticulate.call_from_r: a Python exception comes back as an outcome, raised here as a
+# seqimp_error with the core's message in R's words (seqimp.errors: R's argument names, NULL, c(...),
+# 1-based positions), without class prefix ("ValueError: "), traceback or trailing newline. Returns the
+# Python object the core returned (unconverted).
 call_core <- function(fun, args = list()) {
-  if (!inherits(fun, "python.builtin.object")) {
-    # An R closure calling the core itself: its Python errors arrive through reticulate.
-    reticulate::py_last_error(NULL)
-    return(with(py_helpers()$r_context(), tryCatch(fun(), error = function(e) stop(as_seqimp_error(e)))))
-  }
   outcome <- do.call(py_helpers()$call_from_r, c(list(fun), args))
   type <- reticulate::py_to_r(outcome$error_type)
   if (!is.null(type)) {
     stop(seqimp_condition(reticulate::py_to_r(outcome$error_message), type))
   }
   outcome$value
-}
-
-as_seqimp_error <- function(e) {
-  if (inherits(e, "seqimp_error")) return(e)
-  message <- conditionMessage(e)
-  last <- tryCatch(reticulate::py_last_error(), error = function(err) NULL)
-  if (!is.null(last) && is.character(last$value) && grepl(last$value, message, fixed = TRUE)) {
-    value <- reticulate::py_to_r(py_helpers()$r_message(last$value))
-    return(seqimp_condition(value, last$type))
-  }
-  seqimp_condition(trimws(message))
 }
 
 .state <- new.env(parent = emptyenv())
@@ -71,25 +55,24 @@ core_module <- function(name, convert = TRUE) {
   .state[[key]]
 }
 
-# The core's helpers for this package (seqimp._reticulate): result_parts, lek_profile_parts, named.
+# The core's helpers for this package (seqimp._reticulate): call_from_r, r_predictor, named, and the
+# conversions of seqimp.r_convert it re-exports (frame_from_r_parts, result_parts, lek_profile_parts).
 py_helpers <- function() core_module("_reticulate", convert = FALSE)
 
-# The R code this package shares with the core's rpy2 bridge (calling an R model on a chunk, which
-# data.frame columns are numbers, the seqimp_importance constructor) ships inside the Python package,
-# as seqimp/adapters/r_bridge.R, and the core says where. Sourced once per session into a private
-# environment whose parent is base's namespace, as this package's is, so that S3 methods defined in
-# the user's session are found.
+# The R code this package shares with the core's rpy2 bridge (calling an R model on a chunk, data.frames
+# as parts, the seqimp_importance constructor) ships inside the Python package, as
+# seqimp/adapters/r_bridge.R, and the core says where. Evaluating it gives its functions in a private
+# environment (the file says how, for both bridges); done once per session.
 r_bridge <- function() {
   if (is.null(.state$bridge)) {
     path <- reticulate::py_to_r(py_helpers()$R_BRIDGE)
-    bridge <- new.env(parent = asNamespace("base"))
-    sys.source(path, envir = bridge, keep.source = FALSE)
-    .state$bridge <- bridge
+    .state$bridge <- source(path, keep.source = FALSE)$value
   }
   .state$bridge
 }
 
-r_value <- function(value) {
+# A value the core returned, as an R value (reticulate converts Python objects it was asked not to).
+from_py <- function(value) {
   if (inherits(value, "python.builtin.object")) reticulate::py_to_r(value) else value
 }
 

@@ -31,16 +31,14 @@
 #'   \code{sample} (\code{x}'s row names, if any), \code{timestep} (\code{"t1"}, \code{"t2"}, ...)
 #'   and \code{feature} (the feature names). With \code{method = "pad"}, the attribute
 #'   \code{relative_contribution} (named, in \%, summing to 100).
-#' @examples
-#' if (seqimp_available() && reticulate::py_module_available("keras")) {
-#'   keras <- reticulate::import("keras")
-#'   model <- keras$Sequential(list(keras$Input(shape = reticulate::tuple(10L, 3L)),
-#'                                  keras$layers$LSTM(8L), keras$layers$Dense(1L)))
-#'   x <- array(runif(100 * 10 * 3), c(100, 10, 3), dimnames = list(NULL, NULL, c("a", "b", "c")))
-#'   r <- gradient_importance(model, x, method = "integrated_gradients", n_steps = 16)
-#'   r
-#'   dimnames(attr(r, "attributions"))[2:3]
-#' }
+#' @examplesIf seqimp_available() && reticulate::py_module_available("keras")
+#' keras <- reticulate::import("keras")
+#' model <- keras$Sequential(list(keras$Input(shape = reticulate::tuple(10L, 3L)),
+#'                                keras$layers$LSTM(8L), keras$layers$Dense(1L)))
+#' x <- array(runif(100 * 10 * 3), c(100, 10, 3), dimnames = list(NULL, NULL, c("a", "b", "c")))
+#' r <- gradient_importance(model, x, method = "integrated_gradients", n_steps = 16)
+#' r
+#' dimnames(attr(r, "attributions"))[2:3]
 #' @export
 gradient_importance <- function(model, x, method = "saliency", granularity = "feature", groups = NULL,
                                 baseline = NULL, n_steps = 50L, noise_scale = 0.1, n_samples = 20L,

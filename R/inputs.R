@@ -5,27 +5,15 @@
 # indices are dealt with here, where R's meaning is known.
 
 X_EXPECTED <- paste("a numeric array (samples, timesteps, features), a numeric matrix",
-                    "(samples, features) or a data.frame of numeric, integer, logical, factor or",
-                    "character columns")
+                    "(samples, features) or a data.frame of atomic columns (numbers, logicals, factors,",
+                    "characters, dates, times, ...)")
 
-# x as list(py = NumPy array or pandas DataFrame, names = feature names or NULL, dim = R dims). A list
-# of arrays is several model inputs (prepare_several). With frame = FALSE a data.frame becomes a
-# numeric matrix instead (LOFO refits the model on numbers), and non-numeric columns are refused.
-prepare_x <- function(x, fn, feature_names = NULL, name = "x", frame = TRUE) {
+# x as list(py = NumPy array or pandas DataFrame, names = feature names or NULL, dim = R dims, shape =
+# the dims as the core's errors show them). A list of arrays is several model inputs (prepare_several).
+prepare_x <- function(x, fn, feature_names = NULL, name = "x") {
   core_ready()
-  if (is.list(x) && !is.data.frame(x)) return(prepare_several(x, fn, feature_names, name, frame))
-  frame_names <- NULL
-  if (is.data.frame(x)) {
-    if (frame) return(prepare_frame(x, fn, feature_names, name))
-    bad <- r_bridge()$non_numeric_columns(x)$name
-    if (length(bad) > 0L) {
-      arg_error(name, fn, "a numeric array, matrix or data.frame of numeric columns",
-                sprintf("a data.frame with non-numeric columns %s", paste(sprintf("'%s'", bad), collapse = ", ")))
-    }
-    frame_names <- names(x)
-    # A data.frame is a list of columns; the core needs one block, so this is the one copy R makes.
-    x <- as.matrix(x)
-  }
+  if (is.list(x) && !is.data.frame(x)) return(prepare_several(x, fn, feature_names, name))
+  if (is.data.frame(x)) return(prepare_frame(x, fn, feature_names, name))
   if (!(is.numeric(x) || is.logical(x)) || is.factor(x) || is.object(x)) {
     arg_error(name, fn, X_EXPECTED, describe(x))
   }
@@ -34,20 +22,19 @@ prepare_x <- function(x, fn, feature_names = NULL, name = "x", frame = TRUE) {
     got <- if (is.null(d)) {
       sprintf("a vector of length %d without dims (for one feature use matrix(x, ncol = 1))", length(x))
     } else {
-      sprintf("a %d-D array with dims c(%s)", length(d), paste(d, collapse = ", "))
+      sprintf("a %d-D array with dims %s", length(d), r_dims(d))
     }
     arg_error(name, fn, X_EXPECTED, got)
   }
   check_x_values(x, d, fn, name)
-  names <- x_feature_names(feature_names, if (is.null(frame_names)) dimnames(x)[[length(d)]] else frame_names,
-                           d[length(d)], fn)
-  list(py = reticulate::r_to_py(x), names = names, dim = d)
+  names <- x_feature_names(feature_names, dimnames(x)[[length(d)]], d[length(d)], fn)
+  list(py = reticulate::r_to_py(x), names = names, dim = d, shape = d)
 }
 
 # x must be non-empty and hold no NA, NaN, Inf or -Inf; positions are written as R indexes x.
 check_x_values <- function(x, d, fn, name) {
   if (any(d == 0L)) {
-    arg_error(name, fn, "non-empty", sprintf("dims c(%s)", paste(d, collapse = ", ")))
+    arg_error(name, fn, "non-empty", sprintf("dims %s", r_dims(d)))
   }
   if (anyNA(x)) {
     where <- which(is.na(x))
@@ -98,13 +85,15 @@ x_feature_names <- function(feature_names, carried, n_features, fn) {
 # logicals as booleans, factors as categoricals with their levels (ordered ones ordered) and characters
 # as strings, which may have NA. The core treats every non-numeric column as categorical, and an R
 # model gets each chunk back as a data.frame with the same column types and levels (r_bridge()'s
-# frame_columns takes it apart, seqimp._reticulate.frame_from_parts builds the DataFrame).
+# frame_to_python_parts takes it apart, seqimp.r_convert.frame_from_r_parts builds the DataFrame).
 prepare_frame <- function(x, fn, feature_names, name) {
   d <- dim(x)
   if (any(d == 0L)) {
-    arg_error(name, fn, "non-empty", sprintf("a data.frame with dims c(%s)", paste(d, collapse = ", ")))
+    arg_error(name, fn, "non-empty", sprintf("a data.frame with dims %s", r_dims(d)))
   }
-  parts <- r_bridge()$frame_columns(x)
+  classed <- classed_as_codes(x)
+  x <- classed$x
+  parts <- r_bridge()$frame_to_python_parts(x)
   bad <- parts$kinds == "other"
   if (any(bad)) {
     arg_error(name, fn, X_EXPECTED, sprintf("a data.frame with columns %s", paste(
@@ -115,10 +104,38 @@ prepare_frame <- function(x, fn, feature_names, name) {
     if (!is.null(v)) dim(v) <- length(v)
     v
   }
-  py <- py_helpers()$frame_from_parts(as.list(parts$names), as.list(parts$kinds), lapply(parts$values, with_dim),
-                                      lapply(parts$levels, as.list), as.list(parts$ordered),
-                                      lapply(parts$missing, with_dim))
-  list(py = py, names = x_feature_names(feature_names, names(x), d[2L], fn), dim = d)
+  py <- py_helpers()$frame_from_r_parts(as.list(parts$names), as.list(parts$kinds), lapply(parts$values, with_dim),
+                                        lapply(parts$levels, as.list), as.list(parts$ordered),
+                                        lapply(parts$missing, with_dim))
+  list(py = py, names = x_feature_names(feature_names, names(x), d[2L], fn), dim = d, shape = d,
+       restore = classed$values)
+}
+
+# Columns of an R type the core has no kind for (Date, POSIXct, difftime and any other classed vector,
+# complex, raw) go to the core as factors of codes into their distinct values, so they are categorical
+# (only moved between samples, never noised); `values` keeps those distinct values, by column name, and
+# restore_classed() puts them back before the model sees a chunk, so it gets the column as it was.
+classed_as_codes <- function(x) {
+  values <- list()
+  plain <- function(col) {
+    is.null(dim(col)) && (is.factor(col) || (!is.object(col) && (is.numeric(col) || is.logical(col) ||
+                                                                   is.character(col))))
+  }
+  for (j in seq_along(x)) {
+    col <- x[[j]]
+    if (!is.atomic(col) || !is.null(dim(col)) || plain(col)) next
+    present <- col[!is.na(col)]
+    distinct <- present[!duplicated(present)]  # `[` keeps the class, where unique() may not (difftime)
+    values[[names(x)[j]]] <- distinct
+    x[[j]] <- structure(match(col, distinct), levels = make.unique(format(distinct)), class = "factor")
+  }
+  list(x = x, values = values)
+}
+
+# A chunk (a data.frame of codes for the classed columns) with those columns as they were in x.
+restore_classed <- function(frame, values) {
+  for (name in names(values)) frame[[name]] <- values[[name]][as.integer(frame[[name]])]
+  frame
 }
 
 # y as a NumPy array with one row per sample.
@@ -146,8 +163,9 @@ prepare_y <- function(y, n_samples, fn, name = "y") {
 # Several model inputs (a sequence plus static covariates): a list of arrays or matrices, named by
 # the model's input names (a Python dict) or in its input order (a Python list). Each is prepared as
 # one x; its feature names come from its own dimnames, or from feature_names, a list keyed like x.
-# The result's names are a list of name vectors, one per input, and dim is c(samples, all features).
-prepare_several <- function(x, fn, feature_names = NULL, name = "x", frame = TRUE) {
+# The result's names are a list of name vectors, one per input, dim is c(samples, all features), and
+# shape a list of each input's dims (keyed like x).
+prepare_several <- function(x, fn, feature_names = NULL, name = "x") {
   keys <- names(x)
   if (length(x) == 0L || (!is.null(keys) && (anyNA(keys) || any(keys == "") || anyDuplicated(keys)))) {
     arg_error(name, fn, "a non-empty list of arrays or matrices, with a unique name for every element or none",
@@ -162,14 +180,16 @@ prepare_several <- function(x, fn, feature_names = NULL, name = "x", frame = TRU
     label <- if (is.null(keys)) sprintf("%s[[%d]]", name, i) else sprintf("%s[[\"%s\"]]", name, keys[[i]])
     given <- if (is.null(feature_names)) NULL else if (is.null(names(feature_names))) feature_names[[i]]
              else feature_names[[keys[[i]]]]
-    prepare_x(x[[i]], fn, given, label, frame)
+    prepare_x(x[[i]], fn, given, label)
   })
   widths <- vapply(parts, function(p) p$dim[length(p$dim)], integer(1))
   names_list <- lapply(seq_along(parts), function(i) default_names(parts[[i]]$names, widths[[i]]))
   arrays <- lapply(parts, `[[`, "py")
   names(names_list) <- keys
+  shapes <- lapply(parts, `[[`, "dim")
+  names(shapes) <- keys
   py <- if (is.null(keys)) reticulate::r_to_py(arrays) else reticulate::py_dict(keys, arrays, convert = FALSE)
-  list(py = py, names = names_list, dim = c(parts[[1L]]$dim[1L], sum(widths)))
+  list(py = py, names = names_list, dim = c(parts[[1L]]$dim[1L], sum(widths)), shape = shapes)
 }
 
 # A character vector as a Python list, even of length 1 (reticulate would make a str of that); a list
@@ -215,17 +235,22 @@ default_names <- function(names, n_features) {
 
 # A Keras model (a Python object) passes through; an R function f(x), or a fitted R model with a
 # predict() method (S3 or S4), is wrapped so that Python calls it once per chunk of perturbed copies.
-# How it is called is the R code shared with the core's rpy2 bridge (r_bridge()).
-prepare_model <- function(model, fn, names, n_features, name = "model") {
+# How it is called is the R code shared with the core's rpy2 bridge (r_bridge()); what it is to the core
+# (chunk sizes, the check of a fitted model's variables against the names, errors naming x) is the
+# core's RChunkPredictor, as for rpy2. `data` is what prepare_x returned.
+prepare_model <- function(model, fn, data, name = "model") {
   if (inherits(model, "python.builtin.object")) return(model)
-  if (is.list(names)) {  # several inputs: an R function gets them as a list, keyed like x
+  # x's dims for the core's errors: a vector as a Python list (even of length 1), several as a list or dict.
+  x_shape <- if (is.list(data$shape)) lapply(data$shape, as.list) else as.list(data$shape)
+  if (is.list(data$names)) {  # several inputs: an R function gets them as a list, keyed like x
     if (!is.function(model)) {
       arg_error(name, fn, paste("a keras model or an R function(x) taking a list of arrays, when x is a",
                                 "list of inputs"), describe(model))
     }
-    return(py_helpers()$r_predictor(r_chunk_call_several(model, names), "R function"))
+    return(py_helpers()$r_predictor(r_chunk_call_several(model, data$names), "R function", x_shape = x_shape))
   }
-  names <- default_names(names, n_features)
+  n_features <- data$dim[length(data$dim)]
+  names <- default_names(data$names, n_features)
   predict_args <- list()
   if (inherits(model, "seqimp_r_model")) {  # from r_model(): its names and predict() arguments
     if (!is.null(model$feature_names)) {
@@ -240,13 +265,15 @@ prepare_model <- function(model, fn, names, n_features, name = "model") {
   }
   bridge <- r_bridge()
   if (is.function(model)) {
-    return(py_helpers()$r_predictor(r_chunk_call(bridge$call_function, model, names), "R function"))
+    return(py_helpers()$r_predictor(r_chunk_call(bridge$call_function, model, names, restore = data$restore),
+                                    "R function", as.list(names), x_shape = x_shape))
   }
   if (bridge$has_predict(model)) {
-    problem <- bridge$missing_variables_message(model, names, "x", r_style = TRUE)
-    if (!is.null(problem)) stop(seqimp_condition(problem))
-    return(py_helpers()$r_predictor(r_chunk_call(bridge$call_predict, model, names, predict_args),
-                                    "R model"))
+    variables <- bridge$model_variables(model)
+    return(py_helpers()$r_predictor(r_chunk_call(bridge$call_predict, model, names, predict_args,
+                                                 restore = data$restore), "R model",
+                                    as.list(names), if (is.null(variables)) NULL else as.list(variables),
+                                    x_shape = x_shape))
   }
   arg_error(name, fn, paste("a keras model (a Python object, e.g. from keras or reticulate),",
                             "an R function(x) returning predictions, or a fitted R model with a",
@@ -254,36 +281,34 @@ prepare_model <- function(model, fn, names, n_features, name = "model") {
 }
 
 # The chunk arrives from NumPy as an R array (m, T, F) or matrix (m, F) of doubles, or, when x is a
-# data.frame, as the parts of one (seqimp._reticulate.frame_parts: reticulate's own conversion of a
+# data.frame, as the parts of one (seqimp.r_convert.frame_to_r_parts: reticulate's own conversion of a
 # pandas DataFrame would turn NA strings into "NA" and NA logicals into TRUE), and `call` (the bridge's
 # call_function or call_predict) gives it to the model as an array with the feature names as its last
 # dimnames, or as a data.frame with factors and their levels (and predict()'s extra arguments); the
 # answer goes back as an R array, so that a one-row chunk still returns an array rather than a Python
-# scalar. The core wraps this in an RPredictor (seqimp._reticulate), which sizes chunks for R and names
-# the model "R function" or "R model".
-r_chunk_call <- function(call, model, names, predict_args = list()) {
+# scalar.
+r_chunk_call <- function(call, model, names, predict_args = list(), restore = NULL) {
   force(call)
   force(model)
   force(names)
   force(predict_args)
+  force(restore)
   reticulate::r_to_py(convert = TRUE, function(x) {
+    if (length(restore) > 0L) x <- restore_classed(r_bridge()$as_chunk(x, NULL, names), restore)
     out <- do.call(call, c(list(model, x, dim(x), names), predict_args))
     array(out$values, dim = out$dim)
   })
 }
 
 # Several inputs: the chunk arrives as a list (or, keyed, a named list) of R arrays or matrices (or
-# data.frame parts); each gets its feature names as its last dimnames (or names), and the model is
-# called once with the whole list.
+# data.frame parts); the bridge's call_function_several gives each its feature names and calls the
+# model once with the whole list.
 r_chunk_call_several <- function(model, names) {
   force(model)
   force(names)
   bridge <- r_bridge()
   reticulate::r_to_py(convert = TRUE, function(x) {
-    keys <- names(x)
-    x <- lapply(seq_along(x), function(i) bridge$as_chunk(x[[i]], dim(x[[i]]), names[[i]]))
-    names(x) <- keys
-    out <- bridge$as_prediction(model(x), "function")
+    out <- bridge$call_function_several(model, x, lapply(x, dim), unname(names))
     array(out$values, dim = out$dim)
   })
 }
@@ -323,8 +348,35 @@ r_scorer <- function(f, what) {
   })
 }
 
+# Features named or numbered by the caller (groups' members, categorical_features, lek_profile's
+# features) as the core takes them: a list of names, or of the core's 0-based indices. Names must be
+# among `known` (when given); indices in 1..n_features (n_features NA: not known here). `where` begins
+# the messages ("The 'groups' argument of f: group 'g'"). NULL when `value` is neither names nor whole
+# numbers, for the caller's own message.
+feature_refs <- function(value, n_features, where, known = NULL) {
+  if (is.character(value) && length(value) > 0L && !anyNA(value)) {
+    unknown <- setdiff(value, known)
+    if (!is.null(known) && length(unknown) > 0L) {
+      stop(seqimp_condition(sprintf("%s names %s, which x does not have; x's features are %s.", where,
+                                    describe(unknown, Inf), describe(known, Inf))))
+    }
+    return(as.list(value))
+  }
+  if (is.numeric(value) && !is.object(value) && length(value) > 0L && !anyNA(value) &&
+        all(value == round(value))) {
+    bad <- value < 1 | (!is.na(n_features) & value > n_features)
+    if (any(bad)) {
+      has <- if (is.na(n_features)) "indices from 1" else sprintf("features 1..%d", n_features)
+      stop(seqimp_condition(sprintf("%s names feature index %s, but x has %s.", where, format(value[bad][1L]),
+                                    has)))
+    }
+    return(as.list(as.integer(value) - 1L))
+  }
+  NULL
+}
+
 # groups: a named list of feature names or 1-based feature indices -> a Python dict with 0-based
-# indices, which is what the core takes.
+# indices, which is what the core takes (the core checks the names).
 prepare_groups <- function(groups, names, n_features, fn) {
   if (is.null(groups)) return(NULL)
   expected <- "a named list of feature names or 1-based feature indices"
@@ -333,19 +385,10 @@ prepare_groups <- function(groups, names, n_features, fn) {
     arg_error("groups", fn, expected, describe(groups))
   }
   members <- lapply(names(groups), function(g) {
-    m <- groups[[g]]
-    if (is.character(m) && length(m) > 0L && !anyNA(m)) return(as.list(m))
-    if (is.numeric(m) && length(m) > 0L && !anyNA(m) && all(m == round(m))) {
-      bad <- m < 1 | (!is.na(n_features) & m > n_features)
-      if (any(bad)) {
-        known <- if (is.na(n_features)) "indices from 1" else sprintf("features 1..%d", n_features)
-        stop(seqimp_condition(sprintf(
-          "The 'groups' argument of %s: group '%s' names feature index %s, but x has %s.",
-          fn, g, format(m[bad][1L]), known)))
-      }
-      return(as.list(as.integer(m) - 1L))
-    }
-    arg_error("groups", fn, expected, sprintf("group '%s' as %s", g, describe(m)))
+    where <- sprintf("The 'groups' argument of %s: group '%s'", fn, g)
+    refs <- feature_refs(groups[[g]], n_features, where)
+    if (is.null(refs)) arg_error("groups", fn, expected, sprintf("group '%s' as %s", g, describe(groups[[g]])))
+    refs
   })
   reticulate::py_dict(names(groups), members, convert = FALSE)
 }
@@ -356,32 +399,12 @@ prepare_groups <- function(groups, names, n_features, fn) {
 # the core.
 prepare_categorical <- function(categorical_features, names, n_features, fn) {
   if (is.null(categorical_features)) return(NULL)
-  m <- categorical_features
-  if (is.character(m) && length(m) > 0L && !anyNA(m)) {
-    known <- if (is.list(names)) NULL else default_names(names, n_features)
-    unknown <- setdiff(m, known)
-    if (!is.null(known) && length(unknown) > 0L) {
-      stop(seqimp_condition(sprintf(
-        "The 'categorical_features' argument of %s names %s, which x does not have; x's features are %s.",
-        fn, quoted_names(unknown), quoted_names(known))))
-    }
-    return(as.list(m))
+  known <- if (is.list(names)) NULL else default_names(names, n_features)
+  refs <- feature_refs(categorical_features, n_features,
+                       sprintf("The 'categorical_features' argument of %s", fn), known)
+  if (is.null(refs)) {
+    arg_error("categorical_features", fn, "NULL, a character vector of feature names or 1-based feature indices",
+              describe(categorical_features))
   }
-  if (is.numeric(m) && !is.object(m) && length(m) > 0L && !anyNA(m) && all(m == round(m))) {
-    bad <- m < 1 | m > n_features
-    if (any(bad)) {
-      stop(seqimp_condition(sprintf(
-        "The 'categorical_features' argument of %s names feature index %s, but x has features 1..%d.",
-        fn, format(m[bad][1L]), n_features)))
-    }
-    return(as.list(as.integer(m) - 1L))
-  }
-  arg_error("categorical_features", fn, "NULL, a character vector of feature names or 1-based feature indices",
-            describe(m))
-}
-
-# Names as R writes a character vector: "a" or c("a", "b").
-quoted_names <- function(v) {
-  shown <- sprintf("\"%s\"", v)
-  if (length(v) == 1L) shown else sprintf("c(%s)", paste(shown, collapse = ", "))
+  refs
 }

@@ -18,12 +18,10 @@
 #' @return A data.frame of class \code{seqimp_lek} with columns \code{feature}, \code{quantile},
 #'   \code{value} and \code{response}, and an \code{output} attribute; \code{plot()} and
 #'   \code{ggplot2::autoplot()} draw one panel per input.
-#' @examples
-#' if (seqimp_available()) {
-#'   x <- array(runif(100 * 5 * 2), c(100, 5, 2), dimnames = list(NULL, NULL, c("a", "b")))
-#'   profile <- lek_profile(function(x) rowMeans(x[, , "a"] * x[, , "b"]), x, n_points = 5)
-#'   head(profile)
-#' }
+#' @examplesIf seqimp_available()
+#' x <- array(runif(100 * 5 * 2), c(100, 5, 2), dimnames = list(NULL, NULL, c("a", "b")))
+#' profile <- lek_profile(function(x) rowMeans(x[, , "a"] * x[, , "b"]), x, n_points = 5)
+#' head(profile)
 #' @export
 lek_profile <- function(model, x, features = NULL, quantiles = c(0, 0.2, 0.4, 0.6, 0.8, 1),
                         n_points = 50L, output = NULL, feature_names = NULL, batch_size = NULL,
@@ -35,7 +33,7 @@ lek_profile <- function(model, x, features = NULL, quantiles = c(0, 0.2, 0.4, 0.
     arg_error("quantiles", fn, "a numeric vector of levels in [0, 1]", describe(quantiles))
   }
   args <- list(
-    prepare_model(model, fn, data$names, n_features),
+    prepare_model(model, fn, data),
     data$py,
     features = prepare_features(features, n_features, fn),
     quantiles = as.list(as.double(quantiles)),
@@ -58,13 +56,12 @@ lek_profile <- function(model, x, features = NULL, quantiles = c(0, 0.2, 0.4, 0.
 
 prepare_features <- function(features, n_features, fn) {
   if (is.null(features)) return(NULL)
-  if (is.character(features) && length(features) > 0L && !anyNA(features)) return(as.list(features))
-  if (is.numeric(features) && length(features) > 0L && !anyNA(features) &&
-        all(features == round(features)) && all(features >= 1 & features <= n_features)) {
-    return(as.list(as.integer(features) - 1L))
+  refs <- feature_refs(features, n_features, sprintf("The 'features' argument of %s", fn))
+  if (is.null(refs)) {
+    arg_error("features", fn, sprintf("feature names or 1-based indices in 1..%d", n_features),
+              describe(features))
   }
-  arg_error("features", fn, sprintf("feature names or 1-based indices in 1..%d", n_features),
-            describe(features))
+  refs
 }
 
 #' Plot Lek profiles with ggplot2
@@ -80,13 +77,11 @@ prepare_features <- function(features, n_features, fn) {
 #' @param ... Ignored.
 #' @return \code{autoplot()} and \code{plot_lek_profile()} return a ggplot; \code{plot()} draws it
 #'   and returns it invisibly.
-#' @examples
-#' if (seqimp_available() && requireNamespace("ggplot2", quietly = TRUE)) {
-#'   x <- array(runif(100 * 5 * 2), c(100, 5, 2),
-#'              dimnames = list(NULL, NULL, c("temperature", "rainfall")))
-#'   profile <- lek_profile(function(x) rowMeans(x[, , 1] * x[, , 2]), x, n_points = 10)
-#'   p <- plot_lek_profile(profile)
-#' }
+#' @examplesIf seqimp_available() && requireNamespace("ggplot2", quietly = TRUE)
+#' x <- array(runif(100 * 5 * 2), c(100, 5, 2),
+#'            dimnames = list(NULL, NULL, c("temperature", "rainfall")))
+#' profile <- lek_profile(function(x) rowMeans(x[, , 1] * x[, , 2]), x, n_points = 10)
+#' plot_lek_profile(profile)
 #' @exportS3Method ggplot2::autoplot
 autoplot.seqimp_lek <- function(object, ncol = NULL, title = "Lek profiles", ...) {
   require_ggplot2()

@@ -7,9 +7,11 @@
 #'
 #' @inheritParams permutation_importance
 #' @param x Numeric array of dims (samples, timesteps, features), matrix (samples, features) or
-#'   data.frame of numeric or logical columns (the model is refitted on numbers, so factor and
-#'   character columns must be encoded first, e.g. with \code{model.matrix()}), as in
-#'   \code{\link{perturbation_importance}}; or a list of them for a model with several inputs.
+#'   data.frame, as in \code{\link{perturbation_importance}}; or a list of them for a model with
+#'   several inputs. A data.frame's factor, character and logical columns reach a scikit-learn
+#'   estimator as they are (as pandas categorical, string and boolean columns, for a pipeline that
+#'   encodes them, e.g. with \code{OneHotEncoder}); a keras model or builder is refitted on numbers,
+#'   so for it they must be encoded first (e.g. with \code{model.matrix()}).
 #' @param model A compiled keras model (cloned with fresh weights, and rebuilt for the narrower
 #'   input when a feature is dropped), a scikit-learn estimator from reticulate (e.g.
 #'   \code{reticulate::import("sklearn.linear_model")$Ridge()}, cloned for every fit; a 3-D
@@ -42,22 +44,20 @@
 #'   per fold; \code{baseline_score} is the mean validation score with every feature.
 #'   \code{stepwise_importance()} adds the attributes \code{rank} (1 = most important by the path)
 #'   and \code{order} (labels in the order they were removed or added).
-#' @examples
-#' if (seqimp_available() && reticulate::py_module_available("keras")) {
-#'   keras <- reticulate::import("keras")
-#'   set.seed(1)
-#'   x <- array(runif(64 * 5 * 2), c(64, 5, 2), dimnames = list(NULL, NULL, c("signal", "noise")))
-#'   y <- rowSums(x[, , "signal"])
-#'   # A small model, trained briefly: 2 folds x (1 + 2 features) = 6 fits.
-#'   build <- function(n_features) {
-#'     model <- keras$Sequential(list(keras$Input(shape = reticulate::tuple(5L, n_features)),
-#'                                    keras$layers$Flatten(), keras$layers$Dense(1L)))
-#'     model$compile(optimizer = keras$optimizers$Adam(learning_rate = 0.1), loss = "mse")
-#'     model
-#'   }
-#'   lofo_importance(build, x, y, fit_kwargs = list(epochs = 20, batch_size = 32), metric = "mse",
-#'                   cv = 2, seed = 1, progress = FALSE)
+#' @examplesIf seqimp_available() && reticulate::py_module_available("keras")
+#' keras <- reticulate::import("keras")
+#' set.seed(1)
+#' x <- array(runif(64 * 5 * 2), c(64, 5, 2), dimnames = list(NULL, NULL, c("signal", "noise")))
+#' y <- rowSums(x[, , "signal"])
+#' # A small model, trained briefly: 2 folds x (1 + 2 features) = 6 fits.
+#' build <- function(n_features) {
+#'   model <- keras$Sequential(list(keras$Input(shape = reticulate::tuple(5L, n_features)),
+#'                                  keras$layers$Flatten(), keras$layers$Dense(1L)))
+#'   model$compile(optimizer = keras$optimizers$Adam(learning_rate = 0.1), loss = "mse")
+#'   model
 #' }
+#' lofo_importance(build, x, y, fit_kwargs = list(epochs = 20, batch_size = 32), metric = "mse",
+#'                 cv = 2, seed = 1, progress = FALSE)
 #' @export
 lofo_importance <- function(model, x, y, fit_kwargs = NULL, metric = "mae", cv = 5L, mode = "drop",
                             groups = NULL, feature_names = NULL, n_jobs = 1L, checkpoint = NULL,
@@ -86,16 +86,12 @@ stepwise_importance <- function(model, x, y, direction = "backward", fit_kwargs 
   args$mask_value <- prepare_mask_value(mask_value, fn)
   args$direction <- as_string(direction, "direction", fn)
   result <- call_core(core_module("lofo")$stepwise_importance, args)
-  out <- as_seqimp_importance(result)
-  extra <- result$extra
-  attr(out, "rank") <- as.integer(as.vector(r_value(extra[["rank"]])))
-  attr(out, "order") <- as.character(unlist(r_value(extra[["order"]])))
-  out
+  with_path(as_seqimp_importance(result), result)
 }
 
 retrain_args <- function(fn, model, x, y, fit_kwargs, metric, metric_label, cv, mode, groups,
                          feature_names, n_jobs, checkpoint, seed, progress) {
-  data <- prepare_x(x, fn, feature_names, frame = FALSE)  # LOFO refits on numbers: a matrix
+  data <- prepare_x(x, fn, feature_names)
   n_features <- data$dim[length(data$dim)]
   n_jobs <- as_count(n_jobs, "n_jobs", fn)
   if (n_jobs != 1L && (is.function(model) || is.function(metric))) {

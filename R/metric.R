@@ -10,10 +10,12 @@
 #'   Default is FALSE.
 #' @param name Character. Shown in results. Default is \code{"custom"}.
 #' @return A Python \code{seqimp.metrics.Metric}.
-#' @examples
-#' if (seqimp_available()) {
-#'   medae <- seqimp_metric(function(y, p) median(abs(y - p)), name = "medae")
-#' }
+#' @examplesIf seqimp_available()
+#' medae <- seqimp_metric(function(y, p) median(abs(y - p)), name = "medae")
+#' x <- array(runif(500 * 5 * 2), c(500, 5, 2), dimnames = list(NULL, NULL, c("a", "b")))
+#' linear <- function(x) rowSums(x[, , "a"])
+#' # b is never used: permuting it leaves the median absolute error at exactly 0
+#' permutation_importance(linear, x, linear(x), metric = medae, seed = 1)
 #' @export
 seqimp_metric <- function(fun, greater_is_better = FALSE, name = "custom") {
   fn <- "seqimp_metric"

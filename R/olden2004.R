@@ -22,16 +22,14 @@
 #'   important) and \code{order} (labels in the order they were removed).
 #' @references Gevrey, Dimopoulos, Lek (2003). Ecological Modelling 160, 249-264. Olden, Joy, Death
 #'   (2004). Ecological Modelling 178, 389-397.
-#' @examples
-#' if (seqimp_available() && reticulate::py_module_available("keras")) {
-#'   keras <- reticulate::import("keras")
-#'   np <- reticulate::import("numpy", convert = FALSE)
-#'   model <- keras$Sequential(list(keras$Input(shape = list(3L)), keras$layers$Dense(1L)))
-#'   model$set_weights(list(np$array(list(list(3), list(1), list(0))), np$zeros(1L)))
-#'   x <- matrix(rnorm(300), ncol = 3, dimnames = list(NULL, c("a", "b", "c")))
-#'   r <- improved_stepwise_importance(model, x, x %*% c(3, 1, 0), variant = 1)
-#'   attr(r, "order")  # "c" "b" "a"
-#' }
+#' @examplesIf seqimp_available() && reticulate::py_module_available("keras")
+#' keras <- reticulate::import("keras")
+#' np <- reticulate::import("numpy", convert = FALSE)
+#' model <- keras$Sequential(list(keras$Input(shape = list(3L)), keras$layers$Dense(1L)))
+#' model$set_weights(list(np$array(list(list(3), list(1), list(0))), np$zeros(1L)))
+#' x <- matrix(rnorm(300), ncol = 3, dimnames = list(NULL, c("a", "b", "c")))
+#' r <- improved_stepwise_importance(model, x, x %*% c(3, 1, 0), variant = 1)
+#' attr(r, "order")  # "c" "b" "a"
 #' @export
 improved_stepwise_importance <- function(model, x, y, variant = 1L, metric = "mse", groups = NULL,
                                          feature_names = NULL, output = NULL, mask = NULL,
@@ -40,7 +38,7 @@ improved_stepwise_importance <- function(model, x, y, variant = 1L, metric = "ms
   data <- prepare_x(x, fn, feature_names)
   n_features <- data$dim[length(data$dim)]
   args <- list(
-    prepare_model(model, fn, data$names, n_features),
+    prepare_model(model, fn, data),
     data$py,
     prepare_y(y, data$dim[1L], fn),
     variant = as_count(variant, "variant", fn),
@@ -62,8 +60,8 @@ improved_stepwise_importance <- function(model, x, y, variant = 1L, metric = "ms
 # Stepwise results carry their path: rank (1 = most important) and the order the labels moved in.
 with_path <- function(out, result) {
   extra <- result$extra
-  attr(out, "rank") <- as.integer(as.vector(r_value(extra[["rank"]])))
-  attr(out, "order") <- as.character(unlist(r_value(extra[["order"]])))
+  attr(out, "rank") <- as.integer(as.vector(from_py(extra[["rank"]])))
+  attr(out, "order") <- as.character(unlist(from_py(extra[["order"]])))
   out
 }
 
@@ -94,27 +92,27 @@ with_path <- function(out, result) {
 #'   with the same or a larger \code{n_permutations}, resumes. Default is NULL.
 #' @param seed Integer. Seeds the initial weights (the same for every fit), the permutations and the
 #'   method. Default is NULL (drawn from R's generator).
-#' @return The method's \code{seqimp_importance} data.frame for the model fitted on \code{y}, with
-#'   the attributes \code{p_value} (named numeric, one per label) and \code{null} (matrix labels x B,
-#'   each permuted fit's importance).
+#' @return The method's \code{seqimp_importance} data.frame for the model fitted on \code{y}: its
+#'   \code{p_value} column holds the randomization test's p-values (unadjusted; \code{\link{significant}}
+#'   adjusts them for the number of labels), and the attribute \code{null} (matrix labels x B) each
+#'   permuted fit's importance. \code{attr(r, "inference_covers")} says what the p-values test.
 #' @references Olden, Jackson (2002). Ecological Modelling 154, 135-150. Altmann, Tolosi, Sander,
 #'   Lengauer (2010). Bioinformatics 26, 1340-1347.
-#' @examples
-#' if (seqimp_available() && reticulate::py_module_available("sklearn")) {
-#'   lm <- reticulate::import("sklearn.linear_model")
-#'   set.seed(1)
-#'   x <- matrix(rnorm(300), ncol = 3, dimnames = list(NULL, c("a", "b", "c")))
-#'   y <- 2 * x[, "a"] + rnorm(100)
-#'   r <- randomization_test("permutation", lm$LinearRegression(), x, y, n_permutations = 19,
-#'                           method_kwargs = list(metric = "mse"), seed = 1, progress = FALSE)
-#'   attr(r, "p_value")
-#' }
+#' @examplesIf seqimp_available() && reticulate::py_module_available("sklearn")
+#' lm <- reticulate::import("sklearn.linear_model")
+#' set.seed(1)
+#' x <- matrix(rnorm(300), ncol = 3, dimnames = list(NULL, c("a", "b", "c")))
+#' y <- 2 * x[, "a"] + rnorm(100)
+#' r <- randomization_test("permutation", lm$LinearRegression(), x, y, n_permutations = 19,
+#'                         method_kwargs = list(metric = "mse"), seed = 1, progress = FALSE)
+#' r[, c("feature", "importance", "p_value")]
+#' significant(r, correction = "holm")
 #' @export
 randomization_test <- function(method, model, x, y, n_permutations = 99L, fit_kwargs = NULL,
                                method_kwargs = NULL, n_jobs = 1L, checkpoint = NULL, seed = NULL,
                                progress = interactive()) {
   fn <- "randomization_test"
-  data <- prepare_x(x, fn, frame = FALSE)
+  data <- prepare_x(x, fn)
   n_features <- data$dim[length(data$dim)]
   n_jobs <- as_count(n_jobs, "n_jobs", fn)
   if (n_jobs != 1L && is.function(model)) {
@@ -138,17 +136,13 @@ randomization_test <- function(method, model, x, y, n_permutations = 99L, fit_kw
   out <- as_seqimp_importance(result)
   extra <- result$extra
   labels <- rownames(attr(out, "importances"))
-  p <- as.vector(r_value(extra[["pvalues"]]))
-  names(p) <- labels
-  null <- r_value(extra[["null"]])
-  null <- matrix(as.vector(null), nrow = length(labels), dimnames = list(labels, NULL))
-  attr(out, "p_value") <- p
-  attr(out, "null") <- null
-  if (!is.null(r_value(extra[["rank"]]))) out <- with_path(out, result)
+  null <- from_py(extra[["null"]])
+  attr(out, "null") <- matrix(as.vector(null), nrow = length(labels), dimnames = list(labels, NULL))
+  if (!is.null(from_py(extra[["rank"]]))) out <- with_path(out, result)
   out
 }
 
-METHOD_NAMES <- c("olden", "garson", "permutation", "perturbation", "gradient", "improved_stepwise")
+METHOD_NAMES <- c("olden", "garson", "permutation", "perturbation", "gradient", "improved_stepwise", "sage")
 
 # A method name, or one of this package's importance functions -> the core's name for it.
 method_name <- function(method, fn) {
@@ -215,13 +209,11 @@ prepare_method_kwargs <- function(method_kwargs, names, n_features, fn) {
 #'   \code{ggplot2::autoplot()} draw one line per input.
 #' @references Scardi, Harding (1999). Ecological Modelling 120, 213-223. Gevrey, Dimopoulos, Lek (2003).
 #'   Ecological Modelling 160, 249-264.
-#' @examples
-#' if (seqimp_available()) {
-#'   x <- array(rnorm(200 * 6 * 2), c(200, 6, 2), dimnames = list(NULL, NULL, c("a", "b")))
-#'   f <- function(x) rowSums(x[, , "a"])
-#'   curve <- perturbation_curve(f, x, f(x), levels = c(0.1, 0.3, 0.5), n_repeats = 2, seed = 1)
-#'   curve
-#' }
+#' @examplesIf seqimp_available()
+#' x <- array(rnorm(200 * 6 * 2), c(200, 6, 2), dimnames = list(NULL, NULL, c("a", "b")))
+#' f <- function(x) rowSums(x[, , "a"])
+#' curve <- perturbation_curve(f, x, f(x), levels = c(0.1, 0.3, 0.5), n_repeats = 2, seed = 1)
+#' curve
 #' @export
 perturbation_curve <- function(model, x, y, levels = c(0.1, 0.2, 0.3, 0.4, 0.5), relative_to = "spread",
                                metric = "mse", n_repeats = 5L, groups = NULL, feature_names = NULL,
@@ -234,7 +226,7 @@ perturbation_curve <- function(model, x, y, levels = c(0.1, 0.2, 0.3, 0.4, 0.5),
     arg_error("levels", fn, "a numeric vector of noise sizes > 0 (fractions: 0.1 is 10%)", describe(levels))
   }
   args <- list(
-    prepare_model(model, fn, data$names, n_features),
+    prepare_model(model, fn, data),
     data$py,
     prepare_y(y, data$dim[1L], fn),
     levels = as.list(as.double(levels)),
@@ -277,12 +269,10 @@ perturbation_curve <- function(model, x, y, levels = c(0.1, 0.2, 0.3, 0.4, 0.5),
 #' @param ... Ignored.
 #' @return \code{autoplot()} and \code{plot_perturbation_curve()} return a ggplot; \code{plot()} draws
 #'   it and returns it invisibly.
-#' @examples
-#' if (seqimp_available() && requireNamespace("ggplot2", quietly = TRUE)) {
-#'   x <- array(rnorm(100 * 4 * 2), c(100, 4, 2), dimnames = list(NULL, NULL, c("a", "b")))
-#'   f <- function(x) rowSums(x[, , "a"])
-#'   p <- plot_perturbation_curve(perturbation_curve(f, x, f(x), n_repeats = 1, seed = 1))
-#' }
+#' @examplesIf seqimp_available() && requireNamespace("ggplot2", quietly = TRUE)
+#' x <- array(rnorm(100 * 4 * 2), c(100, 4, 2), dimnames = list(NULL, NULL, c("a", "b")))
+#' f <- function(x) rowSums(x[, , "a"])
+#' plot_perturbation_curve(perturbation_curve(f, x, f(x), n_repeats = 1, seed = 1))
 #' @exportS3Method ggplot2::autoplot
 autoplot.seqimp_curve <- function(object, column = "importance", title = "Input perturbation curves", ...) {
   require_ggplot2()

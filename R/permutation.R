@@ -15,8 +15,11 @@
 #'   returning one number, taken as a loss (lower is better); or a \code{\link{seqimp_metric}()}. Several
 #'   names (a character vector) or a list of metrics (named: the results' names) are scored in one pass
 #'   on the same permutations, and a named list of results is returned. For a binomial \code{glm} a
-#'   metric scored on probabilities or ranks calls \code{predict(type = "response")}. Default is
-#'   \code{"mae"}.
+#'   metric scored on probabilities or ranks calls \code{predict(type = "response")}. On a network's
+#'   outputs, metrics on labels (\code{"accuracy"}, \code{"f1"}, \code{"precision"}, ...) cut a
+#'   sigmoid's probability at 0.5 and take a softmax's largest class (other non-integer outputs are
+#'   refused); \code{"auc"}/\code{"roc_auc"} are binary, as in scikit-learn: for three or more classes
+#'   name \code{"roc_auc_ovr"} or \code{"roc_auc_ovo"}. Default is \code{"mae"}.
 #' @param n_repeats Integer. Independent permutations per variable. Default is 5.
 #' @param output NULL, integer or character. Which prediction the metric scores against \code{y}
 #'   (one value per sample then), as in \code{\link{gradient_importance}}: a 1-based index, a vector of
@@ -35,35 +38,53 @@
 #' @param sample_weight Numeric vector. One weight per sample for the metric (finite, >= 0, not all
 #'   zero), as scikit-learn's \code{sample_weight}; with \code{max_samples} the drawn rows keep their
 #'   weights. Default is NULL (equal weights).
+#' @param conditional NULL, character or Python object. \code{NULL} permutes each variable across
+#'   samples (marginal permutation). \code{"gaussian"} replaces a variable's values in each sample by
+#'   a draw from their Gaussian conditional given every other value of the same sample (the other
+#'   features' trajectories and, for timestep and cell granularity, the neighbouring steps; a
+#'   covariance over all cells, shrunk with a cross-validated intensity): the importance is then what
+#'   the variable adds beyond what the others already tell. \code{"knn"} takes them from one of the
+#'   sample's 10 nearest neighbours in the other (standardised) values. A Python object with
+#'   \code{fit(X_other, X_label)} and \code{sample(X_other, rng)} methods is used as the sampler.
+#'   Categorical features are swapped with a near neighbour's, never drawn as numbers. The standard
+#'   errors (\code{se}, \code{confint()}) count the rows, the draws and, for \code{"gaussian"}, each
+#'   row's influence on the fitted Gaussian; \code{attr(r, "inference_covers")} says what the
+#'   interval covers. Default is NULL.
 #' @return A \code{seqimp_importance} data.frame with the metric on unperturbed data as its
 #'   \code{baseline_score} attribute (and a \code{categorical_features} attribute when any feature is
 #'   categorical); for several metrics, a named list of them.
-#' @examples
-#' if (seqimp_available()) {
-#'   # y = sum over t of (x_t1 + 0.5 x_t2): permuting feature j raises the MSE by 2 T w_j^2 / 12.
-#'   x <- array(runif(2000 * 10 * 3), c(2000, 10, 3))
-#'   linear <- function(x) rowSums(x[, , 1]) + 0.5 * rowSums(x[, , 2])
-#'   permutation_importance(linear, x, linear(x), metric = "mse", seed = 0)
+#' @examplesIf seqimp_available()
+#' # y = sum over t of (x_t1 + 0.5 x_t2): permuting feature j raises the MSE by 2 T w_j^2 / 12.
+#' x <- array(runif(2000 * 10 * 3), c(2000, 10, 3))
+#' linear <- function(x) rowSums(x[, , 1]) + 0.5 * rowSums(x[, , 2])
+#' r <- permutation_importance(linear, x, linear(x), metric = "mse", seed = 0)
+#' r
+#' if (requireNamespace("ggplot2", quietly = TRUE)) plot(r)
 #'
-#'   # An lm on a data.frame with a factor: it gets every permuted copy as a data.frame with factors.
-#'   d <- data.frame(num = rnorm(300), fac = factor(sample(c("lo", "mid", "hi"), 300, TRUE)),
-#'                   junk = rnorm(300))
-#'   y <- 2 * d$num + c(lo = 0, mid = 1, hi = 3)[as.character(d$fac)] + rnorm(300, sd = 0.1)
-#'   fit <- lm(y ~ num + fac, data = cbind(d, y = y))
-#'   permutation_importance(fit, d, y, metric = "mse", seed = 1)  # junk: exactly 0
-#' }
+#' # An lm on a data.frame with a factor: it gets every permuted copy as a data.frame with factors.
+#' d <- data.frame(num = rnorm(300), fac = factor(sample(c("lo", "mid", "hi"), 300, TRUE)),
+#'                 junk = rnorm(300))
+#' y <- 2 * d$num + c(lo = 0, mid = 1, hi = 3)[as.character(d$fac)] + rnorm(300, sd = 0.1)
+#' fit <- lm(y ~ num + fac, data = cbind(d, y = y))
+#' permutation_importance(fit, d, y, metric = "mse", seed = 1)  # junk: exactly 0
+#'
+#' # Correlated inputs: conditional permutation asks what each adds beyond the other.
+#' x1 <- rnorm(2000)
+#' xs <- cbind(x1 = x1, x2 = 0.8 * x1 + 0.6 * rnorm(2000), x3 = rnorm(2000))
+#' f <- function(x) 2 * x[, 1] + x[, 2] + x[, 3]
+#' permutation_importance(f, xs, f(xs), metric = "mse", seed = 1, conditional = "gaussian")
 #' @export
 permutation_importance <- function(model, x, y, metric = "mae", n_repeats = 5L,
                                    granularity = "feature", groups = NULL, feature_names = NULL,
                                    max_samples = NULL, batch_size = NULL, seed = NULL,
                                    progress = NULL, sample_weight = NULL, output = NULL, mask = NULL,
-                                   mask_value = NULL, categorical_features = NULL) {
+                                   mask_value = NULL, categorical_features = NULL, conditional = NULL) {
   fn <- "permutation_importance"
   data <- prepare_x(x, fn, feature_names)
   n_features <- data$dim[length(data$dim)]
   metric <- prepare_metrics(metric, fn, arg_label(substitute(metric)))
   args <- list(
-    prepare_model(probability_model(model, metric, fn), fn, data$names, n_features),
+    prepare_model(probability_model(model, metric, fn), fn, data),
     data$py,
     prepare_y(y, data$dim[1L], fn),
     metric = metric,
@@ -78,12 +99,21 @@ permutation_importance <- function(model, x, y, metric = "mae", n_repeats = 5L,
     mask_value = prepare_mask_value(mask_value, fn),
     max_samples = as_max_samples(max_samples, fn),
     batch_size = as_count(batch_size, "batch_size", fn, null_ok = TRUE),
-    random_state = as_seed(seed, fn)
+    random_state = as_seed(seed, fn),
+    conditional = prepare_conditional(conditional, fn)
   )
   bar <- prepare_progress(progress, fn)
   on.exit(bar$close(), add = TRUE)
   args$progress <- bar$py
   importance_results(call_core(seqimp_py$permutation_importance, args))
+}
+
+# NULL, a sampler name (the core checks which), or a Python sampler object as it is.
+prepare_conditional <- function(conditional, fn) {
+  if (is.null(conditional) || inherits(conditional, "python.builtin.object")) return(conditional)
+  if (is.character(conditional) && length(conditional) == 1L && !is.na(conditional)) return(conditional)
+  arg_error("conditional", fn, "NULL, \"gaussian\", \"knn\" or a Python sampler object with fit() and sample()",
+            describe(conditional))
 }
 
 # Several metrics: a character vector of names, or a list (its names name the results) of names, R
@@ -101,9 +131,7 @@ prepare_metrics <- function(metric, fn, label) {
 # type = "response", as the core does for a glm from rpy2. A type the caller gave is kept.
 probability_model <- function(model, metric, fn) {
   inner <- if (inherits(model, "seqimp_r_model")) model$model else model
-  binomial <- inherits(inner, "glm") && is.list(inner$family) &&
-    isTRUE(inner$family$family %in% c("binomial", "quasibinomial"))
-  if (!binomial || "type" %in% names(model$predict_args)) return(model)
+  if (!r_bridge()$is_binomial_glm(inner) || "type" %in% names(model$predict_args)) return(model)
   wants <- call_core(core_module("metrics", convert = FALSE)$scores_beyond_predict, list(metric, fn))
   if (!isTRUE(reticulate::py_to_r(wants))) return(model)
   if (!inherits(model, "seqimp_r_model")) return(r_model(model, type = "response"))

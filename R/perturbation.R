@@ -16,8 +16,10 @@
 #' @param x Numeric array of dims (samples, timesteps, features), matrix (samples, features) or
 #'   data.frame. Feature names come from \code{dimnames(x)[[3]]}, or the column names of a matrix or
 #'   data.frame. No NA values in numbers. A data.frame's columns may be doubles, integers, logicals,
-#'   factors or characters; factor, character and logical columns are categorical (see
-#'   \code{categorical_features}) and may hold NA, which the model gets back as NA. A keras model takes
+#'   factors, characters or any other atomic type (\code{Date}, \code{POSIXct}, \code{difftime},
+#'   complex, raw); every column that is not numbers is categorical (see \code{categorical_features}),
+#'   may hold NA, and reaches an R model as it is (its class, levels, time zone and units kept). A
+#'   keras model takes
 #'   numeric columns only. For a model with several inputs (a sequence plus
 #'   static covariates), a list of such arrays and matrices with the same number of samples: named by
 #'   the model's input names, or in its input order. Every feature of every input gets a row; a name
@@ -67,18 +69,18 @@
 #' @return A \code{seqimp_importance} data.frame (see \code{\link{as_seqimp_importance}}) with
 #'   \code{n_repeats} columns in its \code{importances} attribute, and a \code{swapped} attribute
 #'   naming the categorical features (swapped instead of noised) when there are any.
-#' @examples
-#' if (seqimp_available()) {
-#'   x <- array(runif(300 * 5 * 3), c(300, 5, 3), dimnames = list(NULL, NULL, c("a", "b", "c")))
-#'   linear <- function(x) x[, , "a"] %*% rep(1, 5) + 0.5 * x[, , "b"] %*% rep(1, 5)
-#'   perturbation_importance(linear, x, n_repeats = 3, seed = 1)
+#' @examplesIf seqimp_available()
+#' x <- array(runif(300 * 5 * 3), c(300, 5, 3), dimnames = list(NULL, NULL, c("a", "b", "c")))
+#' linear <- function(x) x[, , "a"] %*% rep(1, 5) + 0.5 * x[, , "b"] %*% rep(1, 5)
+#' r <- perturbation_importance(linear, x, n_repeats = 3, seed = 1)
+#' r
+#' if (requireNamespace("ggplot2", quietly = TRUE)) plot(r)
 #'
-#'   # A data.frame with a factor and an lm: the factor is swapped between samples, never noised.
-#'   d <- data.frame(num = rnorm(200), fac = factor(sample(c("lo", "hi"), 200, TRUE)), junk = rnorm(200))
-#'   fit <- lm(y ~ num + fac, data = cbind(d, y = d$num + (d$fac == "hi")))
-#'   r <- perturbation_importance(fit, d, seed = 1)
-#'   attr(r, "swapped")
-#' }
+#' # A data.frame with a factor and an lm: the factor is swapped between samples, never noised.
+#' d <- data.frame(num = rnorm(200), fac = factor(sample(c("lo", "hi"), 200, TRUE)), junk = rnorm(200))
+#' fit <- lm(y ~ num + fac, data = cbind(d, y = d$num + (d$fac == "hi")))
+#' r <- perturbation_importance(fit, d, seed = 1)
+#' attr(r, "swapped")
 #' @export
 perturbation_importance <- function(model, x, noise = "gaussian", scale = 0.2, scale_by_std = FALSE,
                                     effect = "rms", n_repeats = 1L, granularity = "feature",
@@ -89,7 +91,7 @@ perturbation_importance <- function(model, x, noise = "gaussian", scale = 0.2, s
   data <- prepare_x(x, fn, feature_names)
   n_features <- data$dim[length(data$dim)]
   args <- list(
-    prepare_model(model, fn, data$names, n_features),
+    prepare_model(model, fn, data),
     data$py,
     noise = as_string(noise, "noise", fn),
     scale = as_number(scale, "scale", fn),

@@ -19,16 +19,14 @@
 #' @return An object of class \code{seqimp_r_model}, to pass as \code{model} to
 #'   \code{\link{perturbation_importance}}, \code{\link{permutation_importance}} or
 #'   \code{\link{lek_profile}}.
-#' @examples
-#' if (seqimp_available()) {
-#'   set.seed(1)
-#'   d <- data.frame(a = rnorm(200), b = rnorm(200))
-#'   d$y <- rbinom(200, 1, plogis(2 * d$a))
-#'   fit <- glm(y ~ a + b, family = binomial, data = d)
-#'   # Probabilities, not the default log-odds:
-#'   permutation_importance(r_model(fit, type = "response"), d[c("a", "b")], d$y,
-#'                          metric = "log_loss", seed = 1)
-#' }
+#' @examplesIf seqimp_available()
+#' set.seed(1)
+#' d <- data.frame(a = rnorm(200), b = rnorm(200))
+#' d$y <- rbinom(200, 1, plogis(2 * d$a))
+#' fit <- glm(y ~ a + b, family = binomial, data = d)
+#' # Probabilities, not the default log-odds:
+#' permutation_importance(r_model(fit, type = "response"), d[c("a", "b")], d$y,
+#'                        metric = "log_loss", seed = 1)
 #' @export
 r_model <- function(model, ..., feature_names = NULL) {
   fn <- "r_model"

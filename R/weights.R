@@ -27,14 +27,12 @@
 #' @references Olden, Joy, Death (2004). Ecological Modelling 178, 389-397. Garson (1991). AI Expert
 #'   6(4), 46-51. Goh (1995). Artificial Intelligence in Engineering 9, 143-151. Beck (2018).
 #'   Journal of Statistical Software 85(11), 1-20.
-#' @examples
-#' if (seqimp_available() && reticulate::py_module_available("keras")) {
-#'   keras <- reticulate::import("keras")
-#'   mlp <- keras$Sequential(list(keras$Input(shape = list(4L)),
-#'                                keras$layers$Dense(8L, activation = "tanh"), keras$layers$Dense(1L)))
-#'   olden_importance(mlp, feature_names = c("a", "b", "c", "d"))
-#'   garson_importance(mlp)
-#' }
+#' @examplesIf seqimp_available() && reticulate::py_module_available("keras")
+#' keras <- reticulate::import("keras")
+#' mlp <- keras$Sequential(list(keras$Input(shape = list(4L)),
+#'                              keras$layers$Dense(8L, activation = "tanh"), keras$layers$Dense(1L)))
+#' olden_importance(mlp, feature_names = c("a", "b", "c", "d"))
+#' garson_importance(mlp)
 #' @export
 olden_importance <- function(model, output = NULL, granularity = "feature", groups = NULL,
                              feature_names = NULL) {

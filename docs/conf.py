@@ -43,8 +43,11 @@ exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "README.md"]
 
 html_theme = "alabaster"
 html_title = f"seqimp {release}"
-html_static_path = []
-html_theme_options = {"description": "Variable importance for sequence models", "fixed_sidebar": True}
+html_static_path = ["_static"]  # custom.css: code blocks wrap
+html_theme_options = {"description": "Variable importance for sequence models", "fixed_sidebar": True,
+                      "page_width": "1180px", "sidebar_width": "230px"}
+# rsite.html links the R site (site/r beside site/python) from every page.
+html_sidebars = {"**": ["about.html", "navigation.html", "rsite.html", "relations.html", "searchbox.html"]}
 
 # API pages: one per public name, generated from the lists in api.rst.
 autosummary_generate = True
@@ -77,7 +80,7 @@ plot_rcparams = {"figure.figsize": (6.4, 3.2)}
 plot_pre_code = "import numpy as np\nimport seqimp\n"
 plot_apply_rcparams = True
 
-# MyST: only for the benchmarks page, which includes README.md's section.
+# MyST: the benchmarks page and the notebook pages are Markdown.
 myst_enable_extensions = []
 myst_heading_anchors = 0
 suppress_warnings = []

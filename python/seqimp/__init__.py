@@ -13,12 +13,13 @@ from .perturbation import perturbation_importance
 from .perturbation_curve import perturbation_curve, plot_perturbation_curve
 from .randomization import randomization_test
 from .result import ImportanceResult
+from .sage import sage_importance
+from .sequences import Sequences, as_sequences
 from .weights import garson_importance, olden_importance
 
-__version__ = "0.1.0"
+__version__ = "0.3.0"
 
-__all__ = ["ImportanceResult", "Metric", "garson_importance", "gradient_importance",
-           "improved_stepwise_importance", "lek_profile",
-           "lofo_importance", "olden_importance", "permutation_importance", "perturbation_curve",
-           "perturbation_importance", "plot_lek_profile", "plot_perturbation_curve", "randomization_test",
-           "stepwise_importance"]
+__all__ = ["ImportanceResult", "Metric", "Sequences", "as_sequences", "garson_importance", "gradient_importance",
+           "improved_stepwise_importance", "lek_profile", "lofo_importance", "olden_importance",
+           "permutation_importance", "perturbation_curve", "perturbation_importance", "plot_lek_profile",
+           "plot_perturbation_curve", "randomization_test", "sage_importance", "stepwise_importance"]

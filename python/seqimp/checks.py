@@ -2,52 +2,24 @@
 
 Every message follows one pattern, scikit-learn's:
 "The 'n_repeats' parameter of permutation_importance must be an int in the range [1, inf). Got 0 instead."
+The errors are :mod:`seqimp.errors`' structured ones, so the R package words them in R's terms:
+"The 'n_repeats' argument of permutation_importance must be an integer in the range [1, Inf). Got 0
+instead."
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import numbers
 
 import numpy as np
 
-# Where a call comes from: 0 for Python, 1 for R, whose users count samples, timesteps and outputs
-# from 1. Messages that cite a position use :func:`shown_index`; the R package sets it per call.
-_INDEX_BASE = contextvars.ContextVar("seqimp_index_base", default=0)
-# How :func:`fail` words its message: None for this module's pattern, or a function(name, func, expected,
-# value) -> str; the R package sets one per call that uses R's words (seqimp._reticulate).
-_WORDING = contextvars.ContextVar("seqimp_wording", default=None)
+from . import errors
+from .errors import Options, SeqimpValueError, Value, text
 
 # Beyond these a job is refused before anything is allocated: the importances matrix (labels x repeats,
 # float64) would pass 800 MB, or the forward passes would take days on any machine.
 MAX_TASKS = 10**8
 MAX_FORWARD_ROWS = 10**12
-
-
-def shown_index(index):
-    """A 0-based position as the caller counts it (1-based when the call came from R)."""
-    return int(index) + _INDEX_BASE.get()
-
-
-@contextlib.contextmanager
-def index_base(base):
-    """Positions in messages raised inside the block count from ``base`` (0 or 1)."""
-    token = _INDEX_BASE.set(int(base))
-    try:
-        yield
-    finally:
-        _INDEX_BASE.reset(token)
-
-
-@contextlib.contextmanager
-def wording(message):
-    """Inside the block, :func:`fail` builds its message with ``message(name, func, expected, value)``."""
-    token = _WORDING.set(message)
-    try:
-        yield
-    finally:
-        _WORDING.reset(token)
 
 
 def check_job_size(func, n_samples, n_tasks, what):
@@ -56,44 +28,37 @@ def check_job_size(func, n_samples, n_tasks, what):
     rows = int(n_samples) * (1 + int(n_tasks))
     if n_tasks <= MAX_TASKS and rows <= MAX_FORWARD_ROWS:
         return
-    raise ValueError(f"{func} was asked for {what} = {int(n_tasks):,} perturbed copies of X "
-                     f"({int(n_samples):,} samples each): {rows:.3g} rows through the model and "
-                     f"{8 * int(n_tasks) / 2**30:.3g} GiB of importances. seqimp refuses jobs over "
-                     f"{MAX_TASKS:.0e} copies or {MAX_FORWARD_ROWS:.0e} rows; ask for fewer repeats, "
-                     f"steps or labels, or pass a subset of the rows.")
+    raise SeqimpValueError(
+        "{function} was asked for {what} = {n_tasks:,} perturbed copies of {X} ({n_samples:,} samples each): "
+        "{rows:.3g} rows through the model and {gib:.3g} GiB of importances. seqimp refuses jobs over "
+        "{max_tasks:.0e} copies or {max_rows:.0e} rows; ask for fewer repeats, steps or labels, or pass a "
+        "subset of the rows.", function=func, what=what, n_tasks=int(n_tasks), n_samples=int(n_samples),
+        rows=float(rows), gib=8 * int(n_tasks) / 2**30, max_tasks=MAX_TASKS, max_rows=MAX_FORWARD_ROWS)
 
 
 def check_finite_score(value, what):
     """``value`` as a float, or an error naming ``what`` (a metric or an effect) when it is NaN or inf."""
     value = float(value)
     if not np.isfinite(value):
-        raise ValueError(f"{what} returned {value}; seqimp never reports a non-finite importance. "
-                         f"Check the model's predictions and y (for 'r2', y must not be constant).")
+        raise SeqimpValueError("{what} returned {value}; seqimp never reports a non-finite importance. "
+                               "Check the model's predictions and y (for {r2}, y must not be constant).",
+                               what=what, value=value, r2=Value("r2"))
     return value
 
 
-def _got(value):
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, (bool, numbers.Number, type(None))):
-        return repr(value)
-    return f"an object of type {type(value).__name__}"
-
-
 def fail(name, func, expected, value, exc=ValueError):
-    """Raise ``exc`` with the project's one message pattern."""
-    message = _WORDING.get()
-    if message is not None:
-        raise exc(message(name, func, expected, value))
-    raise exc(f"The '{name}' parameter of {func} must be {expected}. Got {_got(value)} instead.")
+    """Raise the project's one message: "The '<name>' parameter of <func> must be <expected>. Got <value>
+    instead." ``expected`` is an :func:`seqimp.errors.text` phrase (or literal text, the same in both
+    languages); ``exc`` is ValueError or TypeError."""
+    raise errors.argument_error(name, func, expected, value, exc)
 
 
 def check_int(value, name, func, *, low=1, high=None, allow_none=False):
     """An integer in [low, high]; floats that are whole numbers (R's 5) are accepted."""
     if value is None and allow_none:
         return None
-    upper = "inf)" if high is None else f"{high}]"
-    expected = f"an int in the range [{low}, {upper}" + (" or None" if allow_none else "")
+    expected = text("{an_int} in the range [{low}, {upper}{or_none}", low=int(low),
+                    upper=text("{inf})") if high is None else f"{high}]", or_none=_or_none(allow_none))
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         fail(name, func, expected, value, TypeError)
     if not float(value).is_integer():
@@ -108,12 +73,10 @@ def check_float(value, name, func, *, low=None, high=None, low_inclusive=True, a
     """A finite real number in the given range."""
     if value is None and allow_none:
         return None
-    lo = "-inf" if low is None else f"{low}"
-    hi = "inf" if high is None else f"{high}"
-    bracket = "[" if (low is not None and low_inclusive) else "("
-    expected = f"a float in the range {bracket}{lo}, {hi}" + ("]" if high is not None else ")")
-    if allow_none:
-        expected += " or None"
+    expected = text("{a_float} in the range {bracket}{lo}, {hi}{close}{or_none}",
+                    bracket="[" if (low is not None and low_inclusive) else "(",
+                    lo=text("-{inf}") if low is None else Value(low), hi=text("{inf}") if high is None else Value(high),
+                    close="]" if high is not None else ")", or_none=_or_none(allow_none))
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         fail(name, func, expected, value, TypeError)
     value = float(value)
@@ -132,15 +95,15 @@ def check_option(value, name, func, options, *, allow_callable=False):
         return value
     if isinstance(value, str) and value in options:
         return value
-    listed = ", ".join(repr(o) for o in options)
-    expected = f"one of {{{listed}}}" + (" or a callable" if allow_callable else "")
+    expected = text("one of {options}{or_callable}", options=Options(options),
+                    or_callable=text(" or {a_callable}") if allow_callable else "")
     fail(name, func, expected, value)
 
 
 def check_bool(value, name, func):
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
-    fail(name, func, "a bool", value, TypeError)
+    fail(name, func, text("{a_bool}"), value, TypeError)
 
 
 def check_random_state(random_state, func):
@@ -156,5 +119,9 @@ def check_random_state(random_state, func):
     if isinstance(random_state, numbers.Real) and not isinstance(random_state, (bool, np.bool_)):
         if float(random_state).is_integer() and random_state >= 0:
             return np.random.SeedSequence(int(random_state))
-    fail("random_state", func, "a non-negative int, a numpy Generator, RandomState or SeedSequence, or None",
-         random_state, TypeError)
+    fail("random_state", func, text("a non-negative {int}, a numpy Generator, RandomState or SeedSequence, "
+                                    "or {None}"), random_state, TypeError)
+
+
+def _or_none(allow_none):
+    return text(" or {None}") if allow_none else ""

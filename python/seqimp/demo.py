@@ -59,6 +59,15 @@ def main(argv=None):
 
     import seqimp
 
+    try:
+        import keras  # noqa: F401  (the demo trains a Keras LSTM)
+    except ImportError as error:
+        print(f"python -m seqimp.demo trains a Keras LSTM, and Keras could not be imported here "
+              f"({error}).\nInstall TensorFlow with seqimp's extra: pip install 'seqimp[tensorflow]' "
+              f"(or: pip install tensorflow).\nseqimp itself works without it on any function f(X) or "
+              f"object with .predict(X).", file=sys.stderr)
+        return 2
+
     print("Training the seed's 3-layer LSTM on y = [x1 * x2 < 0.25] (feature 3 is irrelevant)...")
     started = time.perf_counter()
     model, history = train_seed_model(epochs=args.epochs)

@@ -1,17 +1,22 @@
 """The batched engine: streams perturbed copies of X through a model in fixed-size chunks.
 
-The work is one long virtual array of rows (a :class:`_Stream`): the unperturbed baseline (task 0),
-then one copy of X per (label, repeat) task. It is cut into chunks of ``chunk_rows`` rows regardless of
+Words: a *block* is one model input's data (:class:`~seqimp.sequence_data.Block`), a *chunk* the rows
+of one forward call, a *tile* a fixed run of :data:`RANDOM_TILE_ROWS` rows whose random numbers share one
+seed, and the *unperturbed* predictions are the model's on X itself (what every task is compared with).
+
+The work is one long virtual array of rows (a :class:`_Stream`): X unperturbed (task 0), then one copy
+of X per (label, repeat) task. It is cut into chunks of ``chunk_rows`` rows regardless of
 task boundaries, so every forward call but the last has the same size (a compiled model never
 retraces) and memory is bounded by a chunk plus the predictions of the at most few tasks a chunk
 touches, never by labels x repeats. The stream builds chunks and consumes their predictions; the serial
 and the concurrent runners only decide when. So does the cached runner (:mod:`seqimp.engine_prefix`),
-which serves recurrent Keras stacks row chunk first from the baseline's cached states when labels start
-after step 0 (see its docstring for its memory bounds).
+which serves recurrent stacks row chunk first from the unperturbed pass's cached states when labels
+start after step 0 (see its docstring for its memory bounds). The engine knows no model: what it needs
+it asks the predictor (:class:`seqimp.adapters.Predictor`).
 
 Randomness never depends on the chunking: each task's seed is derived from ``random_state`` by its
-(label, repeat) key, and a transform draws its random numbers in fixed blocks of rows
-(:func:`block_draws`), each block seeded by its index.
+(label, repeat) key, and a transform draws its random numbers tile by tile (:func:`tile_draws`), each
+tile seeded by its index.
 """
 
 from __future__ import annotations
@@ -25,10 +30,11 @@ from typing import Optional
 import numpy as np
 
 from . import checks, engine_jobs, engine_prefix
+from .errors import Position, SeqimpValueError, Shape, Value, text
 from .progress import open_progress
 
-# Rows per random block. Fixed: it is part of what a seed means, so changing it changes results.
-RANDOM_BLOCK_ROWS = 256
+# Rows per random tile. Fixed: it is part of what a seed means, so changing it changes results.
+RANDOM_TILE_ROWS = 256
 
 
 def task_seed(root, label_index, repeat):
@@ -36,20 +42,20 @@ def task_seed(root, label_index, repeat):
     return np.random.SeedSequence(root.entropy, spawn_key=tuple(root.spawn_key) + (label_index, repeat))
 
 
-def block_draws(seed, i0, i1, n_samples, draw):
-    """Rows ``i0:i1`` of a task's (n_samples, ...) random array, drawn block by block.
+def tile_draws(seed, i0, i1, n_samples, draw):
+    """Rows ``i0:i1`` of a task's (n_samples, ...) random array, drawn tile by tile.
 
     ``draw(rng, n_rows)`` returns an array with ``n_rows`` rows. The result for any row is the same
     whatever ``i0``/``i1`` a chunk asks for.
     """
     parts = []
-    first, last = i0 // RANDOM_BLOCK_ROWS, (i1 - 1) // RANDOM_BLOCK_ROWS
-    for b in range(first, last + 1):
-        b0 = b * RANDOM_BLOCK_ROWS
-        b1 = min(b0 + RANDOM_BLOCK_ROWS, n_samples)
-        block_seed = np.random.SeedSequence(seed.entropy, spawn_key=tuple(seed.spawn_key) + (b,))
-        values = draw(np.random.default_rng(block_seed), b1 - b0)
-        parts.append(values[max(i0, b0) - b0: min(i1, b1) - b0])
+    first, last = i0 // RANDOM_TILE_ROWS, (i1 - 1) // RANDOM_TILE_ROWS
+    for t in range(first, last + 1):
+        t0 = t * RANDOM_TILE_ROWS
+        t1 = min(t0 + RANDOM_TILE_ROWS, n_samples)
+        tile_seed = np.random.SeedSequence(seed.entropy, spawn_key=tuple(seed.spawn_key) + (t,))
+        values = draw(np.random.default_rng(tile_seed), t1 - t0)
+        parts.append(values[max(i0, t0) - t0: min(i1, t1) - t0])
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
@@ -60,9 +66,15 @@ class Transform:
     ``apply`` overwrites ``outs`` in place: one copy of ``block.X[i0:i1]`` per block of the data, each
     of shape (m, T_i, F_i) in :meth:`buffer_dtype` (the block's own dtype, or float64 where a transform
     writes fractions into integers). ``touched(label)`` says which cells ``apply`` may write, as
-    (block index, (T_i, F_i) mask) pairs; under a mask the engine then puts every padded one of them
+    (block index, (T_i, F_i) cells) pairs; under a mask the engine then puts every padded one of them
     back as it was, so no transform ever changes a padded cell.
+
+    A transform whose model call takes a per-task value (integrated gradients' alpha) names that
+    keyword in ``argument``; :meth:`argument_value` gives a task's value (``label`` None for the
+    unperturbed task), and every chunk's call gets one value per row, ``predictor(chunk, alpha=...)``.
     """
+
+    argument = None
 
     def __init__(self, data):
         self.data = data
@@ -77,15 +89,66 @@ class Transform:
     def touched(self, label):
         return label.parts
 
+    def argument_value(self, label):
+        """The value of :attr:`argument` for ``label``'s rows (``label`` None: the unperturbed task)."""
+        raise NotImplementedError
+
+    # True for a transform whose rows take values from other rows (a permutation, a swap).
+    moves_rows = False
+    # Set by a caller that will ask donors() for every task: start() then keeps what it drew.
+    remember_donors = False
+    # True where every row gives its values to exactly one row per task (a permutation).
+    donates_once = False
+
+    def forget_donors(self):
+        """Drop the donors start() kept."""
+
+    def drawn_donors(self, key, label):
+        """The donors start() drew and kept for ``label``'s task whose seed's spawn key is ``key``
+        (handed over once, as :meth:`donors` gives them), or None."""
+        return None
+
+    def donors(self, label, seed):
+        """(n,) the row each row's new values come from in the task of ``seed``, or None where values
+        do not move between rows (noise, a constant); or (rows, donors, weights) where a row's values
+        come from several rows. Drawn as :meth:`start` draws them, so the standard error
+        (:mod:`seqimp.effects`) can count the donors without the engine's state."""
+        return None
+
     # True for a transform that may write non-integers (noise, a mean): integer blocks are then
     # streamed as float64, so nothing is truncated.
     writes_fractions = False
 
     def buffer_dtype(self, block):
         """The dtype of the copies of ``block`` this transform writes into."""
-        if self.writes_fractions and block.X.dtype.kind in "biu" and not block.tokens:
+        # A block of categorical features only (booleans, codes) is only ever swapped: it keeps its dtype,
+        # so an R model gets a logical matrix back as logical.
+        if self.writes_fractions and block.X.dtype.kind in "biu" and not block.tokens \
+                and not block.categorical_mask.all():
             return np.dtype(np.float64)
         return block.X.dtype
+
+
+def task_donors(transform, labels, root_seed):
+    """``donors(label_index, repeat)`` for :mod:`seqimp.effects`, or None for a transform that moves no
+    values between rows. The transform keeps the donors it draws until they are asked for."""
+    if not transform.moves_rows:
+        return None
+    transform.remember_donors = True
+    prefix = tuple(root_seed.spawn_key)
+
+    def donors(j, r):
+        drawn = transform.drawn_donors(prefix + (j, r), labels[j])
+        return drawn if drawn is not None else transform.donors(labels[j], task_seed(root_seed, j, r))
+
+    def stop():
+        """No donors will be asked for after all (no metric has per-sample values): keep none."""
+        transform.remember_donors = False
+        transform.forget_donors()
+
+    donors.donates_once = transform.donates_once
+    donors.stop = stop
+    return donors
 
 
 class _Identity(Transform):
@@ -98,23 +161,25 @@ class _Identity(Transform):
 
 @dataclass
 class EngineResult:
-    baseline: np.ndarray  # predictions on the unperturbed X, (n, ...)
+    unperturbed: np.ndarray  # predictions on X itself, (n, ...)
     scores: Optional[np.ndarray]  # (n_labels, n_repeats) from ``score``; None when ``collect`` was used
     path: str = "plain"  # "prefix": the cached runner served it (engine_prefix); "jobs": workers (engine_jobs)
 
 
-def resolve_chunk_rows(predictor, data, batch_size, func):
-    """Rows per forward call: ``batch_size`` if given, else the adapter's choice."""
+def resolve_chunk_rows(predictor, data, batch_size, func, transform=None):
+    """Rows per forward call: ``batch_size`` if given, else the adapter's choice for rows of X's real
+    size (each value as many bytes as the chunk buffers hold: ``transform``'s buffer dtype, else X's)."""
     batch_size = checks.check_int(batch_size, "batch_size", func, low=1, allow_none=True)
     if batch_size is None:
-        batch_size = predictor.default_chunk_rows(data.row_shape)
+        dtypes = [transform.buffer_dtype(b) if transform is not None else b.X.dtype for b in data.blocks]
+        batch_size = predictor.default_chunk_rows(data.row_shape, max(d.itemsize for d in dtypes))
     return batch_size
 
 
-def baseline_predictions(predictor, data, chunk_rows, *, progress=False, func="seqimp", n_jobs=None):
-    """Predictions on the unperturbed X, in chunks (task 0 alone; blocks of rows on ``n_jobs`` workers)."""
+def unperturbed_predictions(predictor, data, chunk_rows, *, progress=False, func="seqimp", n_jobs=None):
+    """Predictions on X itself, in chunks (task 0 alone; jobs of chunks on ``n_jobs`` workers)."""
     return run(predictor, data, [], _Identity(data), n_repeats=0, root_seed=np.random.SeedSequence(0),
-               chunk_rows=chunk_rows, progress=progress, func=func, n_jobs=n_jobs).baseline
+               chunk_rows=chunk_rows, progress=progress, func=func, n_jobs=n_jobs).unperturbed
 
 
 def check_size(data, labels, n_repeats, func):
@@ -130,22 +195,23 @@ def describe_label(label):
     feature = getattr(label, "feature", None)
     timestep = getattr(label, "timestep", None)
     if timestep is None:
-        return f"when {feature!r} was perturbed"
+        return text("when {feature} was perturbed", feature=Value(feature))
     if feature is None:
-        return f"when timestep {checks.shown_index(timestep)} was perturbed"
-    return f"when feature {feature!r} was perturbed at timestep {checks.shown_index(timestep)}"
+        return text("when timestep {t} was perturbed", t=Position(timestep))
+    return text("when feature {feature} was perturbed at timestep {t}", feature=Value(feature), t=Position(timestep))
 
 
 class _Stream:
     """The virtual row stream of one run: task 0 is X itself, task 1 + j * n_repeats + r is label j's
     repeat r. :meth:`build` fills a chunk of it; :meth:`consume` files a chunk's predictions by task and
-    hands every task it completes, in stream order, to ``on_task(baseline, predictions, j, r)``.
+    hands every task it completes, in stream order, to ``on_task(unperturbed, predictions, j, r)``.
     """
 
     def __init__(self, data, labels, transform, n_repeats, root_seed, on_task, *, model_description="model",
                  describe_task=describe_label):
         self.model_description = model_description
         self.describe_task = describe_task
+        self.data = data
         self.blocks = data.blocks
         # Blocks with padding, whose padded cells the engine restores after every transform.
         self.padded = [(b, block) for b, block in enumerate(data.blocks) if block.mask is not None]
@@ -156,7 +222,7 @@ class _Stream:
         self.root_seed = root_seed
         self.on_task = on_task
         self.total_rows = self.n * (1 + len(labels) * n_repeats)
-        self.baseline = None
+        self.unperturbed = None
         self._identity = _Identity(data)
         self._pending = {}  # task -> [predictions (n, ...) or None, the transform's per-task state]
 
@@ -164,8 +230,35 @@ class _Stream:
         """A copy that builds chunks on its own (no pending tasks, no ``on_task``): what a job of
         :mod:`seqimp.engine_jobs` runs."""
         copy = object.__new__(_Stream)
-        copy.__dict__.update(self.__dict__, on_task=None, baseline=None, _pending={})
+        copy.__dict__.update(self.__dict__, on_task=None, unperturbed=None, _pending={})
         return copy
+
+    @property
+    def row_bytes(self):
+        """Bytes of one row of the chunk buffers, every block together."""
+        return sum(self.transform.buffer_dtype(block).itemsize * int(np.prod(block.X.shape[1:]))
+                   for block in self.blocks)
+
+    def call_arguments(self, segments):
+        """The keyword arguments of a chunk's model call: the transform's per-task value, one per row
+        (``{}`` for a transform without one)."""
+        name = self.transform.argument
+        if name is None:
+            return {}
+        values = [np.full(i1 - i0, self.transform.argument_value(self._task(k)[1]), dtype=np.float32)
+                  for k, i0, i1, _ in segments]
+        return {name: values[0] if len(values) == 1 else np.concatenate(values)}
+
+    def model_input(self, buffers, segments, rows):
+        """(the chunk as the model takes it, the keyword arguments of its call) for the first ``rows``
+        rows of ``buffers``, built as ``segments``."""
+        chunk = self.data.to_model_input([b[:rows] for b in buffers], self.segment_rows(segments))
+        return chunk, self.call_arguments(segments)
+
+    def predict(self, predictor, buffers, segments, rows):
+        """The model's predictions on the first ``rows`` rows of ``buffers`` (built as ``segments``)."""
+        chunk, arguments = self.model_input(buffers, segments, rows)
+        return predictor(chunk, **arguments)
 
     def chunk_bounds(self, chunk_rows):
         """(start, stop) of every chunk, in stream order."""
@@ -174,7 +267,7 @@ class _Stream:
 
     def new_buffer(self, chunk_rows):
         """One chunk's rows for every block: a tuple of (chunk_rows, T_i, F_i) arrays, in the dtype the
-        transform writes (every task of the stream shares them, so the baseline's rows have it too)."""
+        transform writes (every task of the stream shares them, so the unperturbed rows have it too)."""
         return tuple(np.empty((chunk_rows,) + block.X.shape[1:], dtype=self.transform.buffer_dtype(block))
                      for block in self.blocks)
 
@@ -217,8 +310,8 @@ class _Stream:
         touched = dict(step.touched(label))
         for b, block in self.padded:
             if b in touched:
-                pad = ~block.mask[i0:i1]
-                np.copyto(outs[b], block.X[i0:i1], where=pad[:, :, np.newaxis] & touched[b][np.newaxis])
+                padded = ~block.mask[i0:i1]
+                np.copyto(outs[b], block.X[i0:i1], where=padded[:, :, np.newaxis] & touched[b][np.newaxis])
 
     def consume(self, predictions, segments):
         self._check_finite(predictions, segments)
@@ -227,8 +320,9 @@ class _Stream:
             if entry[0] is None:
                 entry[0] = np.empty((self.n,) + predictions.shape[1:], dtype=predictions.dtype)
             elif entry[0].shape[1:] != predictions.shape[1:]:
-                raise ValueError(f"The model returned predictions of shape {predictions.shape[1:]} per "
-                                 f"sample in one chunk and {entry[0].shape[1:]} in another.")
+                raise SeqimpValueError("The model returned predictions of {shape} per sample in one chunk and {other} "
+                                       "in another.", shape=Shape(predictions.shape[1:]),
+                                       other=Shape(entry[0].shape[1:], worded=False))
             entry[0][i0:i1] = predictions[offset: offset + (i1 - i0)]
             if i1 == self.n:
                 self._finish(k, self._pending.pop(k)[0])
@@ -243,35 +337,36 @@ class _Stream:
         value = predictions.reshape(len(predictions), -1)[row][~finite[row]][0]
         k, i0, _, offset = next(seg for seg in segments if seg[3] <= row < seg[3] + seg[2] - seg[1])
         if k == 0:
-            when = "on the unperturbed X (the baseline)"
+            when = text("on the unperturbed {X} (the baseline)")  # the words users know (and tests match)
         else:
             j, r = divmod(k - 1, self.n_repeats)
             when = self.describe_task(self.labels[j])
             if self.n_repeats > 1:
-                when += f" (repeat {checks.shown_index(r)})"
-        raise ValueError(f"The model ({self.model_description}) returned {value} for sample "
-                         f"{checks.shown_index(i0 + row - offset)} {when}. seqimp never turns non-finite "
-                         f"predictions into importances; check the model and X.")
+                when = text("{when} (repeat {r})", when=when, r=Position(r))
+        raise SeqimpValueError("The model ({model}) returned {value} for sample {sample} {when}. seqimp never turns "
+                               "non-finite predictions into importances; check the model and {X}.",
+                               model=self.model_description, value=Value(value), sample=Position(i0 + row - offset),
+                               when=when)
 
     def _finish(self, k, task_predictions):
         if k == 0:
-            self.baseline = task_predictions
+            self.unperturbed = task_predictions
             return
         j, r = divmod(k - 1, self.n_repeats)
-        self.on_task(self.baseline, task_predictions, j, r)
+        self.on_task(self.unperturbed, task_predictions, j, r)
 
 
 def run(predictor, data, labels, transform, *, n_repeats, root_seed, chunk_rows, score=None, collect=None,
         progress=False, describe_task=describe_label, func="seqimp", n_jobs=None):
-    """Stream the baseline and every (label, repeat) copy through ``predictor``.
+    """Stream X itself and every (label, repeat) copy through ``predictor``.
 
     Each finished task is handed over as soon as its last row comes back, so its predictions are freed
     at once. Give at most one of:
 
-    - ``score(baseline_predictions, predictions, label_index, repeat) -> float``: reduces the task to
-      the number stored in ``EngineResult.scores[label_index, repeat]``;
-    - ``collect(baseline_predictions, predictions, label_index, repeat)``: keeps per-sample values
-      (gradients, Lek's responses); ``EngineResult.scores`` is then None.
+    - ``score(unperturbed, predictions, label_index, repeat) -> float``: reduces the task to the number
+      stored in ``EngineResult.scores[label_index, repeat]`` (``unperturbed``: the predictions on X);
+    - ``collect(unperturbed, predictions, label_index, repeat)``: keeps per-sample values (gradients,
+      Lek's responses); ``EngineResult.scores`` is then None.
 
     ``progress`` is the public argument (see :mod:`seqimp.progress`); ``describe_task(label)`` says in
     words when a task ran, for the error a non-finite prediction raises; ``func`` names the caller;
@@ -282,11 +377,11 @@ def run(predictor, data, labels, transform, *, n_repeats, root_seed, chunk_rows,
     check_size(data, labels, n_repeats, func)
     scores = np.full((len(labels), n_repeats), np.nan) if score is not None else None
 
-    def on_task(baseline, predictions, j, r):
+    def on_task(unperturbed, predictions, j, r):
         if scores is not None:
-            scores[j, r] = score(baseline, predictions, j, r)
+            scores[j, r] = score(unperturbed, predictions, j, r)
         elif collect is not None:
-            collect(baseline, predictions, j, r)
+            collect(unperturbed, predictions, j, r)
 
     stream = _Stream(data, labels, transform, n_repeats, root_seed, on_task, describe_task=describe_task,
                      model_description=getattr(predictor, "description", "model"))
@@ -301,7 +396,7 @@ def run(predictor, data, labels, transform, *, n_repeats, root_seed, chunk_rows,
     bar = open_progress(progress, stream.total_rows, func)
     path, jobs = "plain", engine_jobs.n_workers(n_jobs)
     try:
-        # Recurrent Keras stacks with labels after step 0 resume from the baseline's cached states.
+        # Recurrent stacks with labels after step 0 resume from the unperturbed pass's cached states.
         runner = None if jobs > 1 else \
             engine_prefix.prefix_runner(predictor, data, labels, transform, n_repeats, chunk_rows)
         if jobs > 1:
@@ -315,15 +410,14 @@ def run(predictor, data, labels, transform, *, n_repeats, root_seed, chunk_rows,
             _run_concurrent(stream, predictor, data, chunk_rows, workers, bar)
     finally:
         bar.close()
-    return EngineResult(baseline=stream.baseline, scores=scores, path=path)
+    return EngineResult(unperturbed=stream.unperturbed, scores=scores, path=path)
 
 
 def _run_serial(stream, predictor, data, chunk_rows, bar):
     buffers = stream.new_buffer(chunk_rows)
     for start, stop in stream.chunk_bounds(chunk_rows):
         segments = stream.build(buffers, start, stop)
-        rows = stream.segment_rows(segments)
-        stream.consume(predictor(data.to_model_input([b[: stop - start] for b in buffers], rows)), segments)
+        stream.consume(stream.predict(predictor, buffers, segments, stop - start), segments)
         bar.update(stop - start)
 
 
@@ -340,9 +434,10 @@ def _run_concurrent(stream, predictor, data, chunk_rows, workers, bar):
                     _consume_oldest(stream, queue, bar)
                 chunk = buffers[index % in_flight]
                 segments = stream.build(chunk, start, stop)
-                rows = data.to_model_input([b[: stop - start] for b in chunk], stream.segment_rows(segments))
+                rows, arguments = stream.model_input(chunk, segments, stop - start)
                 # The caller's context (e.g. an R caller's 1-based positions) travels with each chunk.
-                queue.append((pool.submit(contextvars.copy_context().run, predictor, rows), segments))
+                queue.append((pool.submit(contextvars.copy_context().run, predictor, rows, **arguments),
+                              segments))
             while queue:
                 _consume_oldest(stream, queue, bar)
         finally:

@@ -5,16 +5,17 @@ The stream of a run (the baseline rows, then every (label, repeat) task's copy; 
 serial run's own chunks. Each job goes through joblib, so ``with joblib.parallel_backend("dask")`` (beside
 a ``dask.distributed.Client``) runs them on a Dask cluster and the default runs them in local processes
 (loky). A worker builds its rows with the stream's own :meth:`~seqimp.engine._Stream.build` (each task's
-seed and random blocks as in one process) and returns their predictions; the caller files them with
+seed and random tiles as in one process) and returns their predictions; the caller files them with
 :meth:`~seqimp.engine._Stream.consume` in stream order, scores each task as it completes, and moves one
 progress bar. The numbers are those of ``n_jobs=1`` for any ``n_jobs`` and backend (where ``n_jobs=1``
 takes the cached path of :mod:`seqimp.engine_prefix`, to float32 round-off: workers run the plain path).
 
-What travels: the predictor (the model, a Keras model pickled with its weights, seqimp's wrappers),
-X and the labels, serialised once per call into one byte array. joblib sends that array once per worker
+What travels: the predictor (the model, a Keras model pickled with its weights, seqimp's wrappers; each
+predictor leaves behind what a worker rebuilds, such as compiled functions, by its own pickling), X and
+the labels, serialised once per call into one byte array. joblib sends that array once per worker
 process (loky memory-maps it; the Dask backend scatters it once), and each worker unpickles it once per
-call (:func:`_payload` keeps the last two). R models run in the R process that holds them and refuse
-``n_jobs > 1``; a model that cannot be pickled (a lambda is fine, cloudpickle takes it; an open
+call (:func:`_payload` keeps the last two). R models run in the R process that holds them (their
+predictor says so: ``process_bound``) and refuse ``n_jobs > 1``; a model that cannot be pickled (a lambda is fine, cloudpickle takes it; an open
 connection is not) is an error that says to use ``n_jobs=1``.
 
 Memory per worker: the payload (X, the model), one chunk buffer, and one job's predictions: a job holds
@@ -36,18 +37,17 @@ from collections import OrderedDict
 import numpy as np
 
 from . import checks
+from .errors import Keyword, Raised, SeqimpTypeError, SeqimpValueError, Value, text
+from .adapters.protocol import limit_tf_threads
 
 # Input bytes per job (rounded to whole chunks, at least one chunk).
 JOB_BUDGET_BYTES = 64 * 2**20
 # Jobs per worker, at least, when the budget allows: small jobs balance the load.
 JOBS_PER_WORKER = 4
 
-_R_MODULES = ("seqimp.adapters.r_models", "seqimp._reticulate")
-
-
 def check_n_jobs(n_jobs, func):
     """``n_jobs`` as joblib takes it: None or an int other than 0."""
-    expected = "None or an int other than 0 (-1: every core)"
+    expected = text("{None} or {an_int} other than 0 (-1: every core)")
     if n_jobs is None:
         return None
     if isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, numbers.Real) \
@@ -67,45 +67,29 @@ def n_workers(n_jobs):
     return max(1, int(joblib.effective_n_jobs(n_jobs)))
 
 
-def _innermost(predictor):
-    while "_predictor" in getattr(predictor, "__dict__", {}):
-        predictor = predictor.__dict__["_predictor"]
-    return predictor
-
-
 def _refuse_r(predictor, n_jobs, func):
-    adapter = _innermost(predictor)
-    if type(adapter).__module__ in _R_MODULES:
-        raise ValueError(f"The 'n_jobs' parameter of {func} must be 1 for an R model "
-                         f"({getattr(adapter, 'description', 'R model')}); got {n_jobs}. An R model runs in "
-                         f"the R process that holds it and cannot be sent to worker processes.")
-
-
-def _restore(cls, state):
-    obj = cls.__new__(cls)
-    obj.__dict__.update(state)
-    return obj
+    adapter = predictor.innermost()
+    if getattr(adapter, "r_code", ()):
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must be 1 for this model: its layers "
+                               "{layers} run R code, which runs in this R session only (on its main thread); got "
+                               "{got}.", argument="n_jobs", function=func, layers=Value(list(adapter.r_code)),
+                               got=n_jobs)
+    if adapter.process_bound:
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must be 1 for an R model ({model}); got "
+                               "{got}. An R model runs in the R process that holds it and cannot be sent to worker "
+                               "processes.", argument="n_jobs", function=func,
+                               model=getattr(adapter, "description", "R model"), got=n_jobs)
 
 
 def _pickler(buffer):
-    """A cloudpickle pickler that leaves compiled functions, locks and contexts behind (a worker
-    compiles its own forward pass; a lock or a context is made afresh)."""
+    """A cloudpickle pickler that leaves locks and contexts behind (a worker makes them afresh). What a
+    predictor leaves behind (compiled functions) its own pickling says."""
     import cloudpickle  # joblib's own (its loky backend pickles with it)
-
-    from .adapters.keras_forward import KerasPredictor
 
     lock_types = (type(threading.Lock()), type(threading.RLock()))
 
     class Pickler(cloudpickle.Pickler):
         def reducer_override(self, obj):
-            if isinstance(obj, KerasPredictor):
-                state = dict(obj.__dict__)
-                state.update({name: None for name in ("_forward", "_fn") if name in state})
-                return _restore, (type(obj), state)
-            if "_predictor" in getattr(obj, "__dict__", {}):
-                # seqimp's wrappers delegate attributes to the predictor they wrap (``__getattr__``),
-                # which pickle's own restore would ask before it exists: restore their __dict__.
-                return _restore, (type(obj), dict(obj.__dict__))
             if isinstance(obj, lock_types):
                 return threading.Lock, ()
             if isinstance(obj, contextvars.Context):
@@ -124,9 +108,10 @@ def ship(stream, predictor, data, chunk_rows, n_jobs, func):
     try:
         pickler.dump((worker_stream, predictor, data, chunk_rows))
     except Exception as exc:  # noqa: BLE001 - whatever pickling raises, the advice is the same
-        raise TypeError(f"The model ({getattr(predictor, 'description', 'model')}) cannot be sent to worker "
-                        f"processes for {func}(n_jobs={n_jobs}): {type(exc).__name__}: {exc}. Use n_jobs=1 "
-                        f"to run it in this process.") from exc
+        raise SeqimpTypeError("The model ({model}) cannot be sent to worker processes for {function}({n_jobs}): "
+                              "{exc}. Use {one} to run it in this process.", argument="n_jobs", function=func,
+                              model=getattr(predictor, "description", "model"), n_jobs=Keyword("n_jobs", n_jobs),
+                              exc=Raised(exc), one=Keyword("n_jobs", 1)) from exc
     return np.frombuffer(buffer.getbuffer(), dtype=np.uint8).copy(), uuid.uuid4().hex
 
 
@@ -160,9 +145,7 @@ def _worker_threads(default):
 
 def _job(blob, token, start, stop, threads):
     """Predictions for stream rows start:stop, and their (task, i0, i1, offset) segments."""
-    from .adapters.keras_refit import limit_tf_threads
-
-    limit_tf_threads(_worker_threads(threads))
+    limit_tf_threads(_worker_threads(threads))  # before the payload (and TensorFlow with it) is loaded
     stream, predictor, data, chunk_rows = _payload(blob, token)
     job = stream.for_worker()  # its own per-task transform state, the payload's left as it is
     buffers = job.new_buffer(chunk_rows)
@@ -170,8 +153,7 @@ def _job(blob, token, start, stop, threads):
     for begin in range(start, stop, chunk_rows):
         end = min(begin + chunk_rows, stop)
         chunk_segments = job.build(buffers, begin, end)
-        rows = data.to_model_input([b[: end - begin] for b in buffers], job.segment_rows(chunk_segments))
-        outputs.append(predictor(rows))
+        outputs.append(job.predict(predictor, buffers, chunk_segments, end - begin))
         segments += [(k, i0, i1, offset + begin - start) for k, i0, i1, offset in chunk_segments]
     return np.concatenate(outputs), segments
 
@@ -191,7 +173,7 @@ def run_jobs(stream, predictor, data, chunk_rows, n_jobs, workers, bar, func):
     import joblib
 
     blob, token = ship(stream, predictor, data, chunk_rows, n_jobs, func)
-    row_bytes = sum(4 * int(np.prod(block.X.shape[1:])) for block in data.blocks)
+    row_bytes = stream.row_bytes  # the chunk buffers' own itemsize: float64 X takes 8 bytes a value
     threads = max(1, joblib.cpu_count() // workers)
     calls = (joblib.delayed(_job)(blob, token, start, stop, threads)
              for start, stop in job_bounds(stream.total_rows, chunk_rows, row_bytes, workers))

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 import numpy as np
 
-from . import checks
+from .errors import Position, SeqimpValueError, Shape, Value, argument_name, argument_of
 
 # Integers above this lose their last digits in a float64 column shared with fractional columns.
 _EXACT_IN_FLOAT64 = 2 ** 53
@@ -113,9 +113,11 @@ def frame_block(frame, name, func):
     import pandas as pd  # noqa: WPS433
 
     if frame.shape[0] == 0 or frame.shape[1] == 0:
-        raise ValueError(f"{name} must not be empty; got a DataFrame of shape {frame.shape}.")
+        raise SeqimpValueError("{name} must not be empty; got a DataFrame of {shape}.", argument=argument_of(name),
+                               name=argument_name(name), shape=Shape(frame.shape))
     if len(set(map(str, frame.columns))) != frame.shape[1]:
-        raise ValueError(f"{name} must have unique column names; got {list(map(str, frame.columns))}.")
+        raise SeqimpValueError("{name} must have unique column names; got {columns}.", argument=argument_of(name),
+                               name=argument_name(name), columns=Value(list(map(str, frame.columns))))
     stored, values, categorical = [], [], []
     for column, dtype in frame.dtypes.items():
         series = frame[column]
@@ -149,15 +151,17 @@ def _numeric(series, column, name):
         array = series.to_numpy(dtype=_numpy_dtype(series.dtype))
     if array.dtype.kind == "f" and np.isinf(array).any():
         row = int(np.flatnonzero(np.isinf(array))[0])
-        raise ValueError(f"{name} must be finite; column {column!r} holds {array[row]} at row "
-                         f"{checks.shown_index(row)}.")
+        raise SeqimpValueError("{name} must be finite; column {column} holds {value} at row {row}.",
+                               argument=argument_of(name), name=argument_name(name), column=Value(column),
+                               value=float(array[row]), row=Position(row))
     return array
 
 
 def _check_exact_in_float(stored, columns, name):
     for column, values in zip(columns, stored):
         if values.dtype.kind in "iu" and values.size and np.abs(values).max() > _EXACT_IN_FLOAT64:
-            raise ValueError(f"{name} column {column!r} holds integers above 2**53 beside fractional "
-                             f"columns; they cannot share one float64 array exactly. Pass it as its own "
-                             f"input, or as a categorical (string) column.")
+            raise SeqimpValueError("{name} column {column} holds integers above 2**53 beside fractional columns; "
+                                   "they cannot share one float64 array exactly. Pass it as its own input, or as "
+                                   "a categorical (string) column.", argument=argument_of(name),
+                                   name=argument_name(name), column=Value(column))
 

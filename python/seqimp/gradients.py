@@ -6,34 +6,39 @@ compiled ``tf.GradientTape``); this module is NumPy. The interpolated copies of 
 the noisy copies of SmoothGrad are tasks of the chunked engine, so they are streamed in fixed-size
 chunks (no retracing, memory bounded by a chunk) and SmoothGrad's noise does not depend on
 ``batch_size``. Token inputs (ids into an ``Embedding``) are attributed in embedding space by the
-adapter; on the integrated-gradients path their ids stay as they are and each row's alpha streams as
-one more input (:func:`_with_alpha`).
+adapter; on the integrated-gradients path their ids stay as they are and each row's alpha reaches the
+adapter as an argument of its call (:class:`_Interpolate`'s ``argument``).
 """
 
 from __future__ import annotations
 
 import warnings
 from collections import namedtuple
-from dataclasses import replace
 
 import numpy as np
 
-from . import adapters, checks, engine, engine_jobs
-from .adapters.keras_gradient import ALPHA_INPUT
-from .inputs import Block, entries_by_input
-from .labels import Label, make_labels
-from .masks import check_mask_arguments, mask_extra
-from .model_inputs import prepare_inputs
-from .outputs import OUTPUT_REDUCTIONS, OutputSelection, check_output, select_output  # noqa: F401 (re-exported)
-from .progress import check_progress
-from .result import ImportanceResult
+from . import adapters, checks, engine, errors
+from .errors import Keyword, SeqimpTypeError, SeqimpValueError, Shape, Value, Words, text
+from .inference import sample_mean_inference
+from .inputs import entries_by_input
+from .labels import Label
+from .outputs import check_output, select_output
+from .preamble import finish, prepare
 from .transforms import AdditiveNoise
+
+# "shape" in Python's messages, "dims" in R's.
+_SHAPE = Words("shape", "dims")
 
 METHODS = ("saliency", "gradient_x_input", "integrated_gradients", "smoothgrad", "pad")
 _FUNC = "gradient_importance"
 # Attributions of these methods add up (to f(x) - f(baseline) for integrated gradients), so a label's
 # attribution is the sum over its cells; the other two are gradients, averaged in size over the cells.
 _ADDITIVE = ("gradient_x_input", "integrated_gradients")
+# What a gradient method's interval covers (inference.sample_mean_inference).
+_COVERS = errors.Phrase(text(
+    "the sampling of the rows of {X} from their distribution (the samples are independent; SmoothGrad's noise "
+    "included): the interval covers the mean attribution size of this fitted model over that distribution. It "
+    "does not cover the model's own variability (another fit), nor the choice of baseline or of n_steps."))
 _METRICS = {
     "saliency": "mean |gradient|",
     "gradient_x_input": "mean |gradient x input|",
@@ -81,8 +86,10 @@ def _baseline_per_input(baseline, data, func):
         return entries_by_input(baseline, keys, "baseline", func)
     if isinstance(baseline, (list, tuple)) and len(baseline) == len(keys):
         return list(baseline)
-    checks.fail("baseline", func, f"None, 'mean', or one entry (None, 'mean' or an array) per input of X, as "
-                f"a {'dict keyed like X' if data.structure == 'dict' else 'list'} ({keys})", baseline, TypeError)
+    checks.fail("baseline", func, text("{None}, {mean}, or one entry ({None}, {mean} or an array) per input of {X}, "
+                                       "as {kind} ({keys})", mean=Value("mean"), keys=Value(keys),
+                                       kind=text("{a_dict} keyed like {X}") if data.structure == "dict" else "a list"),
+                baseline, TypeError)
 
 
 def _block_baseline(given, block, data, func):
@@ -91,12 +98,13 @@ def _block_baseline(given, block, data, func):
         full = np.zeros(block.X.shape, np.float32)
     elif given is None or isinstance(given, str):
         if given is not None and given != "mean":
-            checks.fail("baseline", func, "None (zeros), 'mean', or an array that broadcasts to X's shape",
-                        given)
+            checks.fail("baseline", func, text("{None} (zeros), {mean}, or an array that broadcasts to {X}'s {shape}",
+                                               mean=Value("mean"), shape=_SHAPE), given)
         # Per feature over samples and (real) timesteps, the same "mean" as perturbation_importance's.
         full = np.broadcast_to(block.feature_mean().astype(np.float32), block.X.shape).copy()
     else:
-        full = _baseline_array(given, shape, "" if data.is_single else f" for input {block.name!r}", func)
+        where = "" if data.is_single else text(" for input {name}", name=Value(block.name))
+        full = _baseline_array(given, shape, where, func)
         full = full.reshape(block.X.shape)
     if block.mask is not None:
         np.copyto(full, block.X, where=~block.mask[:, :, np.newaxis])
@@ -108,18 +116,22 @@ def _baseline_array(baseline, shape, where, func):
         baseline = baseline.to_numpy()
     array = np.asarray(baseline)
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        checks.fail("baseline", func, "None (zeros), 'mean', or an array of numbers that broadcasts to X's "
-                    "shape", baseline, TypeError)
-    examples = f"({shape[-1]},), {shape[1:]} or {shape}" if len(shape) == 3 else f"({shape[-1]},) or {shape}"
+        checks.fail("baseline", func, text("{None} (zeros), {mean}, or an array of numbers that broadcasts to {X}'s "
+                                           "{shape}", mean=Value("mean"), shape=_SHAPE), baseline, TypeError)
+    examples = [Shape((shape[-1],), worded=False)] + ([Shape(shape[1:], worded=False)] if len(shape) == 3 else [])
+    examples = text("{first} or {last}", first=errors.join(examples), last=Shape(shape, worded=False))
     try:
         full = np.broadcast_to(array, shape)
     except ValueError:
-        raise ValueError(f"The 'baseline' parameter of {func} must be None (zeros), 'mean', or an array that "
-                         f"broadcasts to X's shape {shape}{where}, such as shape {examples}. Got an array of "
-                         f"shape {array.shape} instead.") from None
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must be {None} (zeros), {mean}, or an array "
+                               "that broadcasts to {X}'s {x_shape}{where}, such as {shape} {examples}. Got an array of "
+                               "{got} instead.", argument="baseline", function=func, mean=Value("mean"),
+                               x_shape=Shape(shape), where=where, shape=_SHAPE, examples=examples,
+                               got=Shape(array.shape)) from None
     full = np.array(full, dtype=np.float32)
     if not np.isfinite(full).all():
-        raise ValueError(f"The 'baseline' parameter of {func} must be finite (no NaN, NA or inf){where}.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must be finite (no NaN, NA or "
+                               "{inf}){where}.", argument="baseline", function=func, where=where)
     return full
 
 
@@ -129,16 +141,20 @@ _Step = namedtuple("_Step", "alpha weight")
 class _Interpolate(engine.Transform):
     """A copy of X on the straight path from the baseline: ``b + alpha (x - b)``, block by block.
     Padded cells have b = x, so they stay exactly as they are. Token ids (baseline None) stay as they
-    are: their path is in embedding space, and the alpha input (:func:`_with_alpha`) carries alpha."""
+    are: their path is in embedding space, and each row's alpha reaches the adapter as the ``alpha``
+    argument of its call (1 for X itself, the unperturbed task)."""
+
+    argument = "alpha"
 
     def __init__(self, data, baselines):
         super().__init__(data)
         self.baselines = baselines
 
+    def argument_value(self, step):
+        return 1.0 if step is None else step.alpha
+
     def apply(self, outs, i0, i1, step, state):
-        for out, baseline, block in zip(outs, self.baselines, self.blocks):
-            if block.name == ALPHA_INPUT:
-                out[...] = step.alpha
+        for out, baseline in zip(outs, self.baselines):
             if baseline is None:
                 continue
             b = baseline[i0:i1]
@@ -172,11 +188,11 @@ def label_importances(attributions, labels, additive, data=None, squared=False):
     size = np.abs(flat) if not additive else None
     out = np.empty((len(labels), n))
     for j, label in enumerate(labels):
-        cells = np.concatenate([offsets[b] + np.flatnonzero(mask.ravel()) for b, mask in label.parts])
+        columns = np.concatenate([offsets[b] + np.flatnonzero(cells.ravel()) for b, cells in label.parts])
         if squared:
-            out[j] = np.square(flat[:, cells]).sum(axis=1)
+            out[j] = np.square(flat[:, columns]).sum(axis=1)
         else:
-            out[j] = np.abs(flat[:, cells].sum(axis=1)) if additive else size[:, cells].mean(axis=1)
+            out[j] = np.abs(flat[:, columns].sum(axis=1)) if additive else size[:, columns].mean(axis=1)
     return out
 
 
@@ -323,67 +339,74 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
     noise_scale = checks.check_float(noise_scale, "noise_scale", _FUNC, low=0.0)
     n_samples = checks.check_int(n_samples, "n_samples", _FUNC)
     check_output(output, _FUNC)
-    root_seed = checks.check_random_state(random_state, _FUNC)
-    progress = check_progress(progress, _FUNC)
-    check_mask_arguments(mask, mask_value, _FUNC)
     if baseline is not None and method != "integrated_gradients":
-        raise ValueError(f"The 'baseline' parameter of {_FUNC} is used by method='integrated_gradients' "
-                         f"only. Got a baseline with method={method!r}; drop it, or use integrated "
-                         f"gradients.")
-    predictor = adapters.gradient_predictor(model, func=_FUNC)
-    data = prepare_inputs(X, feature_names, model, _FUNC, categorical_features=categorical_features, mask=mask,
-                          mask_value=mask_value)
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} is used by {ig} only. Got a baseline with "
+                               "{method}; drop it, or use integrated gradients.", argument="baseline",
+                               function=_FUNC, ig=Keyword("method", "integrated_gradients"),
+                               method=Keyword("method", method))
+    call = prepare(_FUNC, model, X, make_predictor=lambda model, spec: adapters.gradient_predictor(
+                       model, func=_FUNC, spec=spec),
+                   granularity=granularity, groups=groups, feature_names=feature_names,
+                   categorical_features=categorical_features, mask=mask, mask_value=mask_value,
+                   random_state=random_state, progress=progress, n_jobs=n_jobs, batch_size=batch_size,
+                   baseline=baseline)
+    data = call.data
     _refuse_categorical(data, method)
-    granularity, labels = make_labels(data, granularity, groups, _FUNC)
-    base = resolve_baseline(baseline, data) if method == "integrated_gradients" else None
+    base = resolve_baseline(call.given["baseline"], data) if method == "integrated_gradients" else None
+    passes = {"integrated_gradients": n_steps, "smoothgrad": n_samples + 1}.get(method, 1)
+    selection = _select(call, method, base, output, passes)
+    chunk_rows = call.chunk_rows()
+
+    P = sum(b.X.shape[1] * b.X.shape[2] for b in data.blocks)
+    extra = {"output": selection.description}
+    params = {"method": method, "output": selection.description}
+    if method in ("saliency", "gradient_x_input", "pad"):
+        rows = engine.unperturbed_predictions(call.predictor, data, chunk_rows, progress=call.progress,
+                                              func=_FUNC, n_jobs=call.n_jobs)
+        # A token cell's value is already the embedding gradient summed (saliency) or times e (x input).
+        attributions = [np.abs(g) if method == "saliency" else g if b.tokens or method == "pad" else b.X * g
+                        for g, b in zip(_split(rows, data), data.blocks)]
+    elif method == "integrated_gradients":
+        rows, attributions, s_b = _integrated_gradients(call, base[0], n_steps, chunk_rows)
+        extra.update(baseline_predictions=s_b, completeness_gap=_flat(attributions).sum(axis=1) - (rows[:, P] - s_b))
+        params.update(baseline=base[1], n_steps=n_steps)
+    else:
+        sigmas = [noise_scale * block.feature_range() for block in data.blocks]
+        rows, attributions = _smoothgrad(call, sigmas, n_samples, chunk_rows)
+        params.update(noise_scale=noise_scale, n_samples=n_samples)
+    extra["predictions"] = rows[:, P].copy()
+    _warn_if_constant(selection, extra["predictions"])
+    attributions = [_zero_padding(a, block) for a, block in zip(attributions, data.blocks)]
+    importances = label_importances(_flat(attributions), call.labels, method in _ADDITIVE, data,
+                                    squared=method == "pad")
+    if method == "pad":
+        extra.update(_pad_contributions(importances))
+    shaped = data.structured([a.reshape(block.input_shape) for a, block in zip(attributions, data.blocks)])
+    return finish(call, method=method, importances=importances, metric=_METRICS[method], params=params,
+                  extra=extra, attributions=shaped,
+                  inference=sample_mean_inference(importances, covers=_COVERS))
+
+
+def _pad_contributions(importances):
+    """PaD's sum of squared derivatives per label (over the samples) and its relative contribution in %."""
+    ssd = importances.sum(axis=1)
+    total = ssd.sum()
+    return {"ssd": ssd, "relative_contribution": 100.0 * ssd / total if total > 0 else np.zeros_like(ssd)}
+
+
+def _select(call, method, base, output, passes):
+    """The gradient adapter set up for this call: X's inputs checked, token inputs' embedding path and
+    baselines, the explained output (resolved against the model's output shape), XLA for long runs."""
+    predictor, data = call.predictor, call.data
     predictor.check_inputs(data)
     # Token inputs: a token cell's gradient is taken in embedding space (see KerasGradient.path).
     predictor.path("sum" if method in ("saliency", "pad") else "path", data,
                    base[2] if base is not None else ["zeros"] * data.n_blocks, _FUNC)
     selection = select_output(output, predictor.output_shape(predictor.row_shape(data)), _FUNC)
     predictor.select(selection.weights, selection.mode)
-    chunk_rows = engine.resolve_chunk_rows(predictor, data, batch_size, _FUNC)
-    passes = {"integrated_gradients": n_steps, "smoothgrad": n_samples + 1}.get(method, 1)
     checks.check_job_size(_FUNC, data.n_samples, passes - 1, f"{passes} gradient passes")
     predictor.plan(data.n_samples * passes)
-    run_options = {"chunk_rows": chunk_rows, "root_seed": root_seed, "progress": progress, "func": _FUNC,
-                   "n_jobs": engine_jobs.check_n_jobs(n_jobs, _FUNC)}
-
-    P = sum(b.X.shape[1] * b.X.shape[2] for b in data.blocks)
-    extra = {"output": selection.description}
-    if method in ("saliency", "gradient_x_input", "pad"):
-        rows = engine.baseline_predictions(predictor, data, chunk_rows, progress=progress, func=_FUNC,
-                                           n_jobs=run_options["n_jobs"])
-        gradient = _split(rows, data)
-        # A token cell's value is already the embedding gradient summed (saliency) or times e (x input).
-        attributions = [np.abs(g) if method == "saliency" else g if b.tokens or method == "pad" else b.X * g
-                        for g, b in zip(gradient, data.blocks)]
-    elif method == "integrated_gradients":
-        b, baseline_text, _ = base
-        rows, attributions, s_b = _integrated_gradients(predictor, data, b, n_steps, run_options)
-        extra["baseline_predictions"] = s_b
-        extra["completeness_gap"] = _flat(attributions).sum(axis=1) - (rows[:, P] - s_b)
-    else:
-        sigmas = [noise_scale * block.feature_range() for block in data.blocks]
-        rows, attributions = _smoothgrad(predictor, data, sigmas, n_samples, run_options)
-    extra["predictions"] = rows[:, P].copy()
-    _warn_if_constant(selection, extra["predictions"])
-    attributions = [_zero_padding(a, block) for a, block in zip(attributions, data.blocks)]
-
-    importances = label_importances(_flat(attributions), labels, method in _ADDITIVE, data, squared=method == "pad")
-    if method == "pad":
-        ssd = importances.sum(axis=1)
-        extra.update(ssd=ssd, relative_contribution=100.0 * ssd / ssd.sum() if ssd.sum() > 0 else np.zeros_like(ssd))
-    params = {"method": method, "output": selection.description, "mask": data.mask_source}
-    if method == "integrated_gradients":
-        params.update(baseline=baseline_text, n_steps=n_steps)
-    if method == "smoothgrad":
-        params.update(noise_scale=noise_scale, n_samples=n_samples)
-    extra.update(mask_extra(data, labels))
-    shaped = data.structured([a.reshape(block.input_shape) for a, block in zip(attributions, data.blocks)])
-    return ImportanceResult(method=method, labels=labels, importances=importances, granularity=granularity,
-                            metric=_METRICS[method], attributions=shaped,
-                            feature_names=data.feature_names, params=params, extra=extra)
+    return selection
 
 
 def _split(rows, data):
@@ -408,9 +431,10 @@ def _zero_padding(attributions, block):
     return np.where(block.mask[:, :, np.newaxis], attributions, 0.0)
 
 
-def _integrated_gradients(predictor, data, baselines, n_steps, run_options):
+def _integrated_gradients(call, baselines, n_steps, chunk_rows):
     """Trapezoidal integrated gradients. alpha = 1 is X itself, the engine's unperturbed task 0, so the
     run costs exactly ``n_steps`` passes and yields s(x) and s(b) on the way."""
+    data = call.data
     P = sum(b.X.shape[1] * b.X.shape[2] for b in data.blocks)
     alphas, weights = trapezoid_path(n_steps)
     steps = [_Step(a, w) for a, w in zip(alphas[:-1], weights[:-1])]
@@ -422,28 +446,13 @@ def _integrated_gradients(predictor, data, baselines, n_steps, run_options):
         if j == 0:
             s_b[:] = rows[:, P]
 
-    path_data, baselines = _with_alpha(data, baselines)
-    out = engine.run(predictor, path_data, steps, _Interpolate(path_data, baselines), n_repeats=1,
-                     collect=accumulate, describe_task=lambda step: f"at alpha={step.alpha:.4g} on the "
-                                                                    f"integrated-gradients path", **run_options)
-    total += weights[-1] * out.baseline[:, :P]
+    out = call.run(_Interpolate(data, baselines), labels=steps, chunk_rows=chunk_rows, collect=accumulate,
+                   describe_task=lambda step: f"at alpha={step.alpha:.4g} on the integrated-gradients path")
+    total += weights[-1] * out.unperturbed[:, :P]
     # A token cell's values are already (e - b) . gradient: their weighted sum is its attribution.
     attributions = [g if block.tokens else (block.X.astype(np.float64) - b.astype(np.float64)) * g
                     for block, b, g in zip(data.blocks, baselines, _split(total, data))]
-    return out.baseline, attributions, s_b
-
-
-def _with_alpha(data, baselines):
-    """With token inputs, ``data`` plus one more input, :data:`ALPHA_INPUT` (n, 1) holding each row's
-    alpha (the engine's copies are built from it, so alpha streams like X, chunked and shipped to
-    workers with it); the predictor takes it off before the model. Without token inputs, as it is."""
-    if not any(block.tokens for block in data.blocks):
-        return data, baselines
-    ones = np.ones((data.n_samples, 1, 1), np.float32)
-    ones.setflags(write=False)
-    alpha = Block(ones, ("alpha",), 2, name=ALPHA_INPUT)
-    structure = "list" if data.structure == "array" else data.structure
-    return replace(data, blocks=data.blocks + (alpha,), structure=structure), list(baselines) + [None]
+    return out.unperturbed, attributions, s_b
 
 
 def _refuse_categorical(data, method):
@@ -452,26 +461,33 @@ def _refuse_categorical(data, method):
     named = [data.feature_names[j] for j in data.categorical_features
              if not data.blocks[data.locate(j)[0]].tokens]
     if named:
-        raise TypeError(f"The 'X' parameter of {_FUNC} has categorical features {named} (named in "
-                        f"categorical_features, or non-numeric or boolean columns): gradients need "
-                        f"continuous inputs, and a category has no direction to differentiate along. Use "
-                        f"permutation_importance or perturbation_importance, which swap categories between "
-                        f"samples, or encode them for the model (token ids into an Embedding are explained "
-                        f"in embedding space).")
+        raise SeqimpTypeError("The '{argument}' {parameter} of {function} has categorical features {named} (named in "
+                              "categorical_features, or non-numeric or boolean columns): gradients need continuous "
+                              "inputs, and a category has no direction to differentiate along. Use "
+                              "permutation_importance or perturbation_importance, which swap categories between "
+                              "samples, or encode them for the model (token ids into an Embedding are explained in "
+                              "embedding space).", argument="X", function=_FUNC, named=Value(named))
     tokens = [b.name or "X" for b in data.blocks if b.tokens]
     if tokens and method == "pad":
-        raise ValueError(f"{_FUNC}: method='pad' sums squared partial derivatives with respect to each input "
-                         f"value, and {tokens} are token ids, whose derivatives are taken in embedding space. "
-                         f"Use method='saliency', 'gradient_x_input' or 'integrated_gradients'.")
+        raise SeqimpValueError("{function}: {pad} sums squared partial derivatives with respect to each input value, "
+                               "and {tokens} are token ids, whose derivatives are taken in embedding space. Use "
+                               "{saliency}, {gxi} or {ig}.", argument="method", function=_FUNC,
+                               pad=Keyword("method", "pad"), tokens=Value(tokens),
+                               saliency=Keyword("method", "saliency"), gxi=Value("gradient_x_input"),
+                               ig=Value("integrated_gradients"))
     if tokens and method == "smoothgrad":
-        raise ValueError(f"{_FUNC}: method='smoothgrad' adds noise to the input, and {tokens} are token ids, "
-                         f"which take no noise (their gradients are taken in embedding space). Use "
-                         f"method='saliency', 'gradient_x_input' or 'integrated_gradients'.")
+        raise SeqimpValueError("{function}: {smoothgrad} adds noise to the input, and {tokens} are token ids, which "
+                               "take no noise (their gradients are taken in embedding space). Use {saliency}, {gxi} "
+                               "or {ig}.", argument="method", function=_FUNC,
+                               smoothgrad=Keyword("method", "smoothgrad"), tokens=Value(tokens),
+                               saliency=Keyword("method", "saliency"), gxi=Value("gradient_x_input"),
+                               ig=Value("integrated_gradients"))
 
 
-def _smoothgrad(predictor, data, sigmas, n_samples, run_options):
+def _smoothgrad(call, sigmas, n_samples, chunk_rows):
     """Mean gradient over noisy copies; copy k's noise is seeded by (random_state, k) alone. Padded cells
     get no noise (the engine keeps them)."""
+    data = call.data
     P = sum(b.X.shape[1] * b.X.shape[2] for b in data.blocks)
     everything = Label("all", None, None, tuple((b, np.ones(block.X.shape[1:], dtype=bool))
                                                 for b, block in enumerate(data.blocks)))
@@ -480,11 +496,10 @@ def _smoothgrad(predictor, data, sigmas, n_samples, run_options):
     def accumulate(unperturbed, rows, j, repeat):
         total[...] += rows[:, :P]
 
-    out = engine.run(predictor, data, [everything] * n_samples,
-                     AdditiveNoise(data, [sigma.astype(np.float32) for sigma in sigmas], "gaussian"),
-                     n_repeats=1, collect=accumulate, describe_task=lambda label: "on a SmoothGrad noisy copy",
-                     **run_options)
-    return out.baseline, _split(total / n_samples, data)
+    out = call.run(AdditiveNoise(data, [sigma.astype(np.float32) for sigma in sigmas], "gaussian"),
+                   labels=[everything] * n_samples, chunk_rows=chunk_rows, collect=accumulate,
+                   describe_task=lambda label: "on a SmoothGrad noisy copy")
+    return out.unperturbed, _split(total / n_samples, data)
 
 
 def _warn_if_constant(selection, predictions):

@@ -15,16 +15,14 @@ import numbers
 
 import numpy as np
 
-from . import checks, engine
+from . import checks
 from .adapters.input_kernels import check_inputs_read_linearly
+from .errors import Keyword, SeqimpTypeError, Value
 from .inputs import as_target
-from .labels import Label, make_labels
-from .masks import check_mask_arguments, mask_extra
+from .labels import Label
 from .metrics import get_metric
-from .model_inputs import prepare_inputs
-from .progress import check_progress
-from .result import ImportanceResult
-from .scoring import Scoring, metrics_predictor
+from .preamble import finish, prepare
+from .task_scoring import Scoring, metrics_predictor
 from .transforms import Constant
 
 _FUNC = "improved_stepwise_importance"
@@ -42,11 +40,27 @@ def _check_variant(variant):
 def _refuse_categorical(data, variant):
     names = [data.feature_names[j] for j in data.categorical_features]
     if names:
-        what = "fed 0" if variant == 1 else "held at its mean"
-        raise TypeError(f"{_FUNC} with variant={variant} neutralises an input by setting it to a number (it is "
-                        f"{what}), and X has categorical features {names} (named in categorical_features, "
-                        f"non-numeric or boolean columns, or token ids), which have no such value. Encode them "
-                        f"as numbers the model reads linearly, or use permutation_importance.")
+        raise SeqimpTypeError("{function} with {variant} neutralises an input by setting it to a number (it is "
+                              "{what}), and {X} has categorical features {names} (named in categorical_features, "
+                              "non-numeric or boolean columns, or token ids), which have no such value. Encode "
+                              "them as numbers the model reads linearly, or use permutation_importance.",
+                              argument="X", function=_FUNC, variant=Keyword("variant", variant),
+                              what="fed 0" if variant == 1 else "held at its mean", names=Value(names))
+
+
+def _make_predictor(named, output, variant):
+    """The call's predictor; variant 1 first checks that the model reads every input through a kernel."""
+    def make(model, spec):
+        if variant == 1:
+            check_inputs_read_linearly(model, _FUNC)
+        return metrics_predictor(model, named, output, _FUNC, spec=spec)
+    return make
+
+
+# Improved stepwise selection walks one fitted model's path deterministically: nothing is sampled.
+_NO_SE = ("improved stepwise selection follows one deterministic path on one fitted model and one data set: "
+          "nothing is resampled, so there is no standard error. For p-values, use randomization_test with "
+          "method='improved_stepwise'; for the data's uncertainty, permutation_importance.")
 
 
 def _union(labels, members, name):
@@ -145,42 +159,34 @@ def improved_stepwise_importance(model, X, y, *, variant=1, metric="mse", groups
     """
     variant = _check_variant(variant)
     named = [(None, get_metric(metric, _FUNC))]
-    progress = check_progress(progress, _FUNC)
-    check_mask_arguments(mask, mask_value, _FUNC)
-    if variant == 1:
-        check_inputs_read_linearly(model, _FUNC)
-    predictor = metrics_predictor(model, named, output, _FUNC)
-    data = prepare_inputs(X, feature_names, model, _FUNC, mask=mask, mask_value=mask_value)
+    call = prepare(_FUNC, model, X, make_predictor=_make_predictor(named, output, variant),
+                   responses=[m.request for _, m in named], groups=groups, feature_names=feature_names,
+                   mask=mask, mask_value=mask_value, progress=progress, batch_size=batch_size, output=output,
+                   y=y)
+    data, labels = call.data, call.labels
     _refuse_categorical(data, variant)
-    y = as_target(y, data.n_samples, func=_FUNC)
-    granularity, labels = make_labels(data, "feature", groups, _FUNC)
-    chunk_rows = engine.resolve_chunk_rows(predictor, data, batch_size, _FUNC)
+    y = as_target(call.given["y"], data.n_samples, func=_FUNC, data=data)
     values = 0.0 if variant == 1 else [block.feature_mean() for block in data.blocks]
-    walk = _Walk(predictor, data, labels, Constant(data, values), Scoring(named, y, None, predictor, 1, 1, _FUNC),
-                 {"chunk_rows": chunk_rows, "progress": progress, "func": _FUNC})
+    walk = _Walk(call, Constant(data, values), Scoring(named, y, None, call.predictor, 1, 1, _FUNC))
     contributions, order, path = walk.run()
     metric_used = named[0][1]
-    params = {"variant": variant, "neutralised": _NEUTRALISED[variant], "mask": data.mask_source,
+    params = {"variant": variant, "neutralised": _NEUTRALISED[variant],
               "greater_is_better": metric_used.greater_is_better}
-    if output is not None:
-        params["output"] = predictor.resolve(data).description
     rank = np.empty(len(labels), dtype=np.int64)
     rank[order] = np.arange(len(labels), 0, -1)
-    return ImportanceResult(
-        method=f"improved_stepwise_{variant}", labels=labels, importances=contributions[:, np.newaxis],
-        granularity=granularity, metric=metric_used.name, baseline_score=walk.baseline_score,
-        feature_names=data.feature_names, params=params,
-        extra={"rank": rank, "order": [labels[j].name for j in order], "path": path,
-               "n_forward_passes": walk.n_passes, **mask_extra(data, labels)},
-    )
+    return finish(call, method=f"improved_stepwise_{variant}", importances=contributions[:, np.newaxis],
+                  metric=metric_used.name, params=params, baseline_score=walk.baseline_score,
+                  extra={"rank": rank, "order": [labels[j].name for j in order], "path": path,
+                         "n_forward_passes": walk.n_passes},
+                  inference={"why_no_se": _NO_SE})
 
 
 class _Walk:
     """The backward path: one engine run per step, one task per remaining label."""
 
-    def __init__(self, predictor, data, labels, transform, scoring, run_options):
-        self.predictor, self.data, self.labels = predictor, data, labels
-        self.transform, self.scoring, self.run_options = transform, scoring, run_options
+    def __init__(self, call, transform, scoring):
+        self.call, self.labels = call, call.labels
+        self.transform, self.scoring = transform, scoring
         self.metric = scoring.metrics[0]
         self.baseline_score = None
         self.n_passes = 0
@@ -193,9 +199,8 @@ class _Walk:
 
     def _step_scores(self, removed, movable):
         candidates = [_union(self.labels, removed + [j], self.labels[j].name) for j in movable]
-        out = engine.run(self.predictor, self.data, candidates, self.transform, n_repeats=1,
-                         root_seed=np.random.SeedSequence(0), score=self._score,
-                         describe_task=_describe_candidate(self.labels, removed), **self.run_options)
+        out = self.call.run(self.transform, labels=candidates, score=self._score,
+                            describe_task=_describe_candidate(self.labels, removed))
         self.n_passes += len(candidates) + 1
         return out.scores[:, 0]
 

@@ -1,7 +1,8 @@
 """What gets an importance: a label is a named set of (input, timestep, feature) cells.
 
-One idea covers every granularity: for each model input (block) a label touches, it holds a boolean
-mask over that block's (T, F). A feature is a column of its block's mask, a timestep a row (in every
+One idea covers every granularity: for each model input (block) a label touches, it holds its boolean
+*cells* over that block's (T, F) (a block's *mask*, by contrast, marks its real steps). A feature is a
+column of its block's cells, a timestep a row (in every
 sequence input), a cell one entry, and a group the union of its features' columns, in one input or
 several. 2-D inputs (n, F) have no timesteps: at granularity "timestep" or "cell" their features take
 part as feature labels (timestep None), after the sequence inputs' labels.
@@ -15,7 +16,8 @@ from typing import Optional
 import numpy as np
 
 from . import checks
-from .inputs import Block
+from .errors import Keyword, Position, SeqimpValueError, Value, about, text
+from .sequence_data import Block
 
 GRANULARITIES = ("feature", "timestep", "cell")
 
@@ -25,10 +27,10 @@ class Label:
     """One row of a result.
 
     ``feature`` is the feature (or group) name, or None for a timestep label; ``timestep`` is the
-    0-based timestep, or None for a feature label. ``parts`` holds ``(block index, mask)`` pairs, one
-    per model input the label touches, each mask of that block's shape (T, F); a bare (T, F) array is
-    taken as the mask of the only block. ``feature_indices`` are the label's features as indices into
-    the data's ``feature_names`` (across every input); by default the columns of the first part's mask.
+    0-based timestep, or None for a feature label. ``parts`` holds ``(block index, cells)`` pairs, one
+    per model input the label touches, each a boolean array of that block's shape (T, F); a bare (T, F)
+    array is taken as the cells of the only block. ``feature_indices`` are the label's features as indices into
+    the data's ``feature_names`` (across every input); by default the columns of the first part's cells.
     """
 
     name: str
@@ -42,8 +44,8 @@ class Label:
             object.__setattr__(self, "parts", ((0, self.parts),))
 
     @property
-    def mask(self):
-        """The (T, F) mask of a label that touches one input (the only one, for single-input data)."""
+    def cells(self):
+        """The (T, F) cells of a label that touches one input (the only one, for single-input data)."""
         if len(self.parts) != 1:
             raise TypeError(f"Label {self.name!r} touches {len(self.parts)} inputs; read label.parts.")
         return self.parts[0][1]
@@ -62,10 +64,12 @@ def feature_index(member, feature_names, where, data=None):
     With ``data`` (several inputs), a feature's own name is found too where it is unique across inputs,
     and ``"input.feature"`` always.
     """
+    argument = getattr(where, "argument", None)
     if isinstance(member, (int, np.integer)) and not isinstance(member, (bool, np.bool_)):
         if not 0 <= member < len(feature_names):
-            raise ValueError(f"{where} names feature index {checks.shown_index(member)}, but X has features "
-                             f"{checks.shown_index(0)}..{checks.shown_index(len(feature_names) - 1)}.")
+            raise SeqimpValueError("{where} names feature index {member}, but {X} has features {first}..{last}.",
+                                   argument=argument, where=where, member=Position(member), first=Position(0),
+                                   last=Position(len(feature_names) - 1))
         return int(member)
     names = list(feature_names)
     if str(member) in names:
@@ -77,9 +81,11 @@ def feature_index(member, feature_names, where, data=None):
         if len(found) == 1:
             return found[0]
         if found:
-            raise ValueError(f"{where} names feature {member!r}, which several inputs have; name one of "
-                             f"{[names[j] for j in found]}.")
-    raise ValueError(f"{where} names an unknown feature {member!r}. Known features: {names}.")
+            raise SeqimpValueError("{where} names feature {member}, which several inputs have; name one of "
+                                   "{candidates}.", argument=argument, where=where, member=Value(member),
+                                   candidates=Value([names[j] for j in found]))
+    raise SeqimpValueError("{where} names an unknown feature {member}. Known features: {names}.", argument=argument,
+                           where=where, member=Value(member), names=Value(names))
 
 
 def _owners(data):
@@ -92,33 +98,35 @@ def resolve_groups(groups, feature_names, func, data=None):
     if groups is None:
         return None
     if not hasattr(groups, "items"):
-        checks.fail("groups", func, "a dict {group name: [feature names or indices]} or None", groups,
+        checks.fail("groups", func, text("{a_dict} {{group name: [feature names or indices]}} or {None}"), groups,
                     TypeError)
     if len(groups) == 0:
-        checks.fail("groups", func, "a non-empty dict", groups)
+        checks.fail("groups", func, text("a non-empty {dict}"), groups)
     resolved = {}
     for group, members in groups.items():
         if isinstance(members, (str, int, np.integer)):
             members = [members]
         members = list(members)
         if not members:
-            raise ValueError(f"The 'groups' parameter of {func} has an empty group {group!r}.")
-        where = f"The 'groups' parameter of {func}: group {group!r}"
+            raise SeqimpValueError("The '{argument}' {parameter} of {function} has an empty group {group}.",
+                                   argument="groups", function=func, group=Value(group))
+        where = about("groups", func, text(": group {group}", group=Value(group)))
         resolved[str(group)] = sorted({feature_index(m, feature_names, where, data) for m in members})
     return resolved
 
 
-# Each label holds a (T, F) boolean mask; beyond this many bytes of masks a call is refused up front.
+# Each label holds (T, F) boolean cells; beyond this many bytes of them a call is refused up front.
 MAX_MASK_BYTES = 2**31
 
 
 def _check_mask_memory(granularity, n_labels, T, F, func):
     if n_labels * T * F <= MAX_MASK_BYTES:
         return
-    raise ValueError(f"The 'granularity' parameter of {func} is {granularity!r}, which on X with {T} "
-                     f"timesteps and {F} features makes {n_labels:,} labels, whose masks need "
-                     f"{n_labels * T * F / 2**30:.3g} GiB (the limit is {MAX_MASK_BYTES / 2**30:.0f} GiB). "
-                     f"Use a coarser granularity, groups, or fewer timesteps.")
+    raise SeqimpValueError("The '{argument}' {parameter} of {function} is {granularity}, which on {X} with {T} "
+                           "timesteps and {F} features makes {n_labels:,} labels, whose masks need {gib:.3g} GiB "
+                           "(the limit is {limit:.0f} GiB). Use a coarser granularity, groups, or fewer timesteps.",
+                           argument="granularity", function=func, granularity=Value(granularity), T=T, F=F,
+                           n_labels=n_labels, gib=n_labels * T * F / 2**30, limit=MAX_MASK_BYTES / 2**30)
 
 
 class _Layout:
@@ -136,7 +144,7 @@ class _Layout:
 
 
 class _Builder:
-    """Makes the cell masks of labels over the blocks of one SequenceData."""
+    """Makes the cells of labels over the blocks of one SequenceData."""
 
     def __init__(self, data):
         self.data = data
@@ -164,9 +172,9 @@ class _Builder:
         parts = []
         for b, block in enumerate(self.data.blocks):
             if self.sequence[b] and t < block.n_timesteps:
-                mask = np.zeros(block.X.shape[1:], dtype=bool)
-                mask[t, :] = True
-                parts.append((b, mask))
+                cells = np.zeros(block.X.shape[1:], dtype=bool)
+                cells[t, :] = True
+                parts.append((b, cells))
         return tuple(parts)
 
     def in_sequence(self, features):
@@ -181,14 +189,22 @@ def make_labels(data, granularity, groups, func):
     T, F = data.n_timesteps, data.n_features
     groups = resolve_groups(groups, data.feature_names, func, data if hasattr(data, "blocks") else None)
     if groups is not None and granularity == "timestep":
-        raise ValueError(f"The 'groups' parameter of {func} works with granularity 'feature' or "
-                         f"'cell'; with 'timestep' every feature is perturbed together. Got groups "
-                         f"with granularity='timestep'.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} works with granularity {feature} or "
+                               "{cell}; with {timestep} every feature is perturbed together. Got groups with "
+                               "{got}.", argument="groups", function=func, feature=Value("feature"),
+                               cell=Value("cell"), timestep=Value("timestep"), got=Keyword("granularity", "timestep"))
     columns = groups if groups is not None else {name: [j] for j, name in enumerate(data.feature_names)}
     n_labels = {"feature": len(columns), "timestep": T, "cell": T * len(columns)}[granularity]
     _check_mask_memory(granularity, n_labels, T, F, func)
     if not hasattr(data, "blocks"):
         data = _Layout(data)
+    if granularity != "feature" and not any(block.is_sequence for block in data.blocks):
+        where = text("{X} is 2-D (samples, features)") if len(data.blocks) == 1 else \
+            text("every input of {X} is 2-D")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} is {got}, but {where}: there are no "
+                               "timesteps to tell apart. Use {feature}, or pass {X} as (samples, timesteps, "
+                               "features).", argument="granularity", function=func, got=Value(granularity),
+                               where=where, feature=Keyword("granularity", "feature"))
     builder = _Builder(data)
     if granularity == "feature":
         return granularity, [Label(name, name, None, builder.columns(idx), tuple(idx))
@@ -196,9 +212,11 @@ def make_labels(data, granularity, groups, func):
     static = {name: idx for name, idx in columns.items() if not builder.in_sequence(idx)}
     mixed = [name for name, idx in columns.items() if name not in static and len(builder.in_sequence(idx)) != len(idx)]
     if mixed:
-        raise ValueError(f"The 'groups' parameter of {func} has groups {mixed} that mix features of sequence "
-                         f"inputs and of 2-D inputs, which have no timesteps; with granularity='cell' put "
-                         f"them in separate groups, or use granularity='feature'.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} has groups {mixed} that mix features of "
+                               "sequence inputs and of 2-D inputs, which have no timesteps; with {cell} put them in "
+                               "separate groups, or use {feature}.", argument="groups", function=func,
+                               mixed=Value(mixed), cell=Keyword("granularity", "cell"),
+                               feature=Keyword("granularity", "feature"))
     seq_features = [j for j, (b, _) in enumerate(builder.owners) if builder.sequence[b]]
     labels = []
     for t in range(T):

@@ -18,8 +18,10 @@ from dataclasses import replace
 import numpy as np
 
 from . import checks, engine
-from .adapters import as_predictor
-from .inputs import Block
+from .errors import SeqimpTypeError, SeqimpValueError, Value, about, text
+from .adapters import as_predictor, model_spec
+from .edge import python_arguments
+from .sequence_data import Block
 from .labels import feature_index
 from .masks import check_mask_arguments
 from .model_inputs import prepare_inputs
@@ -49,18 +51,19 @@ def _resolve_features(features, data):
         return list(range(len(names)))
     if isinstance(features, (str, numbers.Integral)) and not isinstance(features, bool):
         features = [features]
-    chosen = [feature_index(f, names, f"The 'features' parameter of {_FUNC}", data) for f in features]
+    chosen = [feature_index(f, names, about("features", _FUNC), data) for f in features]
     if not chosen:
-        checks.fail("features", _FUNC, "None or a non-empty list of feature names or indices", features)
+        checks.fail("features", _FUNC, text("{None} or a non-empty list of feature names or indices"), features)
     return list(dict.fromkeys(chosen))
 
 
 def _refuse_categorical(data):
     if len(data.categorical_features):
         names = [data.feature_names[j] for j in data.categorical_features]
-        raise TypeError(f"{_FUNC} holds every other feature at its quantiles, and categories have none; X has "
-                        f"categorical features {names}. Use permutation_importance or "
-                        f"perturbation_importance, which swap categories between samples.")
+        raise SeqimpTypeError("{function} holds every other feature at its quantiles, and categories have none; {X} "
+                              "has categorical features {names}. Use permutation_importance or "
+                              "perturbation_importance, which swap categories between samples.", argument="X",
+                              function=_FUNC, names=Value(names))
 
 
 def _resolve_quantiles(quantiles):
@@ -69,9 +72,9 @@ def _resolve_quantiles(quantiles):
     try:
         values = list(quantiles)
     except TypeError:
-        checks.fail("quantiles", _FUNC, "a sequence of floats in the range [0, 1]", quantiles, TypeError)
+        checks.fail("quantiles", _FUNC, text("a sequence of {floats} in the range [0, 1]"), quantiles, TypeError)
     if not values:
-        checks.fail("quantiles", _FUNC, "a non-empty sequence of floats in the range [0, 1]", quantiles)
+        checks.fail("quantiles", _FUNC, text("a non-empty sequence of {floats} in the range [0, 1]"), quantiles)
     return [checks.check_float(q, "quantiles", _FUNC, low=0.0, high=1.0) for q in values]
 
 
@@ -128,14 +131,18 @@ def lek_profile(model, X, *, features=None, quantiles=DEFAULT_QUANTILES, n_point
     """
     import pandas as pd
 
+    given = python_arguments(_FUNC, model=model, X=X, features=features, quantiles=quantiles,
+                             feature_names=feature_names, mask=mask, mask_value=mask_value)
     n_points = checks.check_int(n_points, "n_points", _FUNC, low=2)
-    quantiles = _resolve_quantiles(quantiles)
+    quantiles = _resolve_quantiles(given["quantiles"])
     check_output(output, _FUNC)
-    check_mask_arguments(mask, mask_value, _FUNC)
-    data = prepare_inputs(X, feature_names, model, _FUNC, mask=mask, mask_value=mask_value)
+    check_mask_arguments(given["mask"], given["mask_value"], _FUNC)
+    spec = model_spec(given["model"])
+    data = prepare_inputs(given["X"], given["feature_names"], spec, _FUNC, mask=given["mask"],
+                          mask_value=given["mask_value"])
     _refuse_categorical(data)
-    chosen = _resolve_features(features, data)
-    predictor = as_predictor(model, func=_FUNC)
+    chosen = _resolve_features(given["features"], data)
+    predictor = as_predictor(given["model"], func=_FUNC, spec=spec)
 
     blocks, low, high = [], [], []
     for block in data.blocks:
@@ -162,7 +169,8 @@ def lek_profile(model, X, *, features=None, quantiles=DEFAULT_QUANTILES, n_point
     chunk_rows = engine.resolve_chunk_rows(predictor, grid, batch_size, _FUNC)
     engine.run(predictor, grid, tasks, _SetFeature(grid), n_repeats=1,
                root_seed=np.random.SeedSequence(0), chunk_rows=chunk_rows, collect=keep,
-               describe_task=lambda task: f"when {data.feature_names[task[0]]!r} was set to {task[1]:.6g}",
+               describe_task=lambda task: text("when {name} was set to {value:.6g}",
+                                              name=Value(data.feature_names[task[0]]), value=float(task[1])),
                func=_FUNC)
     selection = select_output(output, responses[0].shape[1:], _FUNC)
     # Tasks run feature by feature, value by value; the frame reads feature, quantile, then value.
@@ -198,8 +206,8 @@ def plot_lek_profile(frame, axes=None, *, ncols=3, title=None):
 
     missing = {"feature", "quantile", "value", "response"} - set(frame.columns)
     if missing:
-        raise ValueError(f"plot_lek_profile needs the frame lek_profile returns; missing columns "
-                         f"{sorted(missing)}.")
+        raise SeqimpValueError("plot_lek_profile needs the frame lek_profile returns; missing columns {missing}.",
+                               argument="frame", function="plot_lek_profile", missing=Value(sorted(missing)))
     features = list(dict.fromkeys(frame["feature"]))
     if axes is None:
         ncols = max(1, min(int(ncols), len(features)))
@@ -210,7 +218,8 @@ def plot_lek_profile(frame, axes=None, *, ncols=3, title=None):
             extra.set_visible(False)
     axes = np.asarray(axes, dtype=object).ravel()
     if len(axes) < len(features):
-        raise ValueError(f"plot_lek_profile needs one Axes per feature ({len(features)}); got {len(axes)}.")
+        raise SeqimpValueError("plot_lek_profile needs one Axes per feature ({n}); got {got}.", argument="axes",
+                               function="plot_lek_profile", n=len(features), got=len(axes))
     levels = sorted(frame["quantile"].unique())
     colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, len(levels)))
     for ax, feature in zip(axes, features):

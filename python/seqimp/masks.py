@@ -1,7 +1,7 @@
 """Padded sequences: which steps of each sequence input are real, and where that was learnt.
 
-Every method takes ``mask=`` and ``mask_value=`` and calls :func:`apply_mask` once, after the inputs
-module made the blocks and before labels are made:
+Every method takes ``mask=`` and ``mask_value=``; the input stage (:mod:`seqimp.model_inputs`) calls
+:func:`apply_mask` once, last, before labels are made:
 
 - ``mask=None`` (default): automatic. A Keras model with a ``Masking`` layer (its ``mask_value``) or an
   ``Embedding(mask_zero=True)`` says what padding is (for the Embedding's token input, a step is real
@@ -26,30 +26,30 @@ from dataclasses import replace
 import numpy as np
 
 from . import checks
+from .errors import Keyword, Position, SeqimpTypeError, SeqimpValueError, Shape, Value, Words, text
+from .adapters.spec import model_spec
 from .inputs import entries_by_input
-from .adapters.keras_layers import keras_padding
-from .adapters.protocol import is_rpy2_object, keras_model_flavour
 
 
 def check_mask_arguments(mask, mask_value, func):
     """Refuse ``mask`` with ``mask_value`` and wrong types, before any work is done."""
     given_mask = mask is not None and mask is not False
     if given_mask and mask_value is not None:
-        raise ValueError(f"The 'mask' and 'mask_value' parameters of {func} cannot be used together: "
-                         f"'mask' gives the real steps, 'mask_value' says how to find them. Got both; pass "
-                         f"one.")
+        raise SeqimpValueError("The 'mask' and 'mask_value' {parameters} of {function} cannot be used together: "
+                               "'mask' gives the real steps, 'mask_value' says how to find them. Got both; pass "
+                               "one.", argument="mask", function=func)
     if mask is True:
-        checks.fail("mask", func, "None (automatic), False (off), or a boolean array (samples, timesteps) "
-                    "with True for a real step (a dict or list keyed like X for several inputs)", mask,
-                    TypeError)
+        checks.fail("mask", func, text("{None} (automatic), {False} (off), or a boolean array (samples, timesteps) "
+                                       "with {True} for a real step (a dict or list keyed like {X} for several "
+                                       "inputs)"), mask, TypeError)
     if mask_value is not None and not isinstance(mask_value, (Mapping, list, tuple)):
         _number(mask_value, "mask_value", func)
 
 
 def _number(value, name, func):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        checks.fail(name, func, "a finite number (a step is padding where every feature of that input "
-                    "equals it), a dict or list of them keyed like X, or None", value, TypeError)
+        checks.fail(name, func, text("a finite number (a step is padding where every feature of that input "
+                                     "equals it), a dict or list of them keyed like {X}, or {None}"), value, TypeError)
     return float(value)
 
 
@@ -58,13 +58,14 @@ def _per_input(value, data, name, func):
     keys = list(data.input_names)
     if isinstance(value, Mapping):
         if data.structure != "dict":
-            checks.fail(name, func, f"one value or array for X's {len(keys)} inputs, given as a list in X's "
-                        f"order", value, TypeError)
+            checks.fail(name, func, text("one value or array for {X}'s {n} inputs, given as a list in {X}'s order",
+                                         n=len(keys)), value, TypeError)
         return entries_by_input(value, keys, name, func)
     if isinstance(value, (list, tuple)) and not data.is_single:
         if len(value) != len(keys):
-            raise ValueError(f"The '{name}' parameter of {func} must have one entry per input of X "
-                             f"({len(keys)}); got {len(value)}.")
+            raise SeqimpValueError("The '{argument}' {parameter} of {function} must have one entry per input of {X} "
+                                   "({expected}); got {got}.", argument=name, function=func, expected=len(keys),
+                                   got=len(value))
         return list(value)
     return None
 
@@ -86,15 +87,16 @@ def _from_values(data, mask_value, func):
             continue
         value = _number(value, "mask_value", func)
         if not block.is_sequence:
-            raise ValueError(f"The 'mask_value' parameter of {func} applies to sequence inputs; "
-                             f"{_which(data, block)} is 2-D (samples, features) and has no timesteps.")
+            raise SeqimpValueError("The '{argument}' {parameter} of {function} applies to sequence inputs; {which} is "
+                                   "2-D (samples, features) and has no timesteps.", argument="mask_value",
+                                   function=func, which=_which(data, block))
         masks.append(~(block.X == _in_dtype(value, block)).all(axis=2))
     shown = mask_value if not isinstance(mask_value, (Mapping, list, tuple)) else per
     return masks, f"mask_value={shown!r}"
 
 
 def _which(data, block):
-    return "X" if data.is_single else f"input {block.name!r}"
+    return text("{X}") if data.is_single else text("input {name}", name=Value(block.name))
 
 
 def _from_arrays(data, mask, func):
@@ -102,9 +104,10 @@ def _from_arrays(data, mask, func):
     if per is None:
         sequences = [b for b, block in enumerate(data.blocks) if block.is_sequence or data.is_single]
         if len(sequences) != 1:
-            raise ValueError(f"The 'mask' parameter of {func} must be a dict or list keyed like X, with one "
-                             f"(samples, timesteps) array per sequence input, when X has "
-                             f"{len(sequences)} sequence inputs. Got one array instead.")
+            raise SeqimpValueError("The '{argument}' {parameter} of {function} must be {a_dict} or list keyed like "
+                                   "{X}, with one (samples, timesteps) array per sequence input, when {X} has {n} "
+                                   "sequence inputs. Got one array instead.", argument="mask", function=func,
+                                   n=len(sequences))
         per = [mask if b == sequences[0] else None for b in range(len(data.blocks))]
     masks = []
     for block, given in zip(data.blocks, per):
@@ -113,31 +116,31 @@ def _from_arrays(data, mask, func):
 
 
 def _mask_array(given, data, block, func):
-    if is_rpy2_object(given):
-        from .r import from_r  # noqa: WPS433
-
-        given = from_r(given, name="mask")
     array = np.asarray(given.to_numpy() if hasattr(given, "to_numpy") else given)
     expected = (block.X.shape[0], block.n_timesteps)
-    where = "" if data.is_single else f" for input {block.name!r}"
+    where = "" if data.is_single else text(" for input {name}", name=Value(block.name))
     if not block.is_sequence and not data.is_single:
-        raise ValueError(f"The 'mask' parameter of {func} applies to sequence inputs; input {block.name!r} "
-                         f"is 2-D (samples, features) and has no timesteps. Give it None.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} applies to sequence inputs; input {name} "
+                               "is 2-D (samples, features) and has no timesteps. Give it {None}.", argument="mask",
+                               function=func, name=Value(block.name))
     if array.dtype != bool:
         if not np.issubdtype(array.dtype, np.number) or not np.isin(array, (0, 1)).all():
-            raise TypeError(f"The 'mask' parameter of {func} must be boolean (True for a real step){where}; "
-                            f"got an array of dtype {array.dtype}.")
+            raise SeqimpTypeError("The '{argument}' {parameter} of {function} must be boolean ({True} for a real "
+                                  "step){where}; got an array of dtype {dtype}.", argument="mask", function=func,
+                                  where=where, dtype=str(array.dtype))
         array = array.astype(bool)
     if array.shape != expected:
-        raise ValueError(f"The 'mask' parameter of {func} must have shape (samples, timesteps) = {expected}"
-                         f"{where}, one entry per step, True for a real step. Got shape {array.shape} "
-                         f"instead.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must have {shape} (samples, timesteps) = "
+                               "{expected}{where}, one entry per step, {True} for a real step. Got {got} instead.",
+                               argument="mask", function=func, shape=Words("shape", "dims"),
+                               expected=Shape(expected, worded=False), where=where, got=Shape(array.shape))
     return array
 
 
-def _from_model(data, model, func):
-    """The masks a Keras model's Masking or Embedding(mask_zero=True) layers imply; (None, "none") for none."""
-    found = keras_padding(model) if keras_model_flavour(model) is not None else []
+def _from_model(data, spec, func):
+    """The masks a Keras model's Masking or Embedding(mask_zero=True) layers imply (``spec.padding``);
+    (None, "none") for none."""
+    found = spec.padding
     if not found:
         return None, "none"
     masks = [None] * len(data.blocks)
@@ -147,9 +150,11 @@ def _from_model(data, model, func):
             position = _only_sequence_input(data, shape, layer, func)
         block = data.blocks[position]
         if "Embedding" in layer and not block.is_sequence:
-            raise ValueError(f"{func}: the model's {layer} reads {_which(data, block)} as token ids, but X "
-                             f"there has shape {block.input_shape}, not (samples, timesteps) of ids. Pass the "
-                             f"ids as a 2-D array, or mask=False to explain the model without a mask.")
+            raise SeqimpValueError("{function}: the model's {layer} reads {which} as token ids, but {X} there has "
+                                   "{shape}, not (samples, timesteps) of ids. Pass the ids as a 2-D array, or {off} "
+                                   "to explain the model without a mask.", argument="X", function=func, layer=layer,
+                                   which=_which(data, block), shape=Shape(block.input_shape),
+                                   off=Keyword("mask", False))
         if not block.is_sequence:
             continue
         # A token block's (n, T, 1) ids: real where the id is not 0 (Embedding(mask_zero=True)).
@@ -164,14 +169,17 @@ def _only_sequence_input(data, shape, layer, func):
     sequences = [b for b, block in enumerate(data.blocks) if block.is_sequence]
     fits = [b for b in sequences if shape is None or tuple(shape[1:]) == tuple(data.blocks[b].input_shape[1:])]
     if len(fits) != 1:
-        raise ValueError(f"{func}: the model's {layer} defines padding, but seqimp cannot tell which of X's "
-                         f"inputs it applies to (it does not read a model input directly). Pass "
-                         f"mask_value= or mask=, or mask=False to ignore it.")
+        raise SeqimpValueError("{function}: the model's {layer} defines padding, but seqimp cannot tell which of "
+                               "{X}'s inputs it applies to (it does not read a model input directly). Pass {value} "
+                               "or {mask}, or {off} to ignore it.", argument="mask", function=func, layer=layer,
+                               value=Keyword("mask_value"), mask=Keyword("mask"), off=Keyword("mask", False))
     return fits[0]
 
 
 def apply_mask(data, model, mask, mask_value, func):
-    """``data`` with each sequence block's mask of real steps set, and ``mask_source`` saying from where."""
+    """``data`` with each sequence block's mask of real steps set, and ``mask_source`` saying from where.
+    ``model`` is the model or its :class:`~seqimp.adapters.spec.ModelSpec` (read for padding layers
+    only when neither ``mask`` nor ``mask_value`` is given)."""
     check_mask_arguments(mask, mask_value, func)
     if mask is False:
         return data.with_blocks(data.blocks, mask_source="off (mask=False)")
@@ -180,7 +188,7 @@ def apply_mask(data, model, mask, mask_value, func):
     elif mask_value is not None:
         masks, source = _from_values(data, mask_value, func)
     else:
-        masks, source = _from_model(data, model, func)
+        masks, source = _from_model(data, model_spec(model), func)
         if masks is None:
             return data
     blocks = []
@@ -203,10 +211,10 @@ def _with_mask(block, real):
 def _check_some_real(real, data, block, source, func):
     empty = np.flatnonzero(~real.any(axis=1))
     if empty.size:
-        where = "X" if data.is_single else f"input {block.name!r}"
-        raise ValueError(f"{func}: sample {checks.shown_index(empty[0])} of {where} has no real step (every "
-                         f"step is padding by the {source}; {empty.size} samples in all). Drop such samples, "
-                         f"or check the mask.")
+        raise SeqimpValueError("{function}: sample {sample} of {which} has no real step (every step is padding by "
+                               "the {source}; {n} samples in all). Drop such samples, or check the mask.",
+                               argument="X", function=func, sample=Position(empty[0]), which=_which(data, block),
+                               source=source, n=int(empty.size))
 
 
 def real_sample_counts(data, labels):

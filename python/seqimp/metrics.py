@@ -6,9 +6,16 @@ Sequence outputs are scored over all their elements.
 
 Names: the short ones ("mae", "mse", "rmse", "r2", "log_loss", "accuracy", "auc"), scikit-learn's
 function names ("mean_absolute_error", ...) and every scorer name of scikit-learn
-(``sklearn.metrics.get_scorer_names()``, see :mod:`seqimp.scorers`). A "neg_" scorer is the negated
+(``sklearn.metrics.get_scorer_names()``, see :mod:`seqimp.sklearn_scorers`). A "neg_" scorer is the negated
 loss with greater_is_better=True, exactly as in scikit-learn: its importances equal the loss's, and its
 baseline_score is negative.
+
+On a network's outputs they mean what they mean in scikit-learn (see :mod:`seqimp.sklearn_scorers`): a metric
+scored on labels ("accuracy", "f1", "precision", ...) cuts a sigmoid's probability at 0.5 and takes a
+softmax's largest class, and refuses outputs that are neither labels nor probabilities; probabilities
+are checked in the precision the model computed them in (a float32 softmax is no warning); "auc" and
+"roc_auc" are binary, as scikit-learn's "roc_auc" scorer: on three or more classes they raise, naming
+"roc_auc_ovr" and "roc_auc_ovo".
 
 Each metric knows what it scores (``response_method``, as scikit-learn's scorers do): "predict",
 "predict_proba", "decision_function" or a preference list. A classifier (an object with ``.predict``
@@ -25,7 +32,15 @@ from typing import Callable
 
 import numpy as np
 
-from . import checks, scorers
+from . import checks, errors, sample_scores, sklearn_scorers
+from .errors import Options, Raised, SeqimpTypeError, SeqimpValueError, Shape, Value, Words, about, text
+
+# A Python function as a metric, and what R users pass in its place.
+_A_SCORE_FUNCTION = Words("a callable (y_true, y_pred) -> float", "an R function(y_true, y_pred) returning a number")
+_A_LOSS = Words("a callable loss (y_true, y_pred) -> float", "an R function(y_true, y_pred) returning a number")
+_PER_SAMPLE_VALUES = Words("None or a callable (y_true, y_pred, sample_weight=None) -> ndarray of shape (n_samples,)",
+                           "NULL or an R function(y_true, y_pred, sample_weight = NULL) returning one number per "
+                           "sample")
 
 PREDICT = "predict"
 # scikit-learn's preference for metrics that rank scores: decision values where the model has them.
@@ -59,6 +74,13 @@ class Metric:
     pos_label : int, float, bool, str or None, default=None
         The positive class of a binary classifier, whose column of ``predict_proba`` is scored (and
         whose sign ``decision_function`` takes); None is ``classes_[-1]``, as in scikit-learn.
+    per_sample : callable, default=None
+        ``per_sample(y_true, y_pred, sample_weight=None) -> ndarray (n_samples,)``: per-sample values
+        whose plain mean is the metric (with weights, sample i's loss times ``n w_i / sum(w)``; for a
+        metric that is not a mean over samples, its linearisation: see :mod:`seqimp.sample_scores`).
+        With them :func:`permutation_importance` gives standard errors, intervals and p-values; without
+        them it gives none. seqimp's named metrics and scikit-learn's MAE, MSE, RMSE, R², accuracy,
+        ROC AUC and Brier scorers have them.
 
     Examples
     --------
@@ -80,19 +102,23 @@ class Metric:
     needs_classes: bool = False
     response_method: object = PREDICT
     pos_label: object = None
+    per_sample: Callable = None
 
     def __post_init__(self):
         if not callable(self.func):
-            checks.fail("func", "Metric", "a callable (y_true, y_pred) -> float", self.func, TypeError)
+            checks.fail("func", "Metric", _A_SCORE_FUNCTION, self.func, TypeError)
         checks.check_bool(self.greater_is_better, "greater_is_better", "Metric")
+        if self.per_sample is not None and not callable(self.per_sample):
+            checks.fail("per_sample", "Metric", _PER_SAMPLE_VALUES, self.per_sample, TypeError)
         if self.name is None:
             object.__setattr__(self, "name", getattr(self.func, "__name__", "custom"))
         response = self.response_method
         options = (response,) if isinstance(response, str) else tuple(response) \
             if isinstance(response, (tuple, list)) else ()
         if not options or not all(o in (PREDICT,) + SCORES for o in options):
-            checks.fail("response_method", "Metric", "'predict', 'predict_proba', 'decision_function' or a "
-                        "tuple of them", response)
+            checks.fail("response_method", "Metric", text("{p}, {pp}, {df} or {a_tuple} of them", p=Value(PREDICT),
+                                                          pp=Value("predict_proba"), df=Value("decision_function")),
+                        response)
         object.__setattr__(self, "response_method", options[0] if len(options) == 1 else options)
 
     @property
@@ -127,15 +153,18 @@ class Metric:
         except (KeyboardInterrupt, MemoryError):
             raise
         except Exception as exc:  # noqa: BLE001 - re-raised naming the metric and the shapes
-            where = f"The 'metric' parameter of {func}: metric" if func else "The metric"
-            raise ValueError(f"{where} {self.name!r} failed on y of shape {np.shape(y_true)} and "
-                             f"predictions of shape {np.shape(y_pred)}: {type(exc).__name__}: {exc}") from exc
+            where = about("metric", func, ": metric") if func else "The metric"
+            raise SeqimpValueError("{where} {name} failed on y of {y_shape} and predictions of {p_shape}: {exc}",
+                                   argument="metric", function=func, where=where, name=Value(self.name),
+                                   y_shape=Shape(np.shape(y_true)), p_shape=Shape(np.shape(y_pred)),
+                                   exc=Raised(exc)) from exc
         try:
             value = float(np.asarray(value, dtype=np.float64).reshape(()))
         except (TypeError, ValueError):
-            raise TypeError(f"The metric {self.name!r} must return one number; got {type(value).__name__} "
-                            f"of shape {np.shape(value)}.") from None
-        return checks.check_finite_score(value, f"The metric {self.name!r}")
+            raise SeqimpTypeError("The metric {name} must return one number; got {type} of {shape}.",
+                                  argument="metric", name=Value(self.name), type=type(value).__name__,
+                                  shape=Shape(np.shape(value))) from None
+        return checks.check_finite_score(value, text("The metric {name}", name=Value(self.name)))
 
     def worsening(self, baseline_score, score):
         """How much worse ``score`` is than ``baseline_score``; positive means worse."""
@@ -178,21 +207,15 @@ def _r2(y_true, y_pred, sample_weight=None):
         return r2_score(y, p, sample_weight=w, force_finite=False)
 
 
-def _is_multiclass(y_true, y_pred):
-    """(n, k) probabilities with k > 1 against (n,) class labels or (n, k) one-hot rows."""
-    return y_pred.ndim == 2 and y_pred.shape[1] > 1 and (
-        y_true.ndim == 1 or (y_true.shape == y_pred.shape and np.allclose(y_true.sum(axis=1), 1.0)))
-
-
-def _class_labels(y_true):
-    return y_true.argmax(axis=1) if y_true.ndim == 2 else y_true.astype(np.int64)
+_is_multiclass = sklearn_scorers.is_multiclass
+_class_labels = sklearn_scorers.class_labels
 
 
 def _log_loss(y_true, y_pred, sample_weight=None):
     from sklearn.metrics import log_loss
 
     if _is_multiclass(y_true, y_pred):
-        return log_loss(_class_labels(y_true), y_pred, labels=np.arange(y_pred.shape[1]),
+        return log_loss(_class_labels(y_true), sklearn_scorers.in_own_precision(y_pred), labels=np.arange(y_pred.shape[1]),
                         sample_weight=sample_weight)
     y, p, w = _flat(y_true, y_pred, sample_weight)
     return log_loss(y, p, labels=[0, 1], sample_weight=w)
@@ -202,10 +225,10 @@ def _accuracy(y_true, y_pred, sample_weight=None):
     from sklearn.metrics import accuracy_score
 
     if _is_multiclass(y_true, y_pred):
-        return accuracy_score(_class_labels(y_true), y_pred.argmax(axis=1), sample_weight=sample_weight)
+        return accuracy_score(*sklearn_scorers.predicted_labels(y_true, y_pred), sample_weight=sample_weight)
     y, p, w = _flat(y_true, y_pred, sample_weight)
     # Predicted labels (a classifier's predict) are compared as they are; probabilities cut at 0.5.
-    labels = p if np.array_equal(p, np.round(p)) else (p >= 0.5)
+    y, labels = sklearn_scorers.predicted_labels(y, p)
     return accuracy_score(y.astype(np.int64), labels.astype(np.int64), sample_weight=w)
 
 
@@ -213,24 +236,32 @@ def _auc(y_true, y_pred, sample_weight=None):
     from sklearn.metrics import roc_auc_score
 
     if _is_multiclass(y_true, y_pred):
-        return roc_auc_score(_class_labels(y_true), y_pred, multi_class="ovr",
-                             labels=np.arange(y_pred.shape[1]), sample_weight=sample_weight)
+        raise _multiclass_auc_error("auc", y_pred.shape[1])
     y, p, w = _flat(y_true, y_pred, sample_weight)
     return roc_auc_score(y, p, sample_weight=w)
+
+
+def _multiclass_auc_error(name, k, func=None):
+    where = "The '{argument}' {parameter} of {function} is {name}, which" if func else "The metric {name}"
+    return SeqimpValueError(where + " scikit-learn defines for two classes (its 'roc_auc' scorer raises on "
+                            "more); the model gives {k} class scores. Name the multiclass AUC you mean: "
+                            "'roc_auc_ovr' (one-vs-rest) or 'roc_auc_ovo' (one-vs-one), or their '_weighted' "
+                            "versions.", argument="metric", function=func or "", name=Value(name), k=k)
 
 
 # Binary AUC ranks scores, so logits or decision values are as good as probabilities: it needs classes
 # in y, not probabilities. Log loss is meaningless without probabilities. What a classifier is asked for
 # is what scikit-learn's scorer of the same name asks for.
 METRICS = {
-    "mae": Metric(_mae, False, "mae"),
-    "mse": Metric(_mse, False, "mse"),
-    "rmse": Metric(_rmse, False, "rmse"),
-    "r2": Metric(_r2, True, "r2"),
+    "mae": Metric(_mae, False, "mae", per_sample=sample_scores.absolute_errors),
+    "mse": Metric(_mse, False, "mse", per_sample=sample_scores.squared_errors),
+    "rmse": Metric(_rmse, False, "rmse", per_sample=sample_scores.root_squared_errors),
+    "r2": Metric(_r2, True, "r2", per_sample=sample_scores.r2_values),
     "log_loss": Metric(_log_loss, False, "log_loss", needs_proba=True, needs_classes=True,
-                       response_method="predict_proba"),
-    "accuracy": Metric(_accuracy, True, "accuracy", needs_classes=True),
-    "auc": Metric(_auc, True, "auc", needs_classes=True, response_method=SCORES),
+                       response_method="predict_proba", per_sample=sample_scores.log_losses),
+    "accuracy": Metric(_accuracy, True, "accuracy", needs_classes=True, per_sample=sample_scores.hits),
+    "auc": Metric(_auc, True, "auc", needs_classes=True, response_method=SCORES,
+                  per_sample=sample_scores.auc_values),
 }
 
 # scikit-learn's metric-function and scorer names for the same metrics.
@@ -257,16 +288,24 @@ def _negated(name, base):
 
     func.__wrapped__ = base.func
     return Metric(func, True, name, needs_proba=base.needs_proba, needs_classes=base.needs_classes,
-                  response_method=base.response_method)
+                  response_method=base.response_method,
+                  per_sample=sample_scores.negated(base.per_sample) if base.per_sample else None)
+
+
+def _with_sample_values(arguments):
+    """A scorer's Metric arguments with its per-sample values, where scikit-learn's function has them."""
+    func = arguments["func"]
+    values = sample_scores.for_score_function(func.score_func, func.sign, func.kwargs)
+    return {**arguments, "per_sample": values}
 
 
 def _from_scorer(metric, func):
-    arguments = scorers.scorer_arguments(metric)
+    arguments = sklearn_scorers.scorer_arguments(metric)
     if arguments is None:
-        checks.fail("metric", func, "a scikit-learn scorer with one score function (from make_scorer or "
-                    "get_scorer; for several metrics pass a list or dict of them), a metric name, a "
-                    "seqimp.metrics.Metric or a callable (y_true, y_pred) -> float", metric, TypeError)
-    return Metric(**arguments)
+        checks.fail("metric", func, text("a scikit-learn scorer with one score function (from make_scorer or "
+                                         "get_scorer; for several metrics pass a list or dict of them), a metric "
+                                         "name, a {Metric} or {score}", score=_A_SCORE_FUNCTION), metric, TypeError)
+    return Metric(**_with_sample_values(arguments))
 
 
 def get_metric(metric, func):
@@ -277,7 +316,7 @@ def get_metric(metric, func):
     """
     if isinstance(metric, Metric):
         return metric
-    if scorers.is_scorer(metric):
+    if sklearn_scorers.is_scorer(metric):
         return _from_scorer(metric, func)
     if callable(metric) and not isinstance(metric, str):
         return Metric(metric, greater_is_better=False)
@@ -289,14 +328,13 @@ def get_metric(metric, func):
             return dataclasses.replace(METRICS[ALIASES[key]], name=key)
         if key in NEGATED:
             return _negated(key, METRICS[NEGATED[key]])
-        arguments = scorers.named_scorer_arguments(key)
+        arguments = sklearn_scorers.named_scorer_arguments(key)
         if arguments is not None:
-            return Metric(**arguments)
-    listed = ", ".join(repr(m) for m in METRICS)
-    checks.fail("metric", func, f"one of {{{listed}}} or a scikit-learn scorer name (any of "
-                f"sklearn.metrics.get_scorer_names(), such as 'neg_log_loss'), a scikit-learn scorer, a "
-                f"seqimp.metrics.Metric, or a callable loss (y_true, y_pred) -> float", metric,
-                ValueError if isinstance(metric, str) else TypeError)
+            return Metric(**_with_sample_values(arguments))
+    checks.fail("metric", func, text("one of {names} or a scikit-learn scorer name (any of "
+                                     "sklearn.metrics.get_scorer_names(), such as {example}), a scikit-learn scorer, "
+                                     "a {Metric}, or {loss}", names=Options(METRICS), example=Value("neg_log_loss"),
+                                     loss=_A_LOSS), metric, ValueError if isinstance(metric, str) else TypeError)
 
 
 def get_metrics(metric, func):
@@ -304,18 +342,20 @@ def get_metrics(metric, func):
     by the names given, else by each Metric's name) or a dict ``{name: metric}``."""
     if isinstance(metric, dict):
         if not metric or not all(isinstance(k, str) for k in metric):
-            checks.fail("metric", func, "a non-empty dict {name: metric} with string names", metric, TypeError)
+            checks.fail("metric", func, text("a non-empty {dict} {{name: metric}} with string names"), metric,
+                        TypeError)
         return [(k, get_metric(v, func)) for k, v in metric.items()], True
     if isinstance(metric, (list, tuple)):
         if not metric:
-            checks.fail("metric", func, "a metric, or a non-empty list or dict of metrics", metric)
+            checks.fail("metric", func, text("a metric, or a non-empty list or {dict} of metrics"), metric)
         named = [(m.strip() if isinstance(m, str) else get_metric(m, func).name, get_metric(m, func))
                  for m in metric]
         names = [name for name, _ in named]
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
-            raise ValueError(f"The 'metric' parameter of {func} names {repeated} more than once; pass a "
-                             f"dict {{name: metric}} to give each metric its own name.")
+            raise SeqimpValueError("The '{argument}' {parameter} of {function} names {repeated} more than once; "
+                                   "pass {a_dict} {{name: metric}} to give each metric its own name.",
+                                   argument="metric", function=func, repeated=Value(repeated))
         return named, True
     return [(None, get_metric(metric, func))], False
 
@@ -345,27 +385,39 @@ def check_target(metric, y, predictions, func, *, partial=False):
     y = np.asarray(y)
     predictions = np.asarray(predictions)
     if y.shape[0] != predictions.shape[0]:
-        raise ValueError(f"The 'y' parameter of {func} must have one row per prediction "
-                         f"({predictions.shape[0]}); got shape {y.shape}.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must have one row per prediction "
+                               "({expected}); got {got}.", argument="y", function=func,
+                               expected=int(predictions.shape[0]), got=Shape(y.shape))
     if not np.isfinite(predictions).all():
-        raise ValueError(f"The model's predictions contain NaN or inf (shape {predictions.shape}), so "
-                         f"{metric.name!r} cannot score them. Check the model and X.")
+        raise SeqimpValueError("The model's predictions contain NaN or {inf} ({shape}), so {name} cannot score "
+                               "them. Check the model and {X}.", function=func, shape=Shape(predictions.shape),
+                               name=Value(metric.name))
     # (n,) class labels against (n, k) class probabilities.
     multiclass_labels = metric.needs_classes and y.ndim == 1 and predictions.ndim == 2 \
         and predictions.shape[1] > 1
     per_row = predictions.shape[1:]
     if not multiclass_labels and _squeezed(y.shape[1:]) != _squeezed(per_row):
-        hint = f" (or class labels of shape ({y.shape[0]},))" if metric.needs_classes and len(per_row) == 1 \
-            and per_row[0] > 1 else ""
-        raise ValueError(f"The 'y' parameter of {func} must match the shape of the model's predictions: "
-                         f"{(y.shape[0],) + per_row}{hint}. Got shape {y.shape} instead.")
+        hint = text(" (or class labels of {shape})", shape=Shape((y.shape[0],))) if metric.needs_classes and \
+            len(per_row) == 1 and per_row[0] > 1 else ""
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must match the {shape} of the model's "
+                               "predictions: {expected}{hint}. Got {got} instead.", argument="y", function=func,
+                               shape=Words("shape", "dims"), expected=Shape((y.shape[0],) + per_row, worded=False),
+                               hint=hint, got=Shape(y.shape))
+    multiclass = _is_multiclass(y, predictions)
+    if _base_func(metric) is _auc and multiclass:
+        raise _multiclass_auc_error(metric.name, predictions.shape[1], func)
     if metric.needs_classes:
-        _check_classes(metric, y, predictions, multiclass_labels, func)
+        _check_classes(metric, y, predictions, multiclass, func)
     if metric.func is _auc and not partial and not multiclass_labels and np.unique(y).size < 2:
-        raise ValueError(f"The 'y' parameter of {func} holds only the class {np.unique(y).tolist()}; the "
-                         f"metric {metric.name!r} needs both classes present in y.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} holds only the class {classes}; the "
+                               "metric {name} needs both classes present in y.", argument="y", function=func,
+                               classes=Value(np.unique(y).tolist()), name=Value(metric.name))
+    if metric.scores_labels and not multiclass and not _integral(predictions):
+        _check_thresholdable(metric, predictions, func)
     if metric.needs_proba:
         _check_probabilities(metric, predictions, partial, func)
+        if multiclass:
+            _check_sums(metric, predictions, func)
 
 
 # seqimp's own classification metrics that score probabilities or scores take classes 0/1 (or 0..k-1).
@@ -376,39 +428,73 @@ def _integral(values):
     return np.array_equal(values, np.round(values))
 
 
-def _check_classes(metric, y, predictions, multiclass_labels, func):
+def _check_classes(metric, y, predictions, multiclass, func):
     values = np.unique(y)
     base = _base_func(metric)
-    # Accuracy cuts probabilities at 0.5, which means classes 0/1; predicted labels may be any integers.
-    zero_one = base in _ZERO_ONE or (base is _accuracy and not multiclass_labels and not _integral(predictions))
-    if not zero_one:
+    multiclass_labels = multiclass and y.ndim == 1
+    # A metric on labels cuts probabilities at 0.5, which means classes 0/1; predicted labels may be any
+    # integers, and k class probabilities give labels 0..k-1.
+    zero_one = base in _ZERO_ONE or (metric.scores_labels and not multiclass and not _integral(predictions))
+    if not zero_one and not (multiclass_labels and metric.scores_labels):
         if not _integral(values):
-            raise ValueError(f"The 'y' parameter of {func} must hold class labels 0/1 or other integers for "
-                             f"the metric {metric.name!r}, a classification metric; got continuous values "
-                             f"such as {', '.join(f'{v:.4g}' for v in values[:5])}. Use a regression metric such as 'mse' or "
-                             f"'neg_mean_absolute_error' for a continuous y.")
+            raise SeqimpValueError("The '{argument}' {parameter} of {function} must hold class labels 0/1 or other "
+                                   "integers for the metric {name}, a classification metric; got continuous values "
+                                   "such as {values}. Use a regression metric such as {mse} or {mae} for a continuous "
+                                   "y.", argument="y", function=func, name=Value(metric.name),
+                                   values=errors.join(text("{v:.4g}", v=float(v)) for v in values[:5]),
+                                   mse=Value("mse"), mae=Value("neg_mean_absolute_error"))
     elif multiclass_labels:
         k = predictions.shape[1]
         if not (np.isin(values, np.arange(k))).all():
-            raise ValueError(f"The 'y' parameter of {func} must hold class labels 0..{k - 1} for "
-                             f"{metric.name!r} against {k} predicted class probabilities; got values "
-                             f"such as {values[:5].tolist()}.")
+            raise SeqimpValueError("The '{argument}' {parameter} of {function} must hold class labels 0..{top} for "
+                                   "{name} against {k} predicted class probabilities; got values such as {values}.",
+                                   argument="y", function=func, top=k - 1, name=Value(metric.name), k=k,
+                                   values=Value(values[:5].tolist()))
     elif not np.isin(values, [0, 1]).all():
-        raise ValueError(f"The 'y' parameter of {func} must hold class labels 0/1 (or one-hot rows) for "
-                         f"the metric {metric.name!r}; got values such as {values[:5].tolist()}.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must hold class labels 0/1 (or one-hot "
+                               "rows) for the metric {name}; got values such as {values}.", argument="y",
+                               function=func, name=Value(metric.name), values=Value(values[:5].tolist()))
+
+
+def _check_thresholdable(metric, predictions, func):
+    """A metric on predicted labels given outputs that are not integers: they must be probabilities,
+    cut at 0.5 (:func:`seqimp.sklearn_scorers.predicted_labels`)."""
+    lo, hi = float(predictions.min()), float(predictions.max())
+    if lo < 0.0 or hi > 1.0:
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} is {name}, which scores predicted "
+                               "class labels; the model's outputs range from {lo:.4g} to {hi:.4g}: neither labels "
+                               "(integers) nor probabilities in [0, 1], which seqimp cuts at 0.5. Use a model with "
+                               "a sigmoid/softmax output or one that returns labels, or a metric that ranks "
+                               "scores such as 'roc_auc'.", argument="metric", function=func,
+                               name=Value(metric.name), lo=Value(lo), hi=Value(hi))
+
+
+def _check_sums(metric, predictions, func):
+    """k class probabilities must sum to one per sample, within the rounding of their own precision."""
+    if sklearn_scorers.sums_to_one(predictions):
+        return
+    sums = predictions.sum(axis=1)
+    raise SeqimpValueError("The '{argument}' {parameter} of {function} is {name}, which needs class "
+                           "probabilities that sum to one for every sample (a softmax output); the model's {k} "
+                           "outputs per sample sum to between {lo:.6g} and {hi:.6g}. Use a softmax output, or a "
+                           "metric for independent outputs.", argument="metric", function=func,
+                           name=Value(metric.name), k=int(predictions.shape[1]), lo=Value(float(sums.min())),
+                           hi=Value(float(sums.max())))
 
 
 def _check_probabilities(metric, predictions, partial, func):
     lo, hi = float(predictions.min()), float(predictions.max())
     if lo < 0.0 or hi > 1.0:
-        raise ValueError(f"The 'metric' parameter of {func} is {metric.name!r}, which needs predicted "
-                         f"probabilities in [0, 1]; the model's predictions range from {lo:.4g} to "
-                         f"{hi:.4g}. Use a model with a sigmoid/softmax output, or a metric such as "
-                         f"'mae'.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} is {name}, which needs predicted "
+                               "probabilities in [0, 1]; the model's predictions range from {lo:.4g} to {hi:.4g}. "
+                               "Use a model with a sigmoid/softmax output, or a metric such as {mae}.",
+                               argument="metric", function=func, name=Value(metric.name), lo=lo, hi=hi,
+                               mae=Value("mae"))
     # Every prediction exactly 0 or 1 is a model's class labels: a probability metric never scores them.
     if not partial and predictions.size > 1 and np.isin(predictions, (0.0, 1.0)).all():
-        raise ValueError(f"The 'metric' parameter of {func} is {metric.name!r}, which needs predicted "
-                         f"probabilities, but every prediction of the model is exactly 0 or 1: class "
-                         f"labels. seqimp never scores labels with a probability metric. Pass a model "
-                         f"that returns probabilities (a scikit-learn classifier is asked for its "
-                         f"predict_proba), or a metric scored on labels such as 'accuracy'.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} is {name}, which needs predicted "
+                               "probabilities, but every prediction of the model is exactly 0 or 1: class labels. "
+                               "seqimp never scores labels with a probability metric. Pass a model that returns "
+                               "probabilities (a scikit-learn classifier is asked for its predict_proba), or a metric "
+                               "scored on labels such as {accuracy}.", argument="metric", function=func,
+                               name=Value(metric.name), accuracy=Value("accuracy"))

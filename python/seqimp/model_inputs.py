@@ -1,9 +1,12 @@
-"""Where the caller's X meets the model: every method's inputs are prepared here, once.
+"""The input stage: where the caller's X meets the model, in one pass, once per call.
 
-:func:`prepare_inputs` reads X (:func:`seqimp.inputs.as_sequence_data`), fits it to the model (a Keras
-model gets its inputs' dtypes, token inputs become token blocks, :mod:`seqimp.tokens`; every other model
-gets X in its own dtype, a DataFrame as a DataFrame), marks the categorical features, and finds the
-padding (:func:`seqimp.masks.apply_mask`).
+:func:`prepare_inputs` reads X into blocks (:func:`seqimp.inputs.read_inputs`), turns a Keras model's
+token inputs into token blocks (:mod:`seqimp.tokens`), puts the feature names on once
+(:func:`seqimp.inputs.name_inputs`), marks the categorical features, gives each block its Keras input's
+dtype (every other model gets X in its own dtype, a DataFrame as a DataFrame), and finds the padding
+(:func:`seqimp.masks.apply_mask`). What it knows of the model comes from its
+:class:`~seqimp.adapters.spec.ModelSpec`, read once per call. The result is complete: nothing
+after it changes a block.
 """
 
 from __future__ import annotations
@@ -13,25 +16,26 @@ from dataclasses import replace
 import numpy as np
 
 from . import checks
-from .adapters.keras_layers import keras_input_dtypes
-from .adapters.protocol import keras_model_flavour
-from .inputs import as_sequence_data, with_feature_names
+from .errors import SeqimpTypeError, SeqimpValueError, Value, about, text
+from .adapters.spec import model_spec
+from .inputs import name_inputs, read_inputs
 from .labels import feature_index
 from .masks import apply_mask
-from .tokens import token_blocks
+from .tokens import model_positions, token_blocks
 
 
 def prepare_inputs(X, feature_names, model, func, *, categorical_features=None, mask=None, mask_value=None):
-    """The :class:`~seqimp.inputs.SequenceData` a method works on. For a Keras model the names are put
-    on after its token inputs are known, so a token input (n, T) takes one name, not T."""
-    keras = keras_model_flavour(model) is not None
-    data = as_sequence_data(X, None if keras else feature_names, func=func)
-    if keras:
-        data = with_feature_names(token_blocks(data, model, func), feature_names, func)
+    """The complete :class:`~seqimp.sequence_data.SequenceData` a method works on.
+
+    ``model`` is the model, its predictor, or its :class:`~seqimp.adapters.spec.ModelSpec`.
+    Names are put on after a Keras model's token inputs are known, so a token input (n, T) takes one
+    name, not T."""
+    spec = model_spec(model)
+    data = name_inputs(token_blocks(read_inputs(X, func=func), spec, func), feature_names, func)
     data = mark_categorical(data, categorical_features, func)
-    if keras:
-        data = for_keras(data, model, func)
-    return apply_mask(data, model, mask, mask_value, func)
+    if spec.is_keras:
+        data = for_keras(data, spec, func)
+    return apply_mask(data, spec, mask, mask_value, func)
 
 
 def mark_categorical(data, categorical_features, func):
@@ -42,9 +46,9 @@ def mark_categorical(data, categorical_features, func):
     if isinstance(categorical_features, (str, int, np.integer)):
         categorical_features = [categorical_features]
     if isinstance(categorical_features, (bool, np.bool_)) or not hasattr(categorical_features, "__iter__"):
-        checks.fail("categorical_features", func, "a list of feature names or indices, or None",
+        checks.fail("categorical_features", func, text("a list of feature names or indices, or {None}"),
                     categorical_features, TypeError)
-    where = f"The 'categorical_features' parameter of {func}"
+    where = about("categorical_features", func)
     chosen = {feature_index(m, data.feature_names, where, data) for m in categorical_features}
     blocks, offset = [], 0
     for block in data.blocks:
@@ -57,39 +61,28 @@ def mark_categorical(data, categorical_features, func):
     return data.with_blocks(blocks)
 
 
-def _keras_input_dtypes(model, n_blocks):
-    """The dtype of each of the Keras model's inputs (float32 where the model does not say)."""
-    dtypes = keras_input_dtypes(model) or []
-    if len(dtypes) != n_blocks:
-        return [np.dtype(np.float32)] * n_blocks
-    return [_numpy_dtype(d) for d in dtypes]
-
-
-def _numpy_dtype(name):
-    try:
-        return np.dtype(name)
-    except TypeError:  # a dtype NumPy does not know ("string"): the model's own conversion decides
-        return np.dtype(np.float32)
-
-
-def for_keras(data, model, func):
-    """Each block in its Keras input's dtype; a DataFrame's columns as one array (Keras takes arrays).
+def for_keras(data, spec, func):
+    """Each block in its Keras input's dtype (float32 where the model does not say); a DataFrame's
+    columns as one array (Keras takes arrays).
 
     A non-numeric DataFrame column cannot reach a Keras model: it is refused, naming it."""
     blocks = []
-    for block, dtype in zip(data.blocks, _keras_input_dtypes(model, data.n_blocks)):
+    for block, position in zip(data.blocks, model_positions(data, spec)):
         if block.tokens:
             blocks.append(block)
             continue
         if block.frame is not None:
             coded = [name for name, values in zip(block.feature_names, block.frame.values) if values is not None]
             if coded:
-                raise TypeError(f"The 'X' parameter of {func} has non-numeric columns {coded}; a Keras model "
-                                f"takes arrays of numbers. Encode them (e.g. as integer ids into an Embedding "
-                                f"input) before the model.")
+                raise SeqimpTypeError("The '{argument}' {parameter} of {function} has non-numeric columns {coded}; a "
+                                      "Keras model takes arrays of numbers. Encode them (e.g. as integer ids into "
+                                      "an Embedding input) before the model.", argument="X", function=func,
+                                      coded=Value(coded))
         if block.has_missing:
-            raise ValueError(f"The 'X' parameter of {func} has missing values (NaN) in "
-                             f"{list(block.feature_names)}; a Keras model cannot take them. Impute them first.")
+            raise SeqimpValueError("The '{argument}' {parameter} of {function} has missing values (NaN) in {names}; "
+                                   "a Keras model cannot take them. Impute them first.", argument="X", function=func,
+                                   names=Value(list(block.feature_names)))
+        dtype = spec.input_dtype(position)
         if dtype.kind != "f" and not (dtype.kind in "iu" and block.X.dtype.kind in "biu"):
             dtype = np.dtype(np.float32)  # ids the model takes as they are; anything else as float32
         X = block.X if block.X.dtype == dtype else np.ascontiguousarray(block.X, dtype=dtype)

@@ -9,7 +9,6 @@ so the engine, effects and metrics see the selected output only.
 
 from __future__ import annotations
 
-import contextvars
 import numbers
 import threading
 from dataclasses import dataclass
@@ -18,6 +17,8 @@ from typing import Optional
 import numpy as np
 
 from . import checks
+from .errors import Options, Phrase, Position, Positions, SeqimpValueError, Shape, Value, Words, text
+from .adapters.protocol import PredictorWrapper
 
 OUTPUT_REDUCTIONS = ("sum", "mean", "max")
 
@@ -47,8 +48,8 @@ def _is_int(value):
 
 def check_output(output, func, *, reductions=OUTPUT_REDUCTIONS):
     """Check the type of ``output`` before any work is done (its range needs the model's outputs)."""
-    expected = (f"None, an int index into the model's per-sample outputs, a tuple index, or one of "
-                f"{{{', '.join(repr(r) for r in reductions)}}}")
+    expected = text("{None}, {an_int} index into the model's per-sample outputs, a tuple index, or one of {options}",
+                    options=Options(reductions))
     if output is not None and not isinstance(output, (str, tuple, list)) and not _is_int(output):
         checks.fail("output", func, expected, output, TypeError)
     if isinstance(output, str) and output not in reductions:
@@ -83,28 +84,32 @@ def select_output(output, output_shape, func, *, reductions=OUTPUT_REDUCTIONS):
         index = tuple(output)
         if len(index) != len(output_shape) or not all(_is_int(i) for i in index) or not all(
                 -d <= int(i) < d for i, d in zip(index, output_shape)):
-            shown = tuple(checks.shown_index(i) if _is_int(i) else i for i in index)
-            raise ValueError(f"The 'output' parameter of {func} must be a tuple index into the model's "
-                             f"per-sample output shape {output_shape}. Got {shown!r} instead.")
+            got = Positions(index, as_vector=True) if all(_is_int(i) for i in index) else Value(index)
+            raise SeqimpValueError("The '{argument}' {parameter} of {function} must be {index} into the model's "
+                                   "per-sample output {shape} {output_shape}. Got {got} instead.", argument="output",
+                                   function=func, index=Words("a tuple index", "a vector of 1-based indices"),
+                                   shape=Words("shape", "dims"), output_shape=Shape(output_shape, worded=False),
+                                   got=got)
         flat = int(np.ravel_multi_index(tuple(int(i) % d for i, d in zip(index, output_shape)),
                                         output_shape))
         one_hot = np.zeros(k)
         one_hot[flat] = 1.0
-        shown = tuple(checks.shown_index(int(i) % d) for i, d in zip(index, output_shape))
-        return weighted(one_hot, f"output {shown!r}")
+        shown = Positions([int(i) % d for i, d in zip(index, output_shape)], as_vector=True)
+        return weighted(one_hot, Phrase(text("output {index}", index=shown)))
     index = int(output)
     if not -k <= index < k:
-        # Shown as the caller counts: R's outputs run from 1 to k and have no negative indices.
-        low = -k if checks.shown_index(0) == 0 else 1
-        checks.fail("output", func, f"an int in the range [{low}, {checks.shown_index(k - 1)}] (the model "
-                    f"has {k} outputs per sample, shape {output_shape}), or one of "
-                    f"{{{', '.join(repr(r) for r in reductions)}}}", checks.shown_index(index))
+        # R's outputs run from 1 to k and have no negative indices.
+        raise SeqimpValueError(
+            "The '{argument}' {parameter} of {function} must be {an_int} in the range [{low}, {high}] (the model has "
+            "{k} outputs per sample, {shape}), or one of {options}. Got {got} instead.", argument="output",
+            function=func, low=Words(str(-k), "1"), high=Position(k - 1), k=k, shape=Shape(output_shape),
+            options=Options(reductions), got=Position(index))
     one_hot = np.zeros(k)
     one_hot[index % k] = 1.0
-    return weighted(one_hot, f"output {checks.shown_index(index % k)}")
+    return weighted(one_hot, Phrase(text("output {index}", index=Position(index % k))))
 
 
-class SelectedOutput:
+class SelectedOutput(PredictorWrapper):
     """A predictor whose predictions are the selected output, shape (m,), of the wrapped one.
 
     ``output`` is resolved against the first chunk's per-sample shape; every later chunk must have the
@@ -113,24 +118,17 @@ class SelectedOutput:
     """
 
     def __init__(self, predictor, output, func):
-        self._predictor = predictor
+        super().__init__(predictor)
         self._output = output
         self._func = func
         self._lock = threading.Lock()
         self.selection = None
-        # The caller's context (an R caller's 1-based positions and wording, seqimp.checks): the first
-        # chunk may run in an engine worker thread, which does not inherit it.
-        self._context = contextvars.copy_context()
 
-    def __getattr__(self, name):
-        return getattr(self._predictor, name)
-
-    def __call__(self, block):
-        predictions = self._predictor(block)
+    def __call__(self, chunk, **arguments):
+        predictions = self._predictor(chunk, **arguments)
         with self._lock:
             if self.selection is None:
-                self.selection = self._context.run(select_output, self._output, predictions.shape[1:],
-                                                   self._func)
+                self.selection = select_output(self._output, predictions.shape[1:], self._func)
         return self.selection.apply(predictions)
 
     def resolve(self, data):

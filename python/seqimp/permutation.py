@@ -6,21 +6,21 @@ import numbers
 
 import numpy as np
 
-from . import checks, engine, engine_jobs
+from . import checks, engine
+from .adapters.protocol import PredictorWrapper
+from .conditional import Conditional, check_conditional, describe_conditional
+from .effects import COVERS_PERMUTATION
+from .errors import text
 from .inputs import as_target
-from .labels import make_labels
-from .masks import check_mask_arguments, mask_extra
-from .model_inputs import prepare_inputs
 from .metrics import get_metrics
-from .progress import check_progress
-from .result import ImportanceResult
-from .scoring import Scoring, check_sample_weight, check_weight_total, metrics_predictor
+from .preamble import finish, prepare
+from .task_scoring import Scoring, check_sample_weight, check_weight_total, metrics_predictor
 from .transforms import Resample
 
 _FUNC = "permutation_importance"
 
 # The subsample's seed is the root seed extended by this one-word spawn key. Task seeds extend it by
-# two words (label, repeat) and random blocks by three, so the subsample never shares a seed with a
+# two words (label, repeat) and random tiles by three, so the subsample never shares a seed with a
 # permutation, and it does not depend on batch_size.
 _SUBSAMPLE_KEY = 0x5EB5
 
@@ -32,8 +32,8 @@ def _n_rows(max_samples, n_samples):
     """
     if max_samples is None:
         return n_samples
-    expected = (f"an int in the range [1, {n_samples}] (a number of rows of X), a float in the range "
-                f"(0.0, 1.0] (a fraction of them), or None")
+    expected = text("{an_int} in the range [1, {n}] (a number of rows of {X}), {a_float} in the range ({low}, {high}] "
+                    "(a fraction of them), or {None}", n=n_samples, low=0.0, high=1.0)
     if isinstance(max_samples, (bool, np.bool_)) or not isinstance(max_samples, numbers.Real):
         checks.fail("max_samples", _FUNC, expected, max_samples, TypeError)
     if isinstance(max_samples, numbers.Integral):
@@ -57,29 +57,27 @@ def _subsample(data, y, sample_weight, count, root_seed):
     rows = np.sort(np.random.default_rng(seed).choice(data.n_samples, size=count, replace=False))
     if sample_weight is not None:
         sample_weight = sample_weight[rows]
-        check_weight_total(sample_weight, _FUNC, f" on the {count} rows that max_samples drew")
+        check_weight_total(sample_weight, _FUNC, text(" on the {count} rows that max_samples drew", count=count))
     return data.take(rows), y[rows], sample_weight
 
 
-class _CheckFirstChunk:
-    """The predictor, with ``y`` checked against the first chunk of baseline predictions by every metric.
+class _CheckFirstChunk(PredictorWrapper):
+    """The predictor, with ``y`` checked against the first chunk of unperturbed predictions by every
+    metric.
 
     A ``y`` of the wrong shape, or a metric the predictions cannot satisfy, then fails after one
     forward call rather than after a full pass over the data; no extra forward call is made.
     """
 
     def __init__(self, predictor, scoring):
-        self._predictor = predictor
+        super().__init__(predictor)
         self._scoring = scoring
         self._checked = False
 
-    def __getattr__(self, name):  # prepare, default_chunk_rows, ...: the wrapped predictor's
-        return getattr(self._predictor, name)
-
-    def __call__(self, block):
-        predictions = self._predictor(block)
+    def __call__(self, chunk, **arguments):
+        predictions = self._predictor(chunk, **arguments)
         if not self._checked:
-            # The engine's first chunk starts with the baseline's first rows.
+            # The engine's first chunk starts with X's own first rows.
             self._scoring.check(predictions[:len(self._scoring.y)], partial=True)
             self._checked = True
         return predictions
@@ -88,7 +86,7 @@ class _CheckFirstChunk:
 def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularity="feature", groups=None,
                            feature_names=None, categorical_features=None, output=None, mask=None, mask_value=None, max_samples=None,
                            sample_weight=None, batch_size=None, random_state=None, progress=None,
-                           n_jobs=None):
+                           n_jobs=None, conditional=None):
     """Permutation importance for sequence models: the metric's loss when a variable is shuffled.
 
     For every label (a feature, a timestep, a cell or a group) and every repeat, the label's values
@@ -154,9 +152,10 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
         ``Masking`` layer or ``Embedding(mask_zero=True)``); False turns that off. Values move between
         real cells only, aligned by position from the end: the k-th real step from the end of sample i
         takes the k-th real step from the end of sample π(i) (the latest observations meet the latest,
-        as a forecast reads them; with padding at the start this is the same timestep). Real steps of i
-        beyond π(i)'s length keep their values. ``result.extra["n_real_samples"]`` counts the samples
-        real in each label's cells.
+        as a forecast reads them; with padding at the start this is the same timestep). Where π(i) has
+        fewer real steps, i's earlier steps take theirs from another sample that has them, so every
+        real cell moves. ``result.extra["n_real_samples"]`` counts the samples real in each label's
+        cells.
     mask_value : float, or a dict or list of them, default=None
         For any model: a step is padding where every feature of its input equals this value. Not with
         ``mask``.
@@ -186,6 +185,29 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
         already uses every core of one machine: for Keras, workers pay only on long jobs over many
         machines or cores (measured on 2 cores: 0.13x-0.26x for a 0.2-0.3 s LSTM job, 0.93x-1.04x for
         a random forest).
+    conditional : None, {"gaussian", "knn"} or a sampler object, default=None
+        None permutes each label's values across samples (marginal permutation). Otherwise each
+        sample's label cells are replaced by a draw from their distribution given every other cell of
+        the same sample (the other features' trajectories, the neighbouring steps for timestep and
+        cell labels, the other inputs), so the importance is what the label adds beyond what the rest
+        already tells (conditional permutation importance; Strobl et al. 2008). "gaussian": the numeric
+        cells of every input are jointly Gaussian, with one covariance over the flattened (T x F)
+        cells shrunk towards a multiple of the identity (Ledoit-Wolf's form, the intensity by
+        cross-validated likelihood), fitted once per call on the rows scored; at most 2048 cells, and
+        it needs many more samples than cells (with fewer, the shrinkage pulls the importances
+        towards the marginal ones). "knn": the cells come from one of the sample's 10 nearest
+        neighbours in the other numeric cells (standardised, Euclidean): no distribution assumed,
+        O(n^2 x cells) per label, blurrier as cells grow. An object with ``fit(X_other, X_label)`` and
+        ``sample(X_other, rng)`` (arrays of the flattened numeric cells; ``sample`` returns one row per
+        row of X_other) is copied and fitted once per label. Categorical cells (codes, token ids) are
+        never drawn as numbers: they are swapped with a near neighbour's (nearest in the other numeric
+        cells; any sample when there are none). Padded and missing cells are never used as
+        information, and padding is never written (under "knn", a real step beyond the neighbour's
+        length keeps its value). ``result.params["conditional"]`` records it. Standard errors count
+        the rows, the draws and, for "gaussian", each row's influence on the fitted Gaussian (on a
+        correlated linear problem, n = 500: 95% intervals covered the conditional truth 94-96% of the
+        time; counting the rows alone, 87-90%); "knn" counts the neighbours as donors; a sampler of
+        your own is held as fitted. ``result.inference["covers"]`` says what each interval covers.
 
     Returns
     -------
@@ -198,12 +220,16 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
     See Also
     --------
     perturbation_importance : needs no ``y``; measures how much the predictions move.
+    sage_importance : Shapley values of the loss; credit shared fairly between correlated and
+        interacting inputs.
 
     References
     ----------
     .. [1] L. Breiman, "Random Forests", Machine Learning, 45(1), 5-32, 2001.
     .. [2] A. Fisher, C. Rudin and F. Dominici, "All Models are Wrong, but Many are Useful",
        JMLR 20(177), 1-81, 2019.
+    .. [3] C. Strobl, A.-L. Boulesteix, T. Kneib, T. Augustin and A. Zeileis, "Conditional variable
+       importance for random forests", BMC Bioinformatics 9, 307, 2008.
 
     Examples
     --------
@@ -221,34 +247,36 @@ def permutation_importance(model, X, y, *, metric="mae", n_repeats=5, granularit
     ['x1', 'x2', 'x3']
     """
     metrics, several = get_metrics(metric, _FUNC)
+    conditional = check_conditional(conditional, _FUNC)
     n_repeats = checks.check_int(n_repeats, "n_repeats", _FUNC)
-    root_seed = checks.check_random_state(random_state, _FUNC)
-    progress = check_progress(progress, _FUNC)
-    n_jobs = engine_jobs.check_n_jobs(n_jobs, _FUNC)
-    check_mask_arguments(mask, mask_value, _FUNC)
-    predictor = metrics_predictor(model, metrics, output, _FUNC)
-    data = prepare_inputs(X, feature_names, model, _FUNC, categorical_features=categorical_features,
-                          mask=mask, mask_value=mask_value)
-    y = as_target(y, data.n_samples, func=_FUNC)
-    sample_weight = check_sample_weight(sample_weight, data.n_samples, metrics, _FUNC)
-    count = _n_rows(max_samples, data.n_samples)
-    granularity, labels = make_labels(data, granularity, groups, _FUNC)
-    chunk_rows = engine.resolve_chunk_rows(predictor, data, batch_size, _FUNC)
-    engine.check_size(data, labels, n_repeats, _FUNC)  # before Scoring allocates metrics x labels x repeats
-    data, y, sample_weight = _subsample(data, y, sample_weight, count, root_seed)
-    score = Scoring(metrics, y, sample_weight, predictor, len(labels), n_repeats, _FUNC)
+    call = prepare(_FUNC, model, X, make_predictor=lambda model, spec: metrics_predictor(
+                       model, metrics, output, _FUNC, spec=spec),
+                   responses=[m.request for _, m in metrics], granularity=granularity, groups=groups,
+                   feature_names=feature_names, categorical_features=categorical_features, mask=mask,
+                   mask_value=mask_value, random_state=random_state, progress=progress, n_jobs=n_jobs,
+                   batch_size=batch_size, output=output, y=y, sample_weight=sample_weight)
+    n = call.data.n_samples
+    y = as_target(call.given["y"], n, func=_FUNC, data=call.data)
+    sample_weight = check_sample_weight(call.given["sample_weight"], n, metrics, _FUNC)
+    count = _n_rows(max_samples, n)
+    chunk_rows = call.chunk_rows()
+    engine.check_size(call.data, call.labels, n_repeats, _FUNC)  # before Scoring allocates metrics x labels x repeats
+    call.data, y, sample_weight = _subsample(call.data, y, sample_weight, count, call.root_seed)
+    if conditional is None:
+        transform, covers = Resample(call.data, "permutation"), COVERS_PERMUTATION
+    else:
+        transform = Conditional(call.data, conditional, _FUNC)
+        covers = transform.covers
+    score = Scoring(metrics, y, sample_weight, call.predictor, len(call.labels), n_repeats, _FUNC,
+                    donors=engine.task_donors(transform, call.labels, call.root_seed), covers=covers)
 
-    engine.run(_CheckFirstChunk(predictor, score), data, labels, Resample(data, "permutation"),
-               n_repeats=n_repeats, root_seed=root_seed, chunk_rows=chunk_rows, score=score,
-               progress=progress, func=_FUNC, n_jobs=n_jobs)
-    params = {"n_repeats": n_repeats, "max_samples": max_samples, "n_samples": data.n_samples,
-              "mask": data.mask_source, "sample_weight": sample_weight is not None,
-              "categorical_features": [data.feature_names[j] for j in data.categorical_features]}
-    if output is not None:
-        params["output"] = predictor.resolve(data).description
-    results = {name: ImportanceResult(
-        method="permutation", labels=labels, importances=score.importances[i], granularity=granularity,
-        metric=metric.name, baseline_score=score.baseline_scores[i], feature_names=data.feature_names,
-        params={**params, "greater_is_better": metric.greater_is_better}, extra=mask_extra(data, labels) or None,
-    ) for i, (name, metric) in enumerate(metrics)}
+    call.run(transform, n_repeats=n_repeats, chunk_rows=chunk_rows, score=score,
+             predictor=_CheckFirstChunk(call.predictor, score))
+    params = {"n_repeats": n_repeats, "max_samples": max_samples, "n_samples": call.data.n_samples,
+              "sample_weight": sample_weight is not None, "conditional": describe_conditional(conditional)}
+    results = {name: finish(call, method="permutation", importances=score.importances[i], metric=m.name,
+                            baseline_score=score.baseline_scores[i],
+                            params={**params, "greater_is_better": m.greater_is_better},
+                            inference=score.inference(i))
+               for i, (name, m) in enumerate(metrics)}
     return results if several else next(iter(results.values()))

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import checks, engine, engine_jobs
+from . import checks
+from .errors import SeqimpTypeError, Shape, text
 from .adapters import as_predictor
-from .labels import make_labels
-from .masks import check_mask_arguments, mask_extra
-from .model_inputs import prepare_inputs
+from .effects import change_score
 from .outputs import select_predictions
-from .progress import check_progress
-from .result import ImportanceResult
+from .preamble import finish, prepare
 from .transforms import AdditiveNoise, Constant, Resample, SwapCategorical
 
 NOISES = ("gaussian", "uniform", "zero", "mean", "swap")
@@ -30,9 +28,10 @@ def _effect_function(effect):
         try:
             value = float(np.asarray(value).reshape(()))
         except (TypeError, ValueError):
-            raise TypeError(f"The 'effect' callable of {_FUNC} must return one number; got "
-                            f"{type(value).__name__} {np.shape(value)}.") from None
-        return checks.check_finite_score(value, f"The 'effect' callable of {_FUNC}")
+            raise SeqimpTypeError("The 'effect' {callable} of {function} must return one number; got {type} "
+                                  "{shape}.", argument="effect", function=_FUNC, type=type(value).__name__,
+                                  shape=Shape(np.shape(value), worded=False)) from None
+        return checks.check_finite_score(value, text("The 'effect' {callable} of {function}", function=_FUNC))
 
     return custom
 
@@ -66,7 +65,10 @@ def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_s
         Multiply ``scale`` by each feature's standard deviation (over samples and timesteps).
     effect : {"rms", "mae"} or callable, default="rms"
         "rms": root-mean-square change of the predictions; "mae": mean absolute change; or
-        ``effect(original, perturbed) -> float``.
+        ``effect(original, perturbed) -> float``. "rms" and "mae" give standard errors and confidence
+        intervals (``importances_se``, :meth:`ImportanceResult.confidence_interval`) over the rows
+        of X and the noise draws (rms by the delta method); being >= 0 by construction they have no
+        p-values. A callable gives neither.
     n_repeats : int, default=1
         Independent perturbations per label.
     granularity : {"feature", "timestep", "cell"}, default="feature"
@@ -76,7 +78,7 @@ def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_s
     categorical_features : list of str or int, default=None
         Features whose values are categories (names, or indices into the feature names). Their cells
         are never noised, zeroed or averaged: they are swapped with another, randomly chosen sample's
-        value, whatever ``noise`` says, and ``result.params["swapped"]`` names them. Non-numeric
+        value, whatever ``noise`` says, and ``result.params["categorical_features"]`` names them. Non-numeric
         DataFrame columns (strings, pandas categoricals, datetimes, booleans), boolean arrays, R
         factors and token inputs are categorical without being named.
     output : None, int, tuple or {"sum", "mean", "max"}, default=None
@@ -128,30 +130,21 @@ def perturbation_importance(model, X, *, noise="gaussian", scale=0.2, scale_by_s
     scale_by_std = checks.check_bool(scale_by_std, "scale_by_std", _FUNC)
     effect_fn = _effect_function(checks.check_option(effect, "effect", _FUNC, EFFECTS, allow_callable=True))
     n_repeats = checks.check_int(n_repeats, "n_repeats", _FUNC)
-    root_seed = checks.check_random_state(random_state, _FUNC)
-    progress = check_progress(progress, _FUNC)
-    n_jobs = engine_jobs.check_n_jobs(n_jobs, _FUNC)
-    check_mask_arguments(mask, mask_value, _FUNC)
-    predictor = select_predictions(as_predictor(model, func=_FUNC), output, _FUNC)
-    data = prepare_inputs(X, feature_names, model, _FUNC, categorical_features=categorical_features,
-                          mask=mask, mask_value=mask_value)
-    granularity, labels = make_labels(data, granularity, groups, _FUNC)
-    chunk_rows = engine.resolve_chunk_rows(predictor, data, batch_size, _FUNC)
-    transform = _transform(data, noise, scale, scale_by_std)
-
-    out = engine.run(predictor, data, labels, transform, n_repeats=n_repeats, root_seed=root_seed,
-                     chunk_rows=chunk_rows, score=lambda base, preds, j, r: effect_fn(base, preds),
-                     progress=progress, func=_FUNC, n_jobs=n_jobs)
-    params = {"noise": noise, "scale": scale, "scale_by_std": scale_by_std, "n_repeats": n_repeats,
-              "mask": data.mask_source,
-              "swapped": [data.feature_names[j] for j in data.categorical_features]}
-    if output is not None:
-        params["output"] = predictor.resolve(data).description
-    return ImportanceResult(
-        method="perturbation", labels=labels, importances=out.scores, granularity=granularity,
-        metric=effect if isinstance(effect, str) else getattr(effect, "__name__", "custom"),
-        feature_names=data.feature_names, params=params, extra=mask_extra(data, labels) or None,
-    )
+    call = prepare(_FUNC, model, X, make_predictor=lambda model, spec: select_predictions(
+                       as_predictor(model, func=_FUNC, spec=spec), output, _FUNC),
+                   granularity=granularity, groups=groups, feature_names=feature_names,
+                   categorical_features=categorical_features, mask=mask, mask_value=mask_value,
+                   random_state=random_state, progress=progress, n_jobs=n_jobs, batch_size=batch_size,
+                   output=output)
+    transform = _transform(call.data, noise, scale, scale_by_std)
+    # "rms" and "mae" are means over samples (rms to first order): their per-sample effects give standard
+    # errors; a custom effect gives none.
+    score = change_score(effect, effect_fn, call.data.n_samples, call.labels, transform, call.root_seed)
+    out = call.run(transform, n_repeats=n_repeats, score=score)
+    return finish(call, method="perturbation", importances=out.scores,
+                  metric=effect if isinstance(effect, str) else getattr(effect, "__name__", "custom"),
+                  params={"noise": noise, "scale": scale, "scale_by_std": scale_by_std, "n_repeats": n_repeats},
+                  inference=score.inference(out.scores))
 
 
 def _transform(data, noise, scale, scale_by_std):

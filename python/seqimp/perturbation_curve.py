@@ -13,14 +13,13 @@ from __future__ import annotations
 import numpy as np
 
 from . import checks, engine
+from .errors import SeqimpTypeError, SeqimpValueError, Value
 from .inputs import as_target
-from .labels import make_labels
-from .masks import check_mask_arguments
 from .metrics import get_metric
-from .model_inputs import prepare_inputs
-from .progress import check_progress
-from .scoring import Scoring, metrics_predictor
+from .preamble import prepare
+from .task_scoring import Scoring, metrics_predictor
 from .transforms import AdditiveNoise
+
 
 _FUNC = "perturbation_curve"
 RELATIVE_TO = ("spread", "value")
@@ -146,14 +145,14 @@ def perturbation_curve(model, X, y, *, levels=DEFAULT_LEVELS, relative_to="sprea
     relative_to = checks.check_option(relative_to, "relative_to", _FUNC, RELATIVE_TO)
     named = [(None, get_metric(metric, _FUNC))]
     n_repeats = checks.check_int(n_repeats, "n_repeats", _FUNC)
-    root = checks.check_random_state(random_state, _FUNC)
-    progress = check_progress(progress, _FUNC)
-    check_mask_arguments(mask, mask_value, _FUNC)
-    predictor = metrics_predictor(model, named, output, _FUNC)
-    data = prepare_inputs(X, feature_names, model, _FUNC, mask=mask, mask_value=mask_value)
+    call = prepare(_FUNC, model, X, make_predictor=lambda model, spec: metrics_predictor(
+                       model, named, output, _FUNC, spec=spec),
+                   responses=[m.request for _, m in named], groups=groups, feature_names=feature_names,
+                   mask=mask, mask_value=mask_value, random_state=random_state, progress=progress,
+                   batch_size=batch_size, output=output, y=y)
+    data, labels = call.data, call.labels
     _refuse_categorical(data)
-    y = as_target(y, data.n_samples, func=_FUNC)
-    _, labels = make_labels(data, "feature", groups, _FUNC)
+    y = as_target(call.given["y"], data.n_samples, func=_FUNC, data=data)
     order = np.argsort(levels, kind="stable")
     tasks = [_Task(label, j, k, levels[k]) for j, label in enumerate(labels) for k in order]
     if relative_to == "spread":
@@ -161,26 +160,25 @@ def perturbation_curve(model, X, y, *, levels=DEFAULT_LEVELS, relative_to="sprea
                      for level in levels]
     else:
         per_level = [_ProportionalNoise(data, level, "gaussian") for level in levels]
-    scoring = Scoring(named, y, None, predictor, len(tasks), n_repeats, _FUNC)
+    scoring = Scoring(named, y, None, call.predictor, len(tasks), n_repeats, _FUNC)
     moved = np.empty((len(tasks), n_repeats))
 
-    def score(baseline, predictions, t, repeat):
-        moved[t, repeat] = np.sqrt(np.mean((np.asarray(predictions, np.float64) - baseline) ** 2))
-        return scoring(baseline, predictions, t, repeat)
+    def score(unperturbed, predictions, t, repeat):
+        moved[t, repeat] = np.sqrt(np.mean((np.asarray(predictions, np.float64) - unperturbed) ** 2))
+        return scoring(unperturbed, predictions, t, repeat)
 
-    engine.run(predictor, data, tasks, _Curve(data, per_level, root), n_repeats=n_repeats, root_seed=root,
-               chunk_rows=engine.resolve_chunk_rows(predictor, data, batch_size, _FUNC), score=score,
-               progress=progress, func=_FUNC,
-               describe_task=lambda task: f"when noise of {task.level:g} was added to {task.label.name!r}")
+    call.run(_Curve(data, per_level, call.root_seed), labels=tasks, n_repeats=n_repeats, score=score,
+             describe_task=lambda task: f"when noise of {task.level:g} was added to {task.label.name!r}")
     return _frame(tasks, scoring, moved, named[0][1], relative_to, n_repeats)
 
 
 def _refuse_categorical(data):
     names = [data.feature_names[j] for j in data.categorical_features]
     if names:
-        raise TypeError(f"{_FUNC} adds noise to an input, and X has categorical features {names} (named, "
-                        f"non-numeric or boolean columns, or token ids), which take no noise. Use "
-                        f"permutation_importance for them.")
+        raise SeqimpTypeError("{function} adds noise to an input, and {X} has categorical features {names} (named, "
+                              "non-numeric or boolean columns, or token ids), which take no noise. Use "
+                              "permutation_importance for them.", argument="X", function=_FUNC,
+                              names=Value(names))
 
 
 def _frame(tasks, scoring, moved, metric, relative_to, n_repeats):
@@ -220,8 +218,9 @@ def plot_perturbation_curve(frame, ax=None, *, column="importance", title=None):
 
     missing = {"feature", "level", "importance", "std", "score", "prediction_change"} - set(frame.columns)
     if missing:
-        raise ValueError(f"plot_perturbation_curve needs the frame perturbation_curve returns; missing "
-                         f"columns {sorted(missing)}.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must be the frame perturbation_curve "
+                               "returns; it lacks the columns {missing}.", argument="frame",
+                               function="plot_perturbation_curve", missing=Value(sorted(missing)))
     column = checks.check_option(column, "column", "plot_perturbation_curve",
                                  ("importance", "score", "prediction_change"))
     if ax is None:

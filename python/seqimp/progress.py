@@ -13,11 +13,12 @@ import sys
 import numpy as np
 
 from . import checks
+from .errors import text
 
 # Seconds a run must have taken before the default bar appears (tqdm's ``delay``).
 AUTO_DELAY_S = 3.0
-EXPECTED = "None (a bar in interactive sessions, once a run takes a few seconds), True, False, or a " \
-           "callable progress(done, total)"
+EXPECTED = text("{None} (a bar in interactive sessions, once a run takes a few seconds), {True}, {False}, or "
+                "{a_callable} progress(done, total)")
 
 
 def check_progress(progress, func):

@@ -20,19 +20,23 @@ never loads reticulate inside the embedded R: with reticulate 1.28 that can abor
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
-from ._reticulate import frame_from_parts, result_parts
 from .adapters.r_models import (RFunctionPredictor, RModelPredictor, call_bridge, clean_child_environment,
                                 is_r_null, r_array, r_classes, r_item, r_model, r_string, r_view)
-from .adapters.protocol import is_rpy2_object
+from .errors import Argument, SeqimpTypeError, SeqimpValueError, Value
+from .r_convert import frame_from_r_parts, result_parts
 
 import rpy2.rinterface as ri  # noqa: E402 - after r_models, which says how to install rpy2
 import rpy2.robjects as ro  # noqa: E402
 from rpy2.robjects.conversion import localconverter  # noqa: E402
 
-__all__ = ["from_r", "r_list_items", "r_model", "to_r", "RFunctionPredictor", "RModelPredictor",
-           "clean_child_environment"]
+# The public names (documented on the Python site). r_list_items, RFunctionPredictor, RModelPredictor
+# and clean_child_environment stay importable from here for seqimp's own modules and tests, but they
+# are internals: not listed, not documented, free to change.
+__all__ = ["from_r", "r_model", "to_r"]
 
 
 def _names(value):
@@ -72,8 +76,9 @@ def from_r(obj, *, with_names=False, name="X"):
     names : list of str or None
         Only when ``with_names`` is True.
     """
-    if not is_rpy2_object(obj):
-        raise TypeError(f"{name} must be an rpy2 R object for from_r; got a {type(obj).__name__}.")
+    if not isinstance(obj, ri.Sexp):
+        raise SeqimpTypeError("{name} must be an rpy2 R object for from_r; got a {type}.", argument=name,
+                              name=Argument(name), type=type(obj).__name__)
     kind = r_string(call_bridge("value_kind", obj))
     if kind == "data.frame":
         frame = _frame_from_r(obj, name)
@@ -81,11 +86,12 @@ def from_r(obj, *, with_names=False, name="X"):
     if kind == "numeric":
         out = call_bridge("as_doubles", obj)
     elif kind == "factor":
-        raise TypeError(f"{name} must hold numbers; got an R factor. Convert it first, e.g. "
-                        f"as.integer(x) - 1L for 0-based class codes.")
+        raise SeqimpTypeError("{name} must hold numbers; got an R factor. Convert it first, e.g. "
+                              "as.integer(x) - 1L for 0-based class codes.", argument=name, name=Argument(name))
     else:
-        raise TypeError(f"{name} must be an R array, matrix, vector or data.frame of numbers; got an "
-                        f"R object of class {r_classes(obj)}.")
+        raise SeqimpTypeError("{name} must be an R array, matrix, vector or data.frame of numbers; got an R "
+                              "object of class {classes}.", argument=name, name=Argument(name),
+                              classes=Value(r_classes(obj)))
     array = r_view(r_item(out, "values"))
     names = _names(r_item(out, "names"))
     return (array, names) if with_names else array
@@ -98,20 +104,27 @@ def _r_list(r_list):
 
 
 def _frame_from_r(obj, name):
-    """An R data.frame as a pandas DataFrame (through ``frame_columns`` of the shared R code)."""
-    parts = call_bridge("frame_columns", obj)
+    """An R data.frame as a pandas DataFrame (through ``frame_to_python_parts`` of the shared R code)."""
+    parts = call_bridge("frame_to_python_parts", obj)
     kinds = [str(k) for k in r_item(parts, "kinds")]
     names = [str(n) for n in r_item(parts, "names")]
     bad = [f"{n} ({c})" for n, k, c in zip(names, kinds, r_item(parts, "classes")) if k == "other"]
     if bad:
-        raise TypeError(f"{name} must be an R data.frame of numeric, integer, logical, factor or character "
-                        f"columns; the columns {bad} are not. Convert them first (e.g. as.character() or "
-                        f"as.numeric()).")
+        raise SeqimpTypeError("{name} must be an R data.frame of numeric, integer, logical, factor or character "
+                              "columns; the columns {bad} are not. Convert them first (e.g. as.character() or "
+                              "as.numeric()).", argument=name, name=Argument(name), bad=Value(bad))
     values = [None if is_r_null(v) else r_view(v) for v in _r_list(r_item(parts, "values"))]
     levels = [_names(v) for v in _r_list(r_item(parts, "levels"))]
     ordered = [bool(v) for v in r_item(parts, "ordered")]
     missing = [None if is_r_null(v) else r_view(v).astype(bool) for v in _r_list(r_item(parts, "missing"))]
-    return frame_from_parts(names, kinds, values, levels, ordered, missing)
+    return frame_from_r_parts(names, kinds, values, levels, ordered, missing)
+
+
+def r_strings(obj):
+    """An R character vector as a list of str (NA as None); None for any other R object."""
+    if not isinstance(obj, ri.StrSexpVector):
+        return None
+    return [None if v is ri.NA_Character else str(v) for v in obj]
 
 
 def r_list_items(obj):
@@ -125,26 +138,32 @@ def r_list_items(obj):
     if names is None or all(n == "" for n in names):
         return items
     if any(n == "" for n in names) or len(set(names)) != len(names):
-        raise ValueError(f"X, an R list of inputs, must have a unique name for every element or none; "
-                         f"got names {names}.")
+        raise SeqimpValueError("{X}, an R list of inputs, must have a unique name for every element or none; "
+                               "got names {names}.", argument="X", names=Value(names))
     return dict(zip(names, items))
 
 
 def _as_r(value):
-    """One part of a result as an R value: None as NULL, text as character, arrays keep their dims."""
+    """One part of a result as an R value: None as NULL, text as character, numbers as vectors, a dict
+    as a named list (several inputs' attributions, a result's ``extra``), a list of names as
+    character and any other list as an R list; arrays keep their dims."""
     if value is None:
         return ri.NULL
     if isinstance(value, str):
         return ro.StrVector([value])
-    if isinstance(value, float):
-        return ro.FloatVector([value])
-    if isinstance(value, dict):  # several inputs' attributions: a named R list of arrays
+    if isinstance(value, (bool, np.bool_)):
+        return ro.BoolVector([bool(value)])
+    if isinstance(value, numbers.Integral):
+        return ro.IntVector([int(value)])
+    if isinstance(value, numbers.Real):
+        return ro.FloatVector([float(value)])
+    if isinstance(value, dict):
         with localconverter(ro.default_converter):
             return ro.baseenv["list"](**{str(k): _as_r(v) for k, v in value.items()})
-    if isinstance(value, list) and value and isinstance(value[0], np.ndarray):
+    if isinstance(value, (list, tuple)) and not all(isinstance(v, str) for v in value):
         with localconverter(ro.default_converter):
             return ro.baseenv["list"](*[_as_r(v) for v in value])
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return ro.StrVector([str(v) for v in value])
     array = np.asarray(value)
     if np.issubdtype(array.dtype, np.integer) and array.ndim == 1:
@@ -157,12 +176,16 @@ def to_r(result):
 
     Class ``c("seqimp_importance", "data.frame")``; columns ``feature`` (character, "(all)" for
     granularity "timestep"), ``timestep`` (integer, 1-based as R indexes; only when granularity is not
-    "feature"), ``importance`` and ``std`` (doubles), one row per label in the result's order.
-    Attributes: ``importances`` (numeric matrix labels x repeats, rownames the label names),
+    "feature"), ``importance`` and ``std`` (doubles), and where the method gives them ``se``,
+    ``ci_low``, ``ci_high`` (95%) and ``p_value`` (doubles, the numbers of
+    :meth:`~seqimp.ImportanceResult.to_frame`), one row per label in the result's order.
+    Attributes: ``inference_df``, ``inference_estimator``, ``inference_covers`` (and
+    ``inference_why_no_se``/``inference_why_no_pvalues`` where there are none; texts in R's words),
+    ``importances`` (numeric matrix labels x repeats, rownames the label names),
     ``importances_columns`` ("repeats", "folds" or "samples"), ``method``, ``metric``,
     ``granularity`` (character) and ``baseline_score`` (double or NA); for gradient methods also
     ``attributions``, an array (samples, timesteps, features). Built by the R package's own
-    constructor from :func:`seqimp._reticulate.result_parts`, as the R package builds it.
+    constructor from :func:`seqimp.r_convert.result_parts`, as the R package builds it.
     """
     parts = {key: _as_r(value) for key, value in result_parts(result).items()}
     return call_bridge("new_importance", **parts)

@@ -21,6 +21,9 @@ import traceback
 import numpy as np
 
 from . import adapters, checks
+from .edge import python_arguments
+from .errors import Phrase, Raised, SeqimpValueError, Shape, Value, text
+from .inference import worded
 from .inputs import as_sequence_data, as_target
 from .lofo import checkpoint as ckpt
 from .lofo.folds import Inputs, fit_widths, fold_fit_kwargs, fold_inputs
@@ -55,9 +58,11 @@ def _resolve_method(method):
                 + ", ".join(repr(_METHODS[full][0]) for full in available))
     name = getattr(method, "__name__", None) if callable(method) else method
     if isinstance(name, str) and name in _RETRAINING:
-        raise ValueError(f"The 'method' parameter of {_FUNC} must be an importance computed from one fitted "
-                         f"model; {name!r} retrains models itself, so a randomization test of it would fit "
-                         f"n_permutations times its own fits. Use 'permutation' or another method.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must be an importance computed from one "
+                               "fitted model; {name} retrains models itself, so a randomization test of it would "
+                               "fit n_permutations times its own fits. Use {permutation} or another method.",
+                               argument="method", function=_FUNC, name=Value(name),
+                               permutation=Value("permutation"))
     full = names.get(name, name) if isinstance(name, str) else None
     function = getattr(seqimp, full, None) if full in available else None
     if function is None or (callable(method) and method is not function):
@@ -79,9 +84,10 @@ def _method_kwargs(method_kwargs, function, full, takes_x):
     for key in kwargs:
         if key in passed_here or key not in parameters or parameters[key].kind != inspect.Parameter.KEYWORD_ONLY:
             taken = sorted(k for k, p in parameters.items() if p.kind == inspect.Parameter.KEYWORD_ONLY)
-            raise ValueError(f"The 'method_kwargs' parameter of {_FUNC} has {key!r}, which {full} does not take "
-                             f"as a keyword (the model{', X' if takes_x else ''} and y are passed by {_FUNC}). "
-                             f"It takes {taken}.")
+            raise SeqimpValueError("The '{argument}' {parameter} of {function} has {key}, which {full} does not "
+                                   "take as a keyword (the model{x} and {y} are passed by {function}). It takes "
+                                   "{taken}.", argument="method_kwargs", function=_FUNC, key=Value(key), full=full,
+                                   x=text(", {X}") if takes_x else "", y="y", taken=Value(taken))
     if "progress" in parameters and "progress" not in kwargs:
         kwargs["progress"] = False
     return kwargs, "random_state" in parameters and "random_state" not in kwargs
@@ -148,8 +154,9 @@ class _NullCheckpoint(ckpt.Checkpoint):
             b, values = record.get("permutation"), record.get("importances")
             if not (isinstance(b, int) and b >= 1 and isinstance(values, list) and len(values) == n_labels
                     and all(isinstance(v, (int, float)) for v in values)):
-                raise ValueError(f"The 'checkpoint' file {self.path!r} holds an invalid record {record!r}. "
-                                 f"Delete it to start over.")
+                raise SeqimpValueError("The '{argument}' file {path} holds an invalid record {record}. Delete it to "
+                                       "start over.", argument="checkpoint", path=Value(self.path),
+                                       record=Value(record))
             self.done[b] = np.asarray(values, dtype=np.float64)
 
     def append(self, b, values, seconds):
@@ -274,7 +281,16 @@ def randomization_test(method, model_or_builder, X, y, *, n_permutations=99, fit
     ...                               method_kwargs={"metric": "mse"}, random_state=0, progress=False)
     >>> r.inference["pvalues"].round(2).tolist(), r.inference["null"].shape  # 1 / (19 + 1) is the least
     ([0.05, 0.45, 0.55], (3, 19))
+    >>> r.to_frame()["p_value"].round(2).tolist() == r.pvalues.round(2).tolist()  # the table's column
+    True
+    >>> r.significant(correction=None).tolist(), r.significant(correction="holm").tolist()
+    ([True, False, False], [False, False, False])
+
+    With 19 permutations no p-value is below 0.05 / 3, so Holm's correction over three labels flags
+    none: take B large enough for the correction (B = 99 gives 0.01).
     """
+    given = python_arguments(_FUNC, X=X, y=y)
+    X = given["X"]
     function, full, takes_x, takes_y = _resolve_method(method)
     method_kwargs, seeds_method = _method_kwargs(method_kwargs, function, full, takes_x)
     B = checks.check_int(n_permutations, "n_permutations", _FUNC)
@@ -282,16 +298,19 @@ def randomization_test(method, model_or_builder, X, y, *, n_permutations=99, fit
     n_jobs = _check_n_jobs(n_jobs, _FUNC)
     path = _check_checkpoint(checkpoint, _FUNC)
     data = as_sequence_data(X, None, func=_FUNC)
-    y = as_target(y, data.n_samples, func=_FUNC)
+    y = as_target(given["y"], data.n_samples, func=_FUNC, data=data)
     fit_kwargs = _check_fit_kwargs(fit_kwargs, data.n_samples, _FUNC)
     stored = _NullCheckpoint.stored_seed(path) if random_state is None and path is not None else None
     root = stored if stored is not None else checks.check_random_state(random_state, _FUNC)
     source, model_id = _model_source(model_or_builder, data, _FUNC)
+    if not callable(source):  # a Keras recipe or an estimator: fit is known now; a builder's at its first fit
+        adapters.check_fit_kwargs(model_or_builder, fit_kwargs, _FUNC)
     estimator = isinstance(source, adapters.EstimatorRecipe)
     if estimator and data.input_ndim == 3:
-        raise ValueError(f"{_FUNC} fits a scikit-learn estimator on 2-D X and hands the fitted estimator to "
-                         f"{full} with X as given; X is 3-D {data.input_shape}. Pass X flattened to (n_samples, "
-                         f"n_timesteps * n_features), or a builder of a sequence model.")
+        raise SeqimpValueError("{function} fits a scikit-learn estimator on 2-D {X} and hands the fitted estimator "
+                               "to {full} with {X} as given; {X} is 3-D, {shape}. Pass {X} flattened to (n_samples, "
+                               "n_timesteps * n_features), or a builder of a sequence model.", argument="X",
+                               function=_FUNC, full=full, shape=Shape(data.input_shape))
     _check_picklable(source, n_jobs, _FUNC)
     if seeds_method:
         method_kwargs["random_state"] = _seed(root, _METHOD_KEY)
@@ -317,12 +336,19 @@ def _with_inference(observed, null, full, B, n_fitted):
     pvalues = p_values(observed.importances_mean, null, signed)
     side = ("on the observed value's side of 0 (Olden's weights are signed)" if signed else
             "above the observed value")
-    inference = {**(observed.inference or {}), "pvalues": pvalues, "null": null,
-                 "estimator": f"randomization test: {B} refits on permuted y (Olden & Jackson 2002; "
-                              f"Altmann et al. 2010), p = (k + 1) / (B + 1) with k the null values {side}",
-                 "covers": "the global null that y carries no information about X, with the refits' and the "
-                           "method's variability; heuristic for one unused input beside useful ones; no "
-                           "correction for testing several labels"}
+    estimator = (f"randomization test: {B} refits on permuted y (Olden & Jackson 2002; Altmann et al. 2010), "
+                 f"p = (k + 1) / (B + 1) with k the null values {side}")
+    covers = ("the p-values test the global null that y carries no information about X, with the refits' and "
+              "the method's variability in the null; heuristic for one unused input beside useful ones; no "
+              "correction for testing several labels (use significant(correction=...))")
+    inference = {**(observed.inference or {}), "pvalues": pvalues, "null": null}
+    inference.pop("why_no_pvalues", None)
+    if "se" in inference:  # the method's own intervals stay, and say what they cover
+        covers = Phrase(text("{covers}. The intervals are the method's: {method}", covers=covers,
+                             method=worded(inference.get("covers", ""))))
+        estimator = Phrase(text("{estimator}. Standard errors: {method}", estimator=estimator,
+                                method=worded(inference.get("estimator", ""))))
+    inference.update(estimator=estimator, covers=covers)
     extra = dict(observed.extra) if isinstance(observed.extra, dict) else {}
     extra.update(null=null, pvalues=pvalues, n_permutations=B, n_fitted=n_fitted)
     params = {**observed.params, "randomization_test": {"method": full, "n_permutations": B}}
@@ -388,13 +414,11 @@ class _Runner:
         return np.stack([done[b] for b in range(1, self.B + 1)], axis=1)
 
     def _raise(self, b, exc, tb, checkpoint):
-        where = "on y" if b == 0 else f"on permutation {b} of {self.B} of y"
+        where = "on y" if b == 0 else text("on permutation {b} of {B} of y", b=b, B=self.B)
         kept = ""
         if checkpoint is not None:
-            kept = (f" The {len(checkpoint.done)} finished permutations are kept in {checkpoint.path!r}; rerun "
-                    f"with the same arguments to resume.")
-        text = str(exc).rstrip(".") or "(no message)"
-        message = f"{_FUNC}: the fit {where} (or its importance) failed: {type(exc).__name__}: {text}.{kept}"
-        if tb is not None:
-            message += f"\n\nTraceback of the failed fit (in a worker process):\n{tb}"
-        raise FitError(message) from exc
+            kept = text(" The {n} finished permutations are kept in {path}; rerun with the same arguments to "
+                        "resume.", n=len(checkpoint.done), path=Value(checkpoint.path))
+        trace = "" if tb is None else f"\n\nTraceback of the failed fit (in a worker process):\n{tb}"
+        raise FitError("{function}: the fit {where} (or its importance) failed: {exc}.{kept}{trace}", function=_FUNC,
+                       where=where, exc=Raised(exc, sentence=True), kept=kept, trace=trace) from exc

@@ -17,45 +17,39 @@ from dataclasses import replace
 
 import numpy as np
 
-from . import checks
-from .adapters.keras_layers import embedding_readers, keras_input_dtypes, keras_input_names
-from .adapters.protocol import keras_model_flavour
-from .inputs import label_names
+from .errors import Element, Positions, SeqimpValueError, Value, argument_name, text
 
 # Token ids reach a compiled Keras function as float32 (seqimp's transport), which is exact up to 2**24.
 MAX_TOKEN_ID = 2**24
 
 
-def token_blocks(data, model, func):
-    """``data`` with every token input of the Keras ``model`` as a token block."""
-    if keras_model_flavour(model) is None:
+def token_blocks(data, spec, func):
+    """``data`` with every token input of the Keras model described by ``spec`` (a
+    :class:`~seqimp.adapters.spec.ModelSpec`) as a token block; names are put on after this."""
+    if not spec.is_keras:
         return data
-    dtypes = keras_input_dtypes(model)
-    readers = embedding_readers(model)
-    positions = _model_positions(data, model)
+    positions = model_positions(data, spec)
     blocks, changed = [], False
     for b, block in enumerate(data.blocks):
         m = positions[b]
-        layers = [layer for position, layer in readers if position == m] if m is not None else []
-        dtype = np.dtype(dtypes[m]) if dtypes is not None and m is not None and m < len(dtypes) else None
+        layers = spec.embeddings_of(m) if m is not None else []
+        dtype = spec.input_dtype(m, default=None)
         integer_input = dtype is not None and dtype.kind in "iu"
         if block.tokens or not (layers or integer_input) or not _token_shaped(block):
             blocks.append(block)
             continue
         blocks.append(_as_tokens(block, data, layers, dtype if integer_input else np.dtype(np.int32), func))
         changed = True
-    if not changed:
-        return data
-    return data.with_blocks(blocks, feature_names=label_names(blocks, func))
+    return data.with_blocks(blocks) if changed else data
 
 
-def _model_positions(data, model):
+def model_positions(data, spec):
     """The model input each block feeds (its position in the model's input order), or None."""
     if data.structure == "array":
         return [0]
     if data.structure == "list":
         return list(range(data.n_blocks))
-    names = keras_input_names(model) or []
+    names = list(spec.input_names or [])
     return [names.index(b.name) if b.name in names else None for b in data.blocks]
 
 
@@ -69,27 +63,31 @@ def _token_shaped(block):
 
 
 def _where(data, block):
-    return "X" if data.is_single else f"X[{block.name!r}]"
+    return argument_name("X") if data.is_single else Element("X", block.name)
 
 
 def _as_tokens(block, data, layers, dtype, func):
     """``block`` (n, 1, T) as a token block: ids (n, T, 1) in ``dtype``, one categorical feature."""
     ids = block.X[:, 0, :]
     where = _where(data, block)
-    fed = f"the model's Embedding layer {layers[0].name!r}" if layers else "an integer input of the model"
+    fed = text("the model's Embedding layer {name}", name=Value(layers[0].name)) if layers else \
+        "an integer input of the model"
     if ids.dtype.kind == "f":
         fractional = np.argwhere(ids != np.round(ids))
         if fractional.size:
-            at = tuple(checks.shown_index(i) for i in fractional[0])
-            raise ValueError(f"The 'X' parameter of {func}: {where} feeds {fed}, so it must hold token ids "
-                             f"(whole numbers), but it has {len(fractional)} non-integer values, the first "
-                             f"{ids[tuple(fractional[0])]!r} at index {at}. Pass the ids themselves.")
+            raise SeqimpValueError("The '{argument}' {parameter} of {function}: {where} feeds {fed}, so it must hold "
+                                   "token ids (whole numbers), but it has {n} non-integer values, the first {value} at "
+                                   "index {at}. Pass the ids themselves.", argument="X", function=func, where=where,
+                                   fed=fed, n=len(fractional), value=ids[tuple(fractional[0])],
+                                   at=Positions(fractional[0]))
     low, high = (ids.min(), ids.max()) if ids.size else (0, 0)
     vocab = min([int(layer.input_dim) for layer in layers if getattr(layer, "input_dim", None)]
                 or [MAX_TOKEN_ID])
     if low < 0 or high >= min(vocab, MAX_TOKEN_ID, np.iinfo(dtype).max + 1):
-        raise ValueError(f"The 'X' parameter of {func}: {where} feeds {fed}, so it must hold token ids in "
-                         f"0..{min(vocab, MAX_TOKEN_ID) - 1}; got ids from {low!r} to {high!r}.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function}: {where} feeds {fed}, so it must hold token "
+                               "ids in 0..{top}; got ids from {low} to {high}.", argument="X", function=func,
+                               where=where, fed=fed, top=min(vocab, MAX_TOKEN_ID) - 1, low=Value(low),
+                               high=Value(high))
     X = np.ascontiguousarray(ids.astype(dtype, copy=False)).reshape(ids.shape[0], ids.shape[1], 1)
     X.setflags(write=False)
     names = block.feature_names

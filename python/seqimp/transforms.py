@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .engine import Transform, block_draws
+from .engine import Transform, tile_draws
 
 
 def per_block(data, values):
@@ -51,7 +51,7 @@ class AdditiveNoise(Transform):
 
     def apply(self, outs, i0, i1, label, seed):
         sizes = [int(cells.sum()) for _, cells in label.parts]
-        noise = block_draws(seed, i0, i1, self.data.n_samples, self._draw(sum(sizes)))
+        noise = tile_draws(seed, i0, i1, self.data.n_samples, self._draw(sum(sizes)))
         offset = 0
         for (b, cells), k in zip(label.parts, sizes):
             outs[b][:, cells] += noise[:, offset:offset + k] * self.scales[b][cells]
@@ -96,19 +96,34 @@ class Resample(Transform):
     Padded sequences (a block with a mask) align by position from the end: the k-th real step from the
     end of row i takes the k-th real step from the end of its donor, so the latest observations meet
     the latest, which is what a forecast reads; with padding at the start (Keras' ``pad_sequences``
-    default) that is the same timestep. Real steps of row i beyond the donor's length keep their own
-    values, and padding is never read from nor written to.
+    default) that is the same timestep. Every real cell is moved: where the donor has fewer real steps
+    than row i, row i's earlier steps take their values from another donor that has them, drawn among
+    the rows whose k-th step from the end is real (for a permutation: the next such row along the
+    permutation's cycle, which is a uniform random permutation of those rows, so every real value at
+    that position is used once; for a swap: a new random row). Padding is never read from nor written
+    to. Only a row that alone has steps that far back keeps them (no other row has a value to give).
     """
+
+    moves_rows = True
 
     def __init__(self, data, kind):
         super().__init__(data)
         self.kind = kind
+        # Donors drawn by start(), kept until donors() asks for them (the standard error's bookkeeping
+        # then draws nothing twice); only while remember_donors is set.
+        self.remember_donors = False
+        self._drawn = {}
         self.aligned = {b: end_aligned_steps(block.mask) for b, block in enumerate(data.blocks)
                         if block.mask is not None}
+        self.lengths = {b: block.mask.sum(axis=1) for b, block in enumerate(data.blocks)
+                        if block.mask is not None}
 
-    def start(self, label, seed):
+    def __getstate__(self):
+        # Workers (n_jobs) draw their own copies of the donors and never hand them over: they keep none.
+        return {**self.__dict__, "remember_donors": False, "_drawn": {}}
+
+    def _source(self, rng):
         n = self.data.n_samples
-        rng = np.random.default_rng(seed)
         if self.kind == "permutation":
             return rng.permutation(n)
         if n < 2:
@@ -116,7 +131,107 @@ class Resample(Transform):
         source = rng.integers(0, n - 1, size=n)
         return source + (source >= np.arange(n))
 
-    def apply(self, outs, i0, i1, label, source):
+    @property
+    def donates_once(self):
+        # Under a mask a row may give early steps to one row and late ones to another.
+        return self.kind == "permutation" and not self.aligned
+
+    def forget_donors(self):
+        self._drawn.clear()
+
+    def drawn_donors(self, key, label):
+        state = self._drawn.pop(key, None)
+        return None if state is None else self._donors_of(label, *state)
+
+    def donors(self, label, seed):
+        """The donor of each row (n,); under a mask, where a row's cells come from several donors,
+        (rows, donors, weights) with each row's weights the shares of its real cells each donor gave."""
+        state = self._drawn.pop(tuple(seed.spawn_key), None)
+        return self._donors_of(label, *(state if state is not None else self._draw(label, seed)))
+
+    def start(self, label, seed):
+        state = self._draw(label, seed)
+        if self.remember_donors:
+            self._drawn[tuple(seed.spawn_key)] = state
+        return state
+
+    def _draw(self, label, seed):
+        rng = np.random.default_rng(seed)
+        source = self._source(rng)
+        blocks = sorted({b for b, _ in label.parts if b in self.aligned})
+        return source, {b: self._later_donors(b, source, rng) for b in blocks}
+
+    def _donors_of(self, label, source, later):
+        if not any(later.values()):
+            return source
+        n = len(source)
+        rows, donors, weights = [], [], []
+        for b, cells in label.parts:
+            if b not in self.aligned:  # every row's cells here come from its first donor
+                rows.append(np.arange(n))
+                donors.append(source)
+                weights.append(np.full(n, float(cells.sum())))
+                continue
+            steps = np.flatnonzero(cells.any(axis=1))
+            k = self.aligned[b][0][:, steps]  # position from the end of each touched step, -1: padding
+            by_position = self._by_position(source, later[b], 0, n, self.blocks[b].X.shape[1])
+            real = k >= 0
+            rows.append(np.broadcast_to(np.arange(n)[:, np.newaxis], k.shape)[real])
+            donors.append(np.take_along_axis(by_position, np.maximum(k, 0), axis=1)[real])
+            weights.append(np.broadcast_to(cells.sum(axis=1)[steps].astype(float), k.shape)[real])
+        rows, donors, weights = (np.concatenate(parts) for parts in (rows, donors, weights))
+        total = np.bincount(rows, weights=weights, minlength=n)
+        return rows, donors, weights / total[rows]
+
+    @staticmethod
+    def _by_position(source, changes, i0, i1, n_steps):
+        """(i1 - i0, n_steps): the donor of rows i0:i1 at each position from the end."""
+        by_position = np.repeat(source[i0:i1, np.newaxis], n_steps, axis=1)
+        for position, changed, new in changes:
+            lo, hi = np.searchsorted(changed, (i0, i1))
+            by_position[changed[lo:hi] - i0, position:] = new[lo:hi, np.newaxis]
+        return by_position
+
+    def _later_donors(self, b, source, rng):
+        """Where a donor has fewer real steps than the row: [(position, rows, donors)], in order of
+        position, each saying that ``rows`` take their k-th real step from the end, k >= position,
+        from ``donors`` instead."""
+        lengths = self.lengths[b]
+        steps = np.unique(lengths)
+        current = source.copy()
+        changes = []
+        for before, length in zip(steps[:-1], steps[1:]):
+            # Positions before..length-1 from the end are real exactly in the rows at least `length` long.
+            real = lengths >= length
+            rows = np.flatnonzero(real)
+            new = self._among(current, real, rows, rng)
+            moved = new != current[rows]
+            current[rows] = new
+            if moved.any():
+                changes.append((int(before), rows[moved], new[moved]))
+        return changes
+
+    def _among(self, current, real, rows, rng):
+        """Each of ``rows``' donor among the ``real`` rows."""
+        if self.kind == "permutation":
+            # The permutation induced on the real rows: follow each row's cycle to the next real row
+            # (pointer jumping: log2 of the longest gap rounds).
+            jump = current.copy()
+            while not real[jump[rows]].all():
+                jump = np.where(real[jump], jump, jump[jump])
+            return jump[rows]
+        new = current[rows].copy()
+        redraw = ~real[new]
+        if len(rows) == 1:
+            return rows.copy()
+        if redraw.any():
+            mine = np.searchsorted(rows, rows[redraw])
+            pick = rng.integers(0, len(rows) - 1, size=int(redraw.sum()))
+            new[redraw] = rows[pick + (pick >= mine)]
+        return new
+
+    def apply(self, outs, i0, i1, label, state):
+        source, later = state
         rows = source[i0:i1]
         for b, cells in label.parts:
             X = self.blocks[b].X
@@ -126,8 +241,10 @@ class Resample(Transform):
                 continue
             rank, order = self.aligned[b]
             k = rank[i0:i1]
-            steps = np.where(k >= 0, order[rows[:, np.newaxis], np.maximum(k, 0)], -1)
-            donors = X[rows[:, np.newaxis], np.maximum(steps, 0)]
+            by_position = self._by_position(source, later[b], i0, i1, X.shape[1])
+            donor_rows = np.take_along_axis(by_position, np.maximum(k, 0), axis=1)
+            steps = np.where(k >= 0, order[donor_rows, np.maximum(k, 0)], -1)
+            donors = X[donor_rows, np.maximum(steps, 0)]
             np.copyto(outs[b], donors, where=(steps >= 0)[:, :, np.newaxis] & cells[np.newaxis])
 
 
@@ -138,9 +255,13 @@ class _Cells:
         self.parts = tuple(parts)
 
 
-# Extends a task's seed for the swap of its categorical cells: two words, where random blocks extend it
+# Extends a task's seed for the swap of its categorical cells: two words, where random tiles extend it
 # by one, so the swap never shares a seed with the numeric transform's draws.
 _SWAP_KEY = (0x5A9, 0)
+
+
+def _swap_seed(seed):
+    return np.random.SeedSequence(seed.entropy, spawn_key=tuple(seed.spawn_key) + _SWAP_KEY)
 
 
 class SwapCategorical(Transform):
@@ -155,6 +276,22 @@ class SwapCategorical(Transform):
         self.swap = Resample(data, "swap")
         self.categorical = [block.categorical_mask[np.newaxis, :] for block in data.blocks]
         self.writes_fractions = numeric.writes_fractions
+        self.moves_rows = True
+
+    def forget_donors(self):
+        self.swap.forget_donors()
+
+    def drawn_donors(self, key, label):
+        categorical = self.split(label)[1]
+        return self.swap.drawn_donors(key + _SWAP_KEY, categorical) if categorical.parts else None
+
+    @property
+    def remember_donors(self):
+        return self.swap.remember_donors
+
+    @remember_donors.setter
+    def remember_donors(self, value):
+        self.swap.remember_donors = value
 
     def split(self, label):
         """(the label's numeric cells, its categorical cells), each a :class:`_Cells`."""
@@ -169,9 +306,14 @@ class SwapCategorical(Transform):
 
     def start(self, label, seed):
         numeric, categorical = self.split(label)
-        swap_seed = np.random.SeedSequence(seed.entropy, spawn_key=tuple(seed.spawn_key) + _SWAP_KEY)
         return (numeric, self.numeric.start(numeric, seed), categorical,
-                self.swap.start(categorical, swap_seed) if categorical.parts else None)
+                self.swap.start(categorical, _swap_seed(seed)) if categorical.parts else None)
+
+    def donors(self, label, seed):
+        numeric, categorical = self.split(label)
+        if categorical.parts:
+            return self.swap.donors(categorical, _swap_seed(seed))
+        return self.numeric.donors(numeric, seed)
 
     def apply(self, outs, i0, i1, label, state):
         numeric, numeric_state, categorical, swap_state = state

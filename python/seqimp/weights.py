@@ -14,9 +14,11 @@ from types import SimpleNamespace
 import numpy as np
 
 from . import adapters
+from .errors import Keyword, SeqimpValueError, Shape, Value, Words
 from .checks import check_bool
-from .gradients import select_output
-from .inputs import _feature_names
+from .edge import python_arguments
+from .outputs import select_output
+from .inputs import check_feature_names
 from .labels import make_labels
 from .result import ImportanceResult
 
@@ -25,6 +27,8 @@ _REDUCTIONS = ("sum", "mean")
 
 def _network(model, output, granularity, groups, feature_names, func):
     """Kernels, the output weight vector, and the labels over the input units laid out as (T, F)."""
+    given = python_arguments(func, feature_names=feature_names, groups=groups)
+    feature_names, groups = given["feature_names"], given["groups"]
     kernels, in_shape, flattened = adapters.dense_kernels(model, func=func)
     if len(in_shape) == 1:
         T, F = 1, in_shape[0]
@@ -34,19 +38,22 @@ def _network(model, output, granularity, groups, feature_names, func):
         # Dense layers on (T, F) input act on every timestep alike: one weight per feature, no timestep.
         T, F = 1, in_shape[1]
         if granularity != "feature":
-            raise ValueError(f"The 'granularity' parameter of {func} must be 'feature' for this model: its "
-                             f"Dense layers act on every timestep with the same weights, so weights say "
-                             f"nothing per timestep. Got {granularity!r} instead. (A Flatten before the "
-                             f"first Dense layer gives per-timestep weights.)")
+            raise SeqimpValueError("The '{argument}' {parameter} of {function} must be {feature} for this model: its "
+                                   "Dense layers act on every timestep with the same weights, so weights say nothing "
+                                   "per timestep. Got {got} instead. (A Flatten before the first Dense layer gives "
+                                   "per-timestep weights.)", argument="granularity", function=func,
+                                   feature=Value("feature"), got=Value(granularity))
     else:
-        raise ValueError(f"{func} supports models whose input is (features,) or (timesteps, features); "
-                         f"this model's input shape is {in_shape}.")
+        raise SeqimpValueError("{function} supports models whose input is (features,) or (timesteps, features); "
+                               "this model's input {is_shape} {shape}.", argument="model", function=func,
+                               is_shape=Words("shape is", "dims are"), shape=Shape(in_shape, worded=False))
     if kernels[0].shape[0] != T * F:
-        raise ValueError(f"{func}: the first Dense layer takes {kernels[0].shape[0]} inputs, but the model's "
-                         f"input shape {in_shape} gives {T * F}.")
+        raise SeqimpValueError("{function}: the first Dense layer takes {n} inputs, but the model's input {shape} "
+                               "gives {TF}.", argument="model", function=func, n=int(kernels[0].shape[0]),
+                               shape=Shape(in_shape), TF=T * F)
     n_out = kernels[-1].shape[1]
     selection = select_output(output, (n_out,), func, reductions=_REDUCTIONS)
-    names = _feature_names(feature_names, F, func)
+    names = check_feature_names(feature_names, F, func)
     layout = SimpleNamespace(n_timesteps=T, n_features=F, feature_names=names)
     granularity, labels = make_labels(layout, granularity, groups, func)
     return kernels, selection, granularity, labels, names
@@ -112,7 +119,7 @@ def _normalised(values, axis=None):
 
 def _result(method, per_unit, labels, granularity, names, metric, params):
     cells = per_unit.reshape(-1, len(names))
-    importances = np.array([[cells[label.mask].sum()] for label in labels])
+    importances = np.array([[cells[label.cells].sum()] for label in labels])
     return ImportanceResult(method=method, labels=labels, importances=importances, granularity=granularity,
                             metric=metric, feature_names=names, params=params)
 
@@ -210,11 +217,11 @@ def garson_importance(model, *, output=None, granularity="feature", groups=None,
     kernels, selection, granularity, labels, names = _network(model, output, granularity, groups,
                                                               feature_names, func)
     if len(kernels) > 2 and not layerwise:
-        raise ValueError(
-            f"{func} computes Garson's method as published, which is defined for one hidden layer; this "
-            f"model has {len(kernels) - 1} hidden Dense layers. NeuralNetTools refuses such networks too. "
-            f"Pass layerwise=True for seqimp's layer-wise extension, or use olden_importance, whose "
-            f"connection weights are defined for any depth.")
+        raise SeqimpValueError(
+            "{function} computes Garson's method as published, which is defined for one hidden layer; this model "
+            "has {n} hidden Dense layers. NeuralNetTools refuses such networks too. Pass {layerwise} for seqimp's "
+            "layer-wise extension, or use olden_importance, whose connection weights are defined for any depth.",
+            argument="model", function=func, n=len(kernels) - 1, layerwise=Keyword("layerwise", True))
     shares = garson_layerwise_shares if layerwise else garson_shares
     per_unit = shares(kernels, selection.weights)
     return _result("garson", per_unit, labels, granularity, names, "relative importance (sums to 1)",

@@ -110,3 +110,22 @@ def test_not_a_model_is_a_type_error():
     with pytest.raises(TypeError, match="'model' parameter of perturbation_importance must be a Keras "
                                         "model, a callable"):
         seqimp.perturbation_importance(42, np.ones((3, 2, 2)))
+
+
+@pytest.mark.parametrize("method", ["perturbation", "permutation", "gradient", "lek"])
+def test_the_model_is_read_once_per_call(method, X, monkeypatch):
+    # One ModelSpec per call, handed to the input stage, the masks, the tokens and the predictor: the
+    # model's padding layers (one of the things the spec holds) are read once, not once per consumer.
+    keras = require("keras")
+    import seqimp.adapters.spec as spec_module
+
+    model = linear_keras(keras)
+    reads = []
+    original = spec_module.keras_padding
+    monkeypatch.setattr(spec_module, "keras_padding", lambda m: reads.append(m) or original(m))
+    y = linear_numpy(X)
+    {"perturbation": lambda: seqimp.perturbation_importance(model, X, random_state=0),
+     "permutation": lambda: seqimp.permutation_importance(model, X, y, n_repeats=1, random_state=0),
+     "gradient": lambda: seqimp.gradient_importance(model, X),
+     "lek": lambda: seqimp.lek_profile(model, X, n_points=3)}[method]()
+    assert reads == [model]

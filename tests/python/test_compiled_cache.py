@@ -61,7 +61,7 @@ def _shifters(n):
 
 def test_compiled_functions_from_one_def_are_counted_apart(tf_warnings):
     tf = require("tensorflow")
-    from seqimp.adapters.keras_forward import compiled_function
+    from seqimp.adapters.keras_compiled import compiled_function
 
     spec = [tf.TensorSpec((2,), tf.float32)]
     ones = tf.ones(2)

@@ -21,16 +21,16 @@ def test_every_chunk_but_the_last_has_exactly_batch_size_rows():
     assert all(s == 16 for s in sizes[:-1]) and sizes[-1] == total_rows - 16 * (len(sizes) - 1)
 
 
-def test_block_draws_do_not_depend_on_how_rows_are_asked_for():
+def test_tile_draws_do_not_depend_on_how_rows_are_asked_for():
     seed = engine.task_seed(np.random.SeedSequence(5), 0, 0)
     draw = lambda rng, rows: rng.standard_normal((rows, 2))  # noqa: E731
-    whole = engine.block_draws(seed, 0, 700, 700, draw)
+    whole = engine.tile_draws(seed, 0, 700, 700, draw)
     for step in (1, 99, 255, 256, 257, 700):
-        pieces = np.concatenate([engine.block_draws(seed, a, min(a + step, 700), 700, draw)
+        pieces = np.concatenate([engine.tile_draws(seed, a, min(a + step, 700), 700, draw)
                                  for a in range(0, 700, step)])
         np.testing.assert_array_equal(whole, pieces, err_msg=f"chunks of {step} rows")
-    # Each block of rows has its own draws: the second block does not repeat the first.
-    B = engine.RANDOM_BLOCK_ROWS
+    # Each tile of rows has its own draws: the second tile does not repeat the first.
+    B = engine.RANDOM_TILE_ROWS
     assert not np.any(np.isclose(whole[:B], whole[B:2 * B]).all(axis=1))
 
 
@@ -78,7 +78,7 @@ def test_a_tasks_noise_depends_only_on_random_state_and_its_label_and_repeat():
     def other_draws(a, b):
         return np.abs(a - b).max() > 1e-3
 
-    B = engine.RANDOM_BLOCK_ROWS
+    B = engine.RANDOM_TILE_ROWS
     assert other_draws(two[0, 0, :n - B, :, 0], two[0, 0, B:, :, 0])   # block 1 does not repeat block 0
     assert other_draws(two[0, 0, :, :, 0], two[0, 1, :, :, 0])         # repeat 1 is not repeat 0
     assert other_draws(two[0, 0, :, :, 0], two[1, 0, :, :, 1])         # label 1 is not label 0
@@ -122,3 +122,29 @@ def test_chunks_in_flight_give_the_serial_results_even_when_they_finish_out_of_o
                                                     batch_size=16, random_state=4)
         np.testing.assert_array_equal(serial.importances, overlapped.importances)
         assert overlapped.importances_mean[2] == 0.0
+
+
+def test_chunks_and_jobs_are_sized_by_the_real_itemsize():
+    # X keeps float64: a chunk of 32 MiB holds half as many float64 rows as float32 rows, and a job's
+    # input budget counts 8 bytes a value (it counted 4 whatever X held, twice the bound for float64).
+    from seqimp.adapters import CallablePredictor
+    from seqimp.engine_jobs import JOB_BUDGET_BYTES, job_bounds
+    from seqimp.inputs import as_sequence_data
+    from seqimp.transforms import AdditiveNoise
+
+    predictor = CallablePredictor(lambda x: x.sum(axis=(1, 2)))
+    shape = (10, 64, 32)
+    wide = as_sequence_data(np.zeros(shape))
+    narrow = as_sequence_data(np.zeros(shape, dtype=np.float32))
+    rows64 = engine.resolve_chunk_rows(predictor, wide, None, "f")
+    rows32 = engine.resolve_chunk_rows(predictor, narrow, None, "f")
+    assert rows64 * 64 * 32 * 8 <= 32 * 2**20 < (rows64 + 1) * 64 * 32 * 8
+    assert rows32 == 2 * rows64
+    # Noise on int16 values is streamed as float64: 8 bytes a value, not 2.
+    small_ints = as_sequence_data(np.zeros(shape, dtype=np.int16))
+    noise = AdditiveNoise(small_ints, 1.0, "gaussian")
+    assert engine.resolve_chunk_rows(predictor, small_ints, None, "f", noise) == rows64
+    stream = engine._Stream(wide, [], noise, 1, np.random.SeedSequence(0), None)
+    assert stream.row_bytes == 64 * 32 * 8
+    bounds = job_bounds(10**6, 128, stream.row_bytes, workers=1)
+    assert max(stop - start for start, stop in bounds) * stream.row_bytes <= JOB_BUDGET_BYTES

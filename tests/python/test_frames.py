@@ -101,7 +101,7 @@ def test_categorical_columns_are_swapped_never_noised_and_the_result_says_so():
     for noise in ("gaussian", "uniform", "zero", "mean"):
         spy = _Spy(_linear, frame)
         r = seqimp.perturbation_importance(spy, frame, noise=noise, scale=5.0, random_state=0, batch_size=128)
-        assert r.params["swapped"] == ["city", "kind", "flag", "day"]
+        assert r.params["categorical_features"] == ["city", "kind", "flag", "day"]
         assert dict(zip(r.feature_names, r.importances_mean))["day"] == 0.0
 
 
@@ -131,7 +131,7 @@ def test_named_categorical_features_are_swapped_on_arrays_too():
 
     r = seqimp.perturbation_importance(model, X, categorical_features=["x2"], scale=3.0, random_state=0)
     assert set(np.unique(np.concatenate(seen))) <= {0.0, 1.0, 2.0, 3.0}  # codes are never noised
-    assert r.params["swapped"] == ["x2"]
+    assert r.params["categorical_features"] == ["x2"]
     by_index = seqimp.perturbation_importance(model, X, categorical_features=[1], scale=3.0, random_state=0)
     np.testing.assert_array_equal(r.importances, by_index.importances)
     # A numeric-only label draws exactly as before: x1's row does not depend on x2 being categorical.

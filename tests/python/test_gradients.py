@@ -97,6 +97,24 @@ def test_per_sample_baseline(linear, X):
     np.testing.assert_allclose(r.attributions, W[:, 0].reshape(T, F) * (X - b), rtol=1e-5, atol=1e-6)
 
 
+def test_gradient_importances_have_intervals_over_samples_and_no_test(linear, X):
+    # gradient x input of a linear model: |sum over a feature's cells of w x|, one value per sample; the
+    # standard error is their sd / sqrt(n), with a t interval on n - 1 degrees of freedom.
+    from scipy import stats
+
+    model, W = linear
+    r = seqimp.gradient_importance(model, X, method="gradient_x_input")
+    per_sample = np.abs((X * W[:, 0].reshape(T, F)).sum(axis=1)).T.astype(np.float64)
+    se = per_sample.std(axis=1, ddof=1) / np.sqrt(len(X))
+    np.testing.assert_allclose(r.importances_se, se, rtol=1e-5)
+    half = stats.t.ppf(0.975, len(X) - 1) * r.importances_se
+    np.testing.assert_allclose(r.confidence_interval(), np.column_stack([r.importances_mean - half,
+                                                                         r.importances_mean + half]))
+    with pytest.raises(ValueError, match="non-negative by construction"):
+        r.significant()
+    assert "p_value" not in r.to_frame() and "ci_low" in r.to_frame()
+
+
 def test_gradient_x_input_and_smoothgrad_of_a_linear_model(linear, X):
     model, W = linear
     w = W[:, 0].reshape(T, F)
@@ -354,9 +372,9 @@ def test_bad_parameters_are_named(X, kwargs, error, match):
 
 
 def test_other_keras_backends_are_named(linear, X, monkeypatch):
-    import seqimp.adapters.keras_gradient
+    import seqimp.adapters.spec
 
-    monkeypatch.setattr(seqimp.adapters.keras_gradient, "keras_backend", lambda: "jax")
+    monkeypatch.setattr(seqimp.adapters.spec, "keras_backend", lambda: "jax")  # read once, there
     with pytest.raises(ValueError, match=r"Keras 3 with the TensorFlow backend, or tf_keras.*'jax' backend.*"
                                          r"KERAS_BACKEND=tensorflow"):
         seqimp.gradient_importance(linear[0], X)

@@ -85,7 +85,7 @@ def test_unknown_metric_names_the_argument():
 
 
 def test_a_scikit_learn_scorer_is_taken_apart():
-    # Scorer objects are accepted since issue 12; tests/python/test_scorers.py covers them.
+    # Scorer objects are accepted since issue 12; tests/python/test_sklearn_scorers.py covers them.
     from sklearn.metrics import get_scorer
 
     m = get_metric(get_scorer("r2"), F)

@@ -206,12 +206,14 @@ def test_input_is_never_modified_and_read_only_input_works(X):
 def test_result_frame_and_repr(X):
     r = seqimp.perturbation_importance(total, X[:200], n_repeats=2, random_state=0)
     frame = r.to_frame()
-    assert list(frame.columns) == ["feature", "importance", "std"]
+    # A size of change has intervals but no test (it is >= 0 by construction).
+    assert list(frame.columns) == ["feature", "importance", "std", "se", "ci_low", "ci_high"]
     assert list(r.to_frame(sort=True)["feature"]) == ["x1", "x2", "x3", "x4"]
     text = repr(r)
     assert "method='perturbation'" in text and "x1" in text
     cells = seqimp.perturbation_importance(total, X[:200, :2], granularity="cell", random_state=0)
-    assert list(cells.to_frame().columns) == ["feature", "timestep", "importance", "std"]
+    assert list(cells.to_frame().columns) == ["feature", "timestep", "importance", "std", "se", "ci_low",
+                                              "ci_high"]
 
 
 @pytest.mark.slow
@@ -220,3 +222,19 @@ def test_seed_experiment_features_1_and_2_score_over_5x_feature_3(seed_model, se
     r = seqimp.perturbation_importance(seed_model, X, scale=0.2, n_repeats=3, random_state=0)
     x1, x2, x3 = r.importances_mean
     assert x1 > 5 * x3 and x2 > 5 * x3, r
+
+
+def test_a_boolean_x_reaches_the_model_as_booleans_under_noise():
+    """Booleans are categorical: only swapped, so the model sees bool, not 0/1 floats (issue 23, item 4)."""
+    X = np.random.default_rng(3).random((200, 2)) > 0.5
+    seen = set()
+
+    def model(x):
+        seen.add(x.dtype)
+        out = np.zeros(len(x))
+        out[x[:, 0]] = 1.0  # boolean indexing: 0/1 floats would fail here
+        return out
+
+    r = seqimp.perturbation_importance(model, X, noise="gaussian", n_repeats=3, random_state=0)
+    assert seen == {np.dtype(bool)}
+    assert r.importances_mean[0] > 0 and r.importances_mean[1] == 0.0

@@ -89,5 +89,5 @@ def test_plot_draws_one_line_per_input(X):
     ax = seqimp.plot_perturbation_curve(frame)
     assert [line.get_label() for line in ax.get_lines()] == ["x1", "x2", "x3"]
     assert ax.get_lines()[0].get_xdata().tolist() == pytest.approx([10, 20, 30, 40, 50])
-    with pytest.raises(ValueError, match="missing columns"):
+    with pytest.raises(ValueError, match="lacks the columns"):
         seqimp.plot_perturbation_curve(frame.drop(columns="std"))

@@ -101,7 +101,7 @@ def test_matrix_colnames_and_data_frame_names_become_feature_names():
     np.testing.assert_array_equal(X["d"], [0.5, 1.5, 2.5])
     result = seqimp.perturbation_importance(lambda x: x["d"], df, noise="zero")
     assert result.label_names == ["n", "d", "flag"]
-    assert result.params["swapped"] == ["flag"]  # a logical column is categorical: swapped, never zeroed
+    assert result.params["categorical_features"] == ["flag"]  # a logical column is categorical: swapped, never zeroed
     # Only "d" is read; setting it to zero moves predictions by rms(d).
     np.testing.assert_allclose(result.importances_mean, [0, np.sqrt(np.mean([0.25, 2.25, 6.25])), 0], rtol=1e-12)
 
@@ -283,8 +283,8 @@ def test_to_r_feature_granularity_matches_the_r_contract(r_array):
     frame = result.to_r()
     d = describe(frame)
     assert d["class"] == ["seqimp_importance", "data.frame"] and d["is_df"] == [True]
-    assert d["names"] == ["feature", "importance", "std"]
-    assert d["types"] == ["character", "double", "double"]
+    assert d["names"] == ["feature", "importance", "std", "se", "ci_low", "ci_high"]  # no test: RMS is >= 0
+    assert d["types"] == ["character"] + ["double"] * 5
     assert d["imp_dim"] == [3, 3] and d["imp_rownames"] == ["temp", "load", "noise"]
     assert d["method"] == ["perturbation"] and d["metric"] == ["rms"] and d["granularity"] == ["feature"]
     assert d["baseline_type"] == ["double"] and d["baseline_na"] == [True]
@@ -292,9 +292,22 @@ def test_to_r_feature_granularity_matches_the_r_contract(r_array):
     assert column(frame, "feature") == ["temp", "load", "noise"]
     np.testing.assert_array_equal(column(frame, "importance"), result.importances_mean)
     np.testing.assert_array_equal(column(frame, "std"), result.importances_std)
+    np.testing.assert_array_equal(column(frame, "se"), result.importances_se)
+    np.testing.assert_array_equal(column(frame, "ci_low"), result.confidence_interval()[:, 0])
     with localconverter(default_converter):
         matrix = np.array(r("function(d) attr(d, 'importances')")(frame))  # rpy2 gives R's shape
+        df = list(r("function(d) attr(d, 'inference_df')")(frame))
     np.testing.assert_array_equal(matrix, result.importances)
+    assert df == [result.inference["df"]]
+
+
+def test_to_r_carries_p_values(r_array):
+    X = from_r(r_array)
+    y = linear_sequence_model(X) + np.random.default_rng(0).normal(size=len(X))
+    result = seqimp.permutation_importance(linear_sequence_model, r_array, y, metric="mse", random_state=1)
+    frame = result.to_r()
+    np.testing.assert_array_equal(column(frame, "p_value"), result.pvalues)
+    np.testing.assert_array_equal(column(frame, "ci_high"), result.confidence_interval()[:, 1])
 
 
 def test_to_r_timestep_and_cell_granularity_have_1_based_integer_timesteps(r_array):
@@ -302,8 +315,8 @@ def test_to_r_timestep_and_cell_granularity_have_1_based_integer_timesteps(r_arr
                                              noise="zero")
     frame = to_r(by_step)
     d = describe(frame)
-    assert d["names"] == ["feature", "timestep", "importance", "std"]
-    assert d["types"] == ["character", "integer", "double", "double"]
+    assert d["names"] == ["feature", "timestep", "importance", "std", "se", "ci_low", "ci_high"]
+    assert d["types"] == ["character", "integer"] + ["double"] * 5
     assert column(frame, "feature") == ["(all)"] * 7
     assert column(frame, "timestep") == [1, 2, 3, 4, 5, 6, 7]
     assert d["granularity"] == ["timestep"] and d["imp_rownames"] == [f"t{t + 1}" for t in range(7)]  # 1-based, as R counts
@@ -321,6 +334,30 @@ def test_to_r_carries_the_baseline_score(lm_case):
     d = describe(result.to_r())
     assert d["baseline_na"] == [False] and d["metric"] == ["mae"] and d["method"] == ["permutation"]
     assert r_num("function(d) attr(d, 'baseline_score')", result.to_r()) == result.baseline_score
+
+
+def test_to_r_carries_extra_with_1_based_folds_and_label_rows(r_array):
+    """Every extra diagnostic reaches R (issue 23, item 9), rows counted from 1."""
+    mask = np.ones((60, 7), dtype=bool)
+    mask[:10, :3] = False
+    result = seqimp.perturbation_importance(linear_sequence_model, r_array, granularity="timestep", mask=mask,
+                                            noise="zero")
+    frame = to_r(result)
+    with localconverter(default_converter):
+        n_real = list(r("function(d) attr(d, 'extra')$n_real_samples")(frame))
+        keys = list(r("function(d) attr(attr(d, 'extra'), 'label_extras')")(frame))
+    assert n_real == [50, 50, 50, 60, 60, 60, 60] == result.extra["n_real_samples"].tolist()
+    assert keys == ["n_real_samples"]  # the R package's `[` cuts these with the rows (testthat)
+    from sklearn.linear_model import LinearRegression
+
+    X2 = np.random.default_rng(0).random((40, 3))
+    lofo = seqimp.lofo_importance(LinearRegression(), X2, X2 @ [1.0, 2.0, 0.0], cv=2, random_state=0,
+                                  progress=False)
+    with localconverter(default_converter):
+        test_rows = list(r("function(d) attr(d, 'extra')$folds[[1]][[2]]")(to_r(lofo)))
+        scores = np.array(r("function(d) attr(d, 'extra')$scores")(to_r(lofo)))
+    assert test_rows == (lofo.extra["folds"][0][1] + 1).tolist()  # R counts rows from 1
+    np.testing.assert_array_equal(scores, lofo.extra["scores"])
 
 
 def test_to_r_ignores_the_callers_conversion_rules(r_array):

@@ -125,7 +125,7 @@ def test_the_r_model_sees_factors_and_never_a_value_outside_the_data(lm_case):
         predict(fit, newdata = x)
     }""")(fit)
     result = seqimp.perturbation_importance(model, X, noise="gaussian", scale=0.5, n_repeats=2, random_state=0)
-    assert result.params["swapped"] == ["fac"]  # Gaussian noise never touches a factor: it is swapped
+    assert result.params["categorical_features"] == ["fac"]  # Gaussian noise never touches a factor: it is swapped
     seen = list(r("function() seqimp_frames_seen")())
     assert set(seen) <= set(LEVELS) and len(seen) == 400 * (1 + 3 * 2)
     with_lm = seqimp.perturbation_importance(fit, X, noise="gaussian", scale=0.5, n_repeats=2, random_state=0)
@@ -174,7 +174,7 @@ def test_a_fitted_model_reading_variables_x_lacks_is_still_refused(lm_case):
 def test_categorical_features_names_a_numeric_column_to_swap(lm_case):
     fit, X, _ = lm_case
     result = seqimp.perturbation_importance(fit, X, noise="zero", categorical_features=["junk"], random_state=0)
-    assert result.params["swapped"] == ["fac", "junk"]
+    assert result.params["categorical_features"] == ["fac", "junk"]
     with pytest.raises(ValueError, match=r"categorical_features.*unknown feature 'nope'"):
         seqimp.perturbation_importance(fit, X, categorical_features=["nope"])
 

@@ -91,6 +91,6 @@ def test_a_data_frame_among_r_inputs_reaches_an_r_function_as_a_data_frame_with_
     }""")
     result = seqimp.perturbation_importance(f, inputs, noise="gaussian", random_state=0)
     assert result.label_names == ["temp", "load", "age", "site"]
-    assert result.params["swapped"] == ["site"]
+    assert result.params["categorical_features"] == ["site"]
     assert result.importances_mean[1] == 0.0 and result.importances_mean[2] == 0.0
     assert result.importances_mean[3] > 0

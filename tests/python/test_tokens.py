@@ -68,7 +68,7 @@ def seen(monkeypatch):
 def test_feature_granularity_gives_one_token_feature(model, tokens):
     r = seqimp.perturbation_importance(model, tokens, random_state=0)
     assert r.feature_names == ("tokens",) and [label.name for label in r.labels] == ["tokens"]
-    assert r.params["swapped"] == ["tokens"]
+    assert r.params["categorical_features"] == ["tokens"]
     assert r.params["mask"] == "model: Embedding layer 'emb' (mask_zero=True) (mask_value=0.0)"
     assert r.importances_mean[0] > 0
 
@@ -86,7 +86,7 @@ def test_timestep_granularity_gives_T_labels_and_padding_scores_exactly_zero(mod
 def test_token_ids_are_never_noised_and_padding_never_changes(model, tokens, seen, noise):
     r = seqimp.perturbation_importance(model, tokens, noise=noise, scale=3.0, n_repeats=2, batch_size=16,
                                        random_state=0)
-    assert r.params["swapped"] == ["tokens"]
+    assert r.params["categorical_features"] == ["tokens"]
     assert len(seen) > 1 + 2 * N // 16  # the baseline and every perturbed copy went through the spy
     ids = np.concatenate([c.reshape(-1) for c in seen])
     assert set(np.unique(ids).tolist()) <= set(np.unique(tokens).tolist())  # only ids X has
@@ -225,6 +225,6 @@ def test_gradients_refuse_categorical_features():
 
 def test_a_token_input_takes_one_feature_name(model, tokens):
     r = seqimp.perturbation_importance(model, tokens, feature_names=["words"], random_state=0)
-    assert r.feature_names == ("words",) and r.params["swapped"] == ["words"]
+    assert r.feature_names == ("words",) and r.params["categorical_features"] == ["words"]
     with pytest.raises(ValueError, match=r"'feature_names'.*one name per feature \(1\)"):
         seqimp.perturbation_importance(model, tokens, feature_names=[f"t{i}" for i in range(T)])

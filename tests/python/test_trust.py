@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 import seqimp
-from seqimp import checks
 
 
 def _X(n=64, T=5, F=3, seed=0):
@@ -62,11 +61,15 @@ def test_a_nan_perturbed_prediction_names_the_feature_and_timestep():
 
 
 def test_positions_count_from_one_for_r_callers():
-    with checks.index_base(1), pytest.raises(ValueError, match=r"sample 1 when feature 'x2' was perturbed "
-                                                              r"at timestep 4"):
+    from seqimp._reticulate import call_from_r
+
+    outcome = call_from_r(seqimp.perturbation_importance, nan_when_x2_at_t3_moves, _X_whole_x2_at_t3(),
+                          granularity="cell", random_state=0)
+    assert outcome.error_type == "ValueError"
+    assert 'returned NaN for sample 1 when feature "x2" was perturbed at timestep 4.' in outcome.error_message
+    with pytest.raises(ValueError, match=r"sample 0 when feature 'x2' was perturbed at timestep 3"):  # Python's
         seqimp.perturbation_importance(nan_when_x2_at_t3_moves, _X_whole_x2_at_t3(), granularity="cell",
                                        random_state=0)
-    assert checks.shown_index(0) == 0  # the context ends with the block
 
 
 def test_an_inf_prediction_is_an_error_too():

@@ -242,3 +242,17 @@ def test_accepted_forms_of_common_arguments(func):
     r = call(func, X=X.tolist(), n_repeats=2.0, batch_size=10.0, random_state=np.random.default_rng(1),
              feature_names=np.array(["a", "b", "c"]), groups={"ab": ["a", 1], "c": "c"}, **kwargs)
     assert r.label_names == ["ab", "c"] and r.importances.shape == (2, 2)
+
+
+@pytest.mark.parametrize("granularity", ["timestep", "cell"])
+def test_granularity_below_feature_on_2d_x_is_an_error_not_one_row(granularity):
+    """A 2-D X has no timesteps: 'timestep' gave one row 't0' that looked like an answer (issue 23)."""
+    X = np.random.default_rng(0).random((50, 3))
+    for call in (lambda: seqimp.perturbation_importance(lambda x: x[:, 0], X, granularity=granularity),
+                 lambda: seqimp.permutation_importance(lambda x: x[:, 0], X, X[:, 0], granularity=granularity)):
+        with pytest.raises(ValueError, match=rf"'granularity' parameter of \w+ is '{granularity}', but X is 2-D "
+                                             r"\(samples, features\): there are no timesteps"):
+            call()
+    several = [X, np.random.default_rng(1).random((50, 2))]
+    with pytest.raises(ValueError, match="every input of X is 2-D"):
+        seqimp.perturbation_importance(lambda xs: xs[0][:, 0] + xs[1][:, 1], several, granularity=granularity)

@@ -48,7 +48,7 @@ test_that("sample_weight weights the metric and bad weights name the argument", 
   r <- permutation_importance(model, x, y, metric = "mse", sample_weight = w, n_repeats = 1, seed = 1)
   expect_equal(attr(r, "baseline_score"), sum(w * (y - model(x))^2) / sum(w), tolerance = 1e-5)
   expect_error(permutation_importance(model, x, y, sample_weight = w[-1]),
-               "sample_weight.*one row per sample of X \\(300\\)")
+               "sample_weight.*one row per sample of x \\(300\\); got length 299")
   expect_error(permutation_importance(model, x, y, sample_weight = -w), "sample_weight.*>= 0")
   expect_error(permutation_importance(model, x, y, sample_weight = replace(w, 5, NA)), "sample_weight.*finite")
   expect_error(permutation_importance(model, x, y, sample_weight = "a"), "sample_weight.*numeric vector")
@@ -58,7 +58,7 @@ test_that("a classification metric on a continuous y names y", {
   skip_if_no_seqimp()
   x <- uniform_array(100, 3, 2, seed = 5)
   model <- linear_model(c(1, 0.5))
-  expect_error(permutation_importance(model, x, model(x), metric = "f1"), "'y'.*class labels.*'f1'")
+  expect_error(permutation_importance(model, x, model(x), metric = "f1"), "'y'.*class labels.*\"f1\"")
 })
 
 test_that("lofo_importance weighs each fold's metric by sample_weight", {

@@ -38,7 +38,8 @@ test_that("R and Python give the same numbers for the same seed", {
   frame <- reticulate::r_to_py(case$x)  # reticulate's own pandas DataFrame: fac as a Categorical
   expect_identical(reticulate::py_to_r(frame$fac$cat$categories$tolist()), LEVELS)
   # The core on that DataFrame with the same R lm: the same permutations, the same numbers.
-  model <- seqimp:::prepare_model(case$fit, "permutation_importance", names(case$x), 3L)
+  model <- seqimp:::prepare_model(case$fit, "permutation_importance",
+                                  list(names = names(case$x), dim = dim(case$x), shape = dim(case$x)))
   from_py <- seqimp:::seqimp_py$permutation_importance(model, frame, np$array(case$y), metric = "mse",
                                                        n_repeats = 4L, random_state = 11L)
   expect_identical(unname(attr(r, "importances")), unname(from_py$importances))
@@ -133,8 +134,8 @@ test_that("NA is refused in numeric columns only, and other column classes are n
   x$num[2] <- Inf
   expect_error(perturbation_importance(case$fit, x), "Inf or -Inf values .* x\\[2, 1\\] \\(column 'num'\\)")
   x <- case$x
-  x$when <- as.Date("2024-01-01") + seq_len(nrow(x))
-  expect_error(perturbation_importance(case$fit, x), "'x' argument .*Got a data.frame with columns 'when' \\(Date\\)")
+  x$when <- I(as.list(seq_len(nrow(x))))  # a list column: one R object per row, no values to swap
+  expect_error(perturbation_importance(case$fit, x), "'x' argument .*Got a data.frame with columns 'when' \\(AsIs\\)")
   expect_error(perturbation_importance(case$fit, case$x[0, ]), "'x' argument .* non-empty")
 })
 

@@ -68,8 +68,11 @@ test_that("bad input gives an R error that names the argument", {
   expect_error(perturbation_importance(model, array(0, c(2, 2, 2, 2))), "'x' argument.*4-D")
   # A list is several model inputs: each element is checked as an x of its own.
   expect_error(perturbation_importance(model, list(1, 2)), "'x\\[\\[1\\]\\]' argument.*vector of length 1")
-  # A data.frame's factor, character and logical columns are categorical; other classes are refused.
-  expect_error(perturbation_importance(model, data.frame(a = 1:3, d = Sys.Date() + 1:3)), "'x'.*'d' \\(Date\\)")
+  # A data.frame's factor, character, logical, date and other classed columns are categorical; a list
+  # column is refused.
+  listed <- data.frame(a = 1:3)
+  listed$d <- I(list(1, "a", NULL))
+  expect_error(perturbation_importance(model, listed), "'x'.*'d' \\(AsIs\\)")
   x_na <- x
   x_na[5, 2, 1] <- NA
   expect_error(perturbation_importance(model, x_na), "'x' argument .* NA .*x\\[5, 2, 1\\]")

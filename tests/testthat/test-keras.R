@@ -73,5 +73,5 @@ test_that("a Keras model given the wrong shape of x fails with an R error that s
   model <- lstm_model(keras, 6, 3)
   err <- tryCatch(perturbation_importance(model, uniform_array(10, 4, 3)), error = identity)
   expect_s3_class(err, "seqimp_error")
-  expect_match(conditionMessage(err), "expects input of shape \\(None, 6, 3\\)")
+  expect_match(conditionMessage(err), "expects input of dims c\\(NA, 6, 3\\), but x has dims c\\(10, 4, 3\\)")
 })

@@ -54,3 +54,39 @@ test_that("an estimator class instead of an instance is refused with what to pas
   d <- estimator_data()
   expect_error(lofo_importance(sklearn$Ridge, d$x, d$y, cv = 2), "estimator instance, such as Ridge\\(\\)")
 })
+
+test_that("a data.frame with a factor reaches a scikit-learn pipeline as the core's LOFO takes it", {
+  compose <- import_or_skip("sklearn.compose")
+  preprocessing <- import_or_skip("sklearn.preprocessing")
+  pipeline <- import_or_skip("sklearn.pipeline")
+  linear <- import_or_skip("sklearn.linear_model")
+  # y = 2 num + (0, 1, 3 by level of fac) + noise; junk unused.
+  set.seed(5)
+  n <- 240L
+  d <- data.frame(num = stats::rnorm(n), fac = factor(sample(c("lo", "mid", "hi"), n, TRUE), c("lo", "mid", "hi")),
+                  junk = stats::rnorm(n))
+  y <- 2 * d$num + c(lo = 0, mid = 1, hi = 3)[as.character(d$fac)] + stats::rnorm(n, sd = 0.1)
+  # One-hot encodes the categorical columns, whichever are left; the others pass through.
+  encoded_ols <- function() {
+    encode <- compose$make_column_transformer(
+      reticulate::tuple(preprocessing$OneHotEncoder(), compose$make_column_selector(dtype_include = "category")),
+      remainder = "passthrough")
+    pipeline$make_pipeline(encode, linear$LinearRegression())
+  }
+  from_r <- lofo_importance(encoded_ols(), d, unname(y), metric = "mse", cv = 4, seed = 7, progress = FALSE)
+
+  # The same call from Python, on a pandas DataFrame whose fac is a categorical with the same levels.
+  pd <- reticulate::import("pandas", convert = FALSE)
+  frame <- pd$DataFrame(reticulate::dict(
+    num = reticulate::np_array(d$num), fac = pd$Categorical(as.character(d$fac), categories = levels(d$fac)),
+    junk = reticulate::np_array(d$junk)))
+  lofo <- reticulate::import("seqimp.lofo", convert = FALSE)
+  from_python <- lofo$lofo_importance(encoded_ols(), frame, reticulate::np_array(unname(y)), metric = "mse",
+                                      cv = 4L, random_state = 7L, progress = FALSE)
+
+  expect_identical(from_r$feature, c("num", "fac", "junk"))
+  expect_identical(unname(attr(from_r, "importances")), reticulate::py_to_r(from_python$importances))
+  expect_identical(attr(from_r, "baseline_score"), reticulate::py_to_r(from_python$baseline_score))
+  expect_gt(from_r$importance[2], 1)  # fac moves y by 0 to 3: dropping it costs about its variance
+  expect_lt(abs(from_r$importance[3]), 0.01)
+})

@@ -83,7 +83,7 @@ test_that("the mask is a logical n x T matrix, and the result says where it came
   steps_r <- permutation_importance(masked_mean, x, masked_mean(x), mask = real, granularity = "timestep",
                                     seed = 1)
   expect_equal(steps_r$timestep, 1:6)
-  expect_error(perturbation_importance(masked_mean, x, mask = real[, -1]), "'mask'.*shape")
+  expect_error(perturbation_importance(masked_mean, x, mask = real[, -1]), "'mask'.*dims .* Got dims c\\(200, 5\\)")
   expect_error(perturbation_importance(masked_mean, x, mask = real, mask_value = 0),
                "'mask' and 'mask_value'.*cannot be used together")
   expect_error(perturbation_importance(masked_mean, x, mask = "yes"), "'mask'")

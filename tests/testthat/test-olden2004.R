@@ -72,7 +72,8 @@ test_that("the randomization test gives the core's p-values, with R's method_kwa
                           method_kwargs = list(metric = "mse", n_repeats = 2, groups = list(ab = 1:2)),
                           seed = 1, progress = FALSE)
   expect_identical(r$feature, "ab")
-  expect_identical(attr(r, "p_value"), c(ab = 0.05))
+  expect_identical(r$p_value, 0.05)
+  expect_identical(unname(significant(r, correction = "holm")), TRUE)
   expect_identical(dim(attr(r, "null")), c(1L, 19L))
   core <- reticulate::import("seqimp")
   py <- core$randomization_test("permutation", sklearn$LinearRegression(), x, y, n_permutations = 19L,

@@ -14,7 +14,8 @@ test_that("the R code shared with rpy2 is sourced from the Python package, and P
   path <- reticulate::py_to_r(seqimp:::py_helpers()$R_BRIDGE)
   core_dir <- dirname(reticulate::import("seqimp")$`__file__`)
   expect_identical(normalizePath(path), normalizePath(file.path(core_dir, "adapters", "r_bridge.R")))
-  expect_true(all(c("call_predict", "call_function", "new_importance", "non_numeric_columns") %in%
+  expect_true(all(c("call_predict", "call_function", "new_importance", "frame_to_python_parts",
+                    "is_binomial_glm") %in%
                     ls(bridge)))
   expect_identical(seqimp:::r_bridge(), bridge)  # sourced once per session
   case <- lm_case()

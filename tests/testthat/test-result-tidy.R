@@ -47,6 +47,46 @@ test_that("rbind keeps one result for like results and tells unlike ones apart",
   expect_identical(mixed$timestep, c(r$timestep, NA, NA))
 })
 
+test_that("rbind of results with repeated labels keeps a run column: dodged bars, never stacked (issue 23)", {
+  skip_if_no_seqimp()
+  skip_unless_installed("ggplot2")
+  x <- uniform_array(200, 4, 3, c("a", "b", "c"))
+  r1 <- perturbation_importance(linear_model(c(1, 0, 0)), x, n_repeats = 2, seed = 1)
+  r2 <- perturbation_importance(linear_model(c(0, 2, 0)), x, n_repeats = 2, seed = 1)
+  both <- rbind(r1, r2)
+  expect_s3_class(both, "seqimp_importance")
+  expect_identical(names(both), c("run", "feature", "importance", "std"))
+  expect_identical(both$run, rep(1:2, each = 3))
+  expect_identical(both$importance, c(r1$importance, r2$importance))
+  expect_identical(unname(attr(both, "importances")), unname(rbind(attr(r1, "importances"), attr(r2, "importances"))))
+  named <- rbind(before = r1, after = r2)
+  expect_identical(named$run, rep(c("before", "after"), each = 3))
+  expect_identical(rbind(both, r1)$run, rep(1:3, each = 3))  # a third run after the two there
+  expect_error(rbind(both, both), "label 'a' appears twice in run 1")
+  expect_false("run" %in% names(rbind(r1[1:2, ], r1[3, ])))  # pieces of one result need no run
+
+  printed <- utils::capture.output(print(named))
+  expect_match(printed[2], "^6 labels in 2 runs x 2 repeats")
+  expect_match(printed[4], "^ *before +a ")  # runs in the order given, most important first in each
+  expect_match(printed[7], "^ *after +b ")
+
+  # Each bar is one label of one run, starting at 0 and ending at its own importance: a feature used
+  # by one run only is drawn at its importance, not at the sum of the runs' (the bug: stacked bars).
+  bars <- ggplot2::layer_data(ggplot2::autoplot(named), 1)
+  expect_identical(nrow(bars), 6L)
+  expect_true(all(bars$xmin == 0))
+  expect_equal(sort(bars$xmax), sort(named$importance))
+  expect_identical(length(unique(bars$y)), 6L)  # side by side
+  expect_identical(length(unique(bars$fill)), 2L)
+  steps <- rbind(perturbation_importance(linear_model(c(1, 0, 0)), x, granularity = "timestep", seed = 1),
+                 perturbation_importance(linear_model(c(0, 2, 0)), x, granularity = "timestep", seed = 1))
+  bars <- ggplot2::layer_data(ggplot2::autoplot(steps), 1)
+  expect_true(all(bars$ymin == 0))
+  expect_identical(length(unique(bars$x)), 8L)
+  cells <- rbind(cell_result(), cell_result())
+  expect_s3_class(ggplot2::autoplot(cells)$facet, "FacetWrap")
+})
+
 test_that("as.data.frame() drops every attribute (stepwise's rank and order too); long = TRUE is tidy", {
   skip_if_no_seqimp()
   r <- cell_result()

@@ -4,7 +4,8 @@ test_that("the result follows the R contract for every granularity", {
   model <- linear_model(c(1, 0))
   r <- perturbation_importance(model, x, n_repeats = 3, seed = 1)
   expect_s3_class(r, c("seqimp_importance", "data.frame"), exact = TRUE)
-  expect_identical(names(r), c("feature", "importance", "std"))
+  # A size of change has an interval but no test.
+  expect_identical(names(r), c("feature", "importance", "std", "se", "ci_low", "ci_high"))
   imp <- attr(r, "importances")
   expect_identical(dim(imp), c(2L, 3L))
   expect_identical(rownames(imp), c("a", "b"))
@@ -16,7 +17,7 @@ test_that("the result follows the R contract for every granularity", {
   expect_identical(attr(r, "baseline_score"), NA_real_)
 
   cells <- perturbation_importance(model, x, granularity = "cell", seed = 1)
-  expect_identical(names(cells), c("feature", "timestep", "importance", "std"))
+  expect_identical(names(cells), c("feature", "timestep", "importance", "std", "se", "ci_low", "ci_high"))
   expect_identical(cells$timestep, rep(1:3, each = 2))  # 1-based, timestep-major
   expect_identical(cells$feature, rep(c("a", "b"), 3))
   expect_identical(rownames(attr(cells, "importances")), c("a@t1", "b@t1", "a@t2", "b@t2", "a@t3", "b@t3"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import SeqimpTypeError, SeqimpValueError, Value
 from .keras_layers import keras_input_shape
 from .protocol import PREDICTIONS_ONLY, describe_model, keras_model_flavour
 
@@ -39,14 +40,14 @@ def dense_kernels(model, *, func="seqimp"):
     layers are skipped (identity at inference; both methods ignore activations). Anything else raises.
     """
     if keras_model_flavour(model) is None:
-        raise TypeError(f"The 'model' parameter of {func} must be a Keras model made of Dense layers "
-                        f"(Keras 3 or tf_keras). Got {describe_model(model)} instead. For any other model "
-                        f"use {PREDICTIONS_ONLY}.")
+        raise SeqimpTypeError("The '{argument}' {parameter} of {function} must be a Keras model made of Dense layers "
+                              "(Keras 3 or tf_keras). Got {got} instead. For any other model use {instead}.",
+                              argument="model", function=func, got=describe_model(model), instead=PREDICTIONS_ONLY)
     shape = keras_input_shape(model)
     if shape is None:
-        raise ValueError(f"The 'model' parameter of {func} must be a built model with one input; this "
-                         f"model has no single known input shape. Build it with keras.Input(shape=...) or "
-                         f"call it on data first.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must be a built model with one input; this "
+                               "model has no single known input shape. Build it with keras.Input(shape=...) or call "
+                               "it on data first.", argument="model", function=func)
     kernels, flattened = [], False
     for layer in _flat_layers(model):
         names = _class_names(layer)
@@ -59,21 +60,23 @@ def dense_kernels(model, *, func="seqimp"):
         if "Dense" in names and kind not in ("EinsumDense", "QuantizedDense"):
             weights = layer.get_weights()
             if not weights:
-                raise ValueError(f"The Dense layer {layer.name!r} has no weights yet; build the model first.")
+                raise SeqimpValueError("The Dense layer {name} has no weights yet; build the model first.",
+                                       argument="model", function=func, name=Value(layer.name))
             kernels.append(np.asarray(weights[0], dtype=np.float64))
             continue
         where = " after the first Dense layer" if kind == "Flatten" else ""
-        raise ValueError(
-            f"{func} works on networks of Dense layers (with Dropout, Activation and a leading Flatten); "
-            f"this model has a layer {layer.name!r} of type {kind}{where}. Olden's and Garson's methods "
-            f"read input-to-output connection weights, which recurrent, convolutional, attention and "
-            f"normalisation layers do not have. For this model use gradient_importance, "
-            f"{PREDICTIONS_ONLY}.")
+        raise SeqimpValueError(
+            "{function} works on networks of Dense layers (with Dropout, Activation and a leading Flatten); this "
+            "model has a layer {name} of type {kind}{where}. Olden's and Garson's methods read input-to-output "
+            "connection weights, which recurrent, convolutional, attention and normalisation layers do not have. "
+            "For this model use gradient_importance, {instead}.", argument="model", function=func,
+            name=Value(layer.name), kind=kind, where=where, instead=PREDICTIONS_ONLY)
     if not kernels:
-        raise ValueError(f"The 'model' parameter of {func} must contain at least one Dense layer; this "
-                         f"model has none.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must contain at least one Dense layer; "
+                               "this model has none.", argument="model", function=func)
     for a, b, layer_index in zip(kernels, kernels[1:], range(1, len(kernels))):
         if a.shape[1] != b.shape[0]:
-            raise ValueError(f"{func} needs the Dense layers to form one chain; Dense layer {layer_index} "
-                             f"has {a.shape[1]} units but the next one takes {b.shape[0]} inputs.")
+            raise SeqimpValueError("{function} needs the Dense layers to form one chain; Dense layer {index} has "
+                                   "{units} units but the next one takes {inputs} inputs.", argument="model",
+                                   function=func, index=layer_index, units=int(a.shape[1]), inputs=int(b.shape[0]))
     return kernels, tuple(shape[1:]), flattened

@@ -10,6 +10,7 @@ the model's inputs, that nothing between an input and its kernels reads the valu
 
 from __future__ import annotations
 
+from ..errors import Keyword, SeqimpTypeError, SeqimpValueError, text
 from .protocol import keras_model_flavour
 
 # Layers that read their input through a kernel product only (the input enters as x @ W).
@@ -51,8 +52,9 @@ def _masking_problem(layer):
     never does."""
     value = float(getattr(layer, "mask_value", 0.0))
     if value == 0.0:
-        return (f"its Masking layer {layer.name!r} has mask_value=0, so a step whose features are all fed 0 "
-                f"would read as padding, which removing connection weights never does")
+        return text("its Masking layer {layer} has {zero}, so a step whose features are all fed 0 would read as "
+                    "padding, which removing connection weights never does", layer=repr(layer.name),
+                    zero=Keyword("mask_value", 0))
     return None
 
 
@@ -83,24 +85,30 @@ def check_inputs_read_linearly(model, func):
     Flatten or Concatenate) must read it through a kernel product: Dense, Conv1D, SimpleRNN, LSTM, GRU
     (also in Bidirectional or TimeDistributed). A Masking layer with mask_value 0 is refused.
     """
-    fix = "Use variant=2 (each input held at its mean), which works for any model."
+    fix = text("Use {variant2} (each input held at its mean), which works for any model.",
+               variant2=Keyword("variant", 2))
+    variant1 = Keyword("variant", 1)
     if keras_model_flavour(model) is None:
-        raise TypeError(f"{func} with variant=1 removes the connection weights of an input, so the model must "
-                        f"be a Keras model whose first layers read the input through a kernel (Dense, "
-                        f"Conv1D, LSTM, GRU, SimpleRNN). Got {type(model).__name__}. {fix}")
+        raise SeqimpTypeError("{function} with {variant1} removes the connection weights of an input, so the model "
+                              "must be a Keras model whose first layers read the input through a kernel (Dense, "
+                              "Conv1D, LSTM, GRU, SimpleRNN). Got {kind}. {fix}", argument="model", function=func,
+                              variant1=variant1, kind=type(model).__name__, fix=fix)
     readers = input_readers(model)
     if not readers:
-        raise ValueError(f"{func} with variant=1 could not find the layers that read this model's inputs "
-                         f"(a subclassed model has no layer graph to read). {fix}")
+        raise SeqimpValueError("{function} with {variant1} could not find the layers that read this model's inputs "
+                               "(a subclassed model has no layer graph to read). {fix}", argument="model",
+                               function=func, variant1=variant1, fix=fix)
     for layer, how in readers:
         problem = None
         if how == "other":
-            problem = (f"the layer {layer.name!r} ({type(layer).__name__}) reads the input, and it is not a "
-                       f"kernel product (Dense, Conv1D, LSTM, GRU, SimpleRNN), so removing the weights of "
-                       f"the first layer with a kernel is not the same as feeding the input 0")
+            problem = text("the layer {layer} ({kind}) reads the input, and it is not a kernel product (Dense, "
+                           "Conv1D, LSTM, GRU, SimpleRNN), so removing the weights of the first layer with a "
+                           "kernel is not the same as feeding the input 0", layer=repr(layer.name),
+                           kind=type(layer).__name__)
         elif "Masking" in _class_names(layer):
             problem = _masking_problem(layer)
         if problem is not None:
-            raise ValueError(f"{func} with variant=1 removes an input's connection weights by feeding it 0, "
-                             f"which is exact only where the first layer is linear in the input; here {problem}. "
-                             f"{fix}")
+            raise SeqimpValueError("{function} with {variant1} removes an input's connection weights by feeding it "
+                                   "0, which is exact only where the first layer is linear in the input; here "
+                                   "{problem}. {fix}", argument="model", function=func, variant1=variant1,
+                                   problem=problem, fix=fix)

@@ -13,53 +13,58 @@ ids, moved along the path ``e + (1 - alpha) (b - e)`` from a baseline embedding 
 by one returning it while the function is traced; the layer's mask still comes from the ids). A token
 cell's value is the gradient with respect to ``e`` at that step, summed over the D dimensions
 (direction "sum"), or its dot product with ``e - b`` (direction "path": gradient x input with b = 0,
-and the integrand of integrated gradients). Per-row ``alpha`` reaches the function as an extra input of
-the data, :data:`ALPHA_INPUT`, so it streams through the engine like X.
+and the integrand of integrated gradients). Each row's ``alpha`` comes with its chunk as an argument of
+the call (``predictor(chunk, alpha=...)``: the engine passes every row's task value, see
+:class:`seqimp.engine.Transform`).
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
+from ..errors import SeqimpTypeError, SeqimpValueError, Shape, Value, text
 from contextlib import contextmanager
 
 import numpy as np
 
-from .keras_forward import (CompiledForward, KerasPredictor, as_model_inputs, cached_compiled, compiled_function,
-                            pad_rows)
-from .keras_layers import (embedding_readers, has_recurrent_layer, is_embedding, keras_backend,
-                           keras_input_dtypes, keras_input_names, takes_dict, walk_layers)
-from .protocol import (PREDICTIONS_ONLY, Predictor, as_prediction_array, describe_model, input_rows,
-                       keras_model_flavour)
+from .keras_compiled import CompiledForward, as_model_inputs, cached_compiled, compiled_function, pad_rows
+from .keras_forward import KerasPredictor
+from .keras_layers import embedding_readers, is_embedding, walk_layers
+from .spec import model_spec
+from .protocol import (PREDICTIONS_ONLY, TORCH_WRAPPER, Predictor, as_prediction_array, describe_model, input_rows,
+                       refuse_torch)
 
 GRADIENT_FRAMEWORKS = "Keras 3 with the TensorFlow backend, or tf_keras"
 # model -> {(chunk_rows, row_shape, jit, mode): CompiledGradient}, weak keys as for the forward pass.
 _GRADIENT_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-# The name of the extra input that carries each row's alpha on the integrated-gradients path (the data
-# of gradient_importance gets it as its last block; the predictor takes it off before the model).
-ALPHA_INPUT = "__seqimp_alpha__"
 # Held while an Embedding's call is replaced, so that no other trace of the model sees the replacement.
 _SUPPLY_LOCK = threading.RLock()
 
 
-def gradient_predictor(model, *, func="seqimp"):
-    """A :class:`KerasGradient` for ``model``, or an error that says what works instead."""
+def gradient_predictor(model, *, func="seqimp", spec=None):
+    """A :class:`KerasGradient` for ``model`` (``spec``: its ModelSpec, read here when not given), or an
+    error that says what works instead."""
     if isinstance(model, KerasGradient):
         return model
-    flavour = keras_model_flavour(model)
+    refuse_torch(model, func, advice=f"Gradients are taken through Keras layers; for this model use "
+                 f"{PREDICTIONS_ONLY}, with model={TORCH_WRAPPER}")
+    spec = spec if spec is not None else model_spec(model)
+    flavour = spec.flavour if not isinstance(model, Predictor) else None
     if flavour is None:
-        raise TypeError(
-            f"The 'model' parameter of {func} must be a Keras model ({GRADIENT_FRAMEWORKS}), because "
-            f"gradients are taken through the model's layers. Got {describe_model(model)} instead, which "
-            f"seqimp can call but not differentiate. For such a model use {PREDICTIONS_ONLY}.")
+        raise SeqimpTypeError(
+            "The '{argument}' {parameter} of {function} must be a Keras model ({frameworks}), because gradients are "
+            "taken through the model's layers. Got {got} instead, which seqimp can call but not differentiate. For "
+            "such a model use {instead}.", argument="model", function=func, frameworks=GRADIENT_FRAMEWORKS,
+            got=describe_model(model), instead=PREDICTIONS_ONLY)
     if flavour == "keras":
-        backend = keras_backend()
+        backend = spec.backend
         if backend != "tensorflow":
-            raise ValueError(
-                f"{func} supports {GRADIENT_FRAMEWORKS}; this model is a Keras 3 model on the "
-                f"'{backend}' backend. Set KERAS_BACKEND=tensorflow before importing keras, or use "
-                f"{PREDICTIONS_ONLY} and work with every backend.")
-    return KerasGradient(model, flavour)
+            raise SeqimpValueError(
+                "{function} supports {frameworks}; this model is a Keras 3 model on the {backend} backend. Set "
+                "KERAS_BACKEND=tensorflow before importing keras, or use {instead} and work with every backend.",
+                argument="model", function=func, frameworks=GRADIENT_FRAMEWORKS, backend=Value(backend),
+                instead=PREDICTIONS_ONLY)
+    return KerasGradient(model, flavour, spec=spec)
 
 
 class KerasGradient(KerasPredictor):
@@ -78,9 +83,9 @@ class KerasGradient(KerasPredictor):
 
     XLA_MIN_ROWS = 300_000
 
-    def __init__(self, model, flavour):
-        super().__init__(model, flavour, jit_compile=False)
-        self._recurrent = has_recurrent_layer(model)
+    def __init__(self, model, flavour=None, spec=None):
+        super().__init__(model, flavour, jit_compile=False, spec=spec)
+        self._recurrent = self.spec.recurrent
         self._mode = "weighted"
         self._weights = None
         self._fn = None
@@ -88,25 +93,21 @@ class KerasGradient(KerasPredictor):
         self._readers = []  # (model input position, Embedding layer) for each token input's Embeddings
         self._direction = "sum"
         self._bases = None  # one float32 (D,) baseline embedding per reader
-        self._alpha_input = False  # True when the data carries ALPHA_INPUT as its last block
+
+    def prefix_forward(self, chunk_rows, n_timesteps, n_features):
+        """None: gradients are never resumed from cached states."""
+        return None
 
     def output_shape(self, row_shape):
         """The per-sample output shape: the model's declared one, else from one eager call on zeros.
 
         The declared shape saves the eager call, which costs about 1 s on a two-layer LSTM over 30 steps.
         """
-        try:
-            declared = self.model.output_shape
-        except Exception:  # noqa: BLE001 - subclassed or unbuilt models declare none
-            declared = None
-        if isinstance(declared, list) and len(declared) == 1:
-            declared = declared[0]
-        if isinstance(declared, tuple) and len(declared) >= 1 and \
-                all(isinstance(d, int) for d in declared[1:]):
-            return tuple(declared[1:])
+        if self.spec.output_shape is not None:
+            return self.spec.output_shape
         if row_shape and isinstance(row_shape[0], tuple):  # several inputs: one shape each, model order
             zeros = as_model_inputs([np.zeros((1,) + s, dtype=np.float32) for s in row_shape],
-                                    keras_input_names(self.model) if takes_dict(self.model) else None)
+                                    list(self.spec.input_names) if self.spec.takes_dict else None)
         else:
             zeros = np.zeros((1,) + tuple(row_shape), dtype=np.float32)
         return _EagerOnce(self.model, self.description, self._expected())(zeros).shape[1:]
@@ -119,17 +120,13 @@ class KerasGradient(KerasPredictor):
 
     def check_inputs(self, data):
         """Check X's inputs against the model's, and find its token inputs and their Embeddings."""
-        data, self._alpha_input = _without_alpha(data)
         super().check_inputs(data)
         order = self._layout.order if self._layout is not None else [0]
         blocks = [data.blocks[b] for b in order]  # in the model's input order
         self._tokens = tuple(m for m, block in enumerate(blocks) if block.tokens)
-        readers = embedding_readers(self.model)
+        readers = list(self.spec.embeddings)
         self._readers = [(m, layer) for m, layer in readers if m in self._tokens]
-        _check_differentiable(self.model, blocks, readers, self._tokens, data)
-
-    def row_shape(self, data):
-        return super().row_shape(_without_alpha(data)[0])
+        _check_differentiable(self.model, self.spec, blocks, readers, self._tokens, data)
 
     def path(self, direction, data, baselines=None, func="gradient_importance"):
         """Token inputs: what a token cell's value is ("sum": the embedding gradient summed over its
@@ -164,16 +161,17 @@ class KerasGradient(KerasPredictor):
             _GRADIENT_CACHE, self.model, key,
             lambda: CompiledGradient(self.model, self._chunk_rows, row_shape, self.jit_compile, self._mode))
 
-    def _call(self, block):
+    def _call(self, chunk, alpha=None):
+        """(m, P + 1) gradients and outputs of a chunk; ``alpha`` (m,): each row's place on the
+        integrated-gradients path, which token inputs take in embedding space (1, X itself, if None)."""
         if self._weights is None:
             raise RuntimeError("KerasGradient.select() must be called before the gradients are taken.")
-        block, alpha = _split_alpha(block) if self._alpha_input else (block, None)
         layout = self._layout
-        block = layout.arrange(block) if layout is not None else np.ascontiguousarray(block, dtype=np.float32)
-        rows = input_rows(block)
+        chunk = layout.arrange(chunk) if layout is not None else np.ascontiguousarray(chunk, dtype=np.float32)
+        rows = input_rows(chunk)
         if self._fn is None or rows > self._chunk_rows:
-            self._compile(rows, layout.row_shapes if layout is not None else block.shape[1:])
-        args = (pad_rows(block, self._chunk_rows), self._weights)
+            self._compile(rows, layout.row_shapes if layout is not None else chunk.shape[1:])
+        args = (pad_rows(chunk, self._chunk_rows), self._weights)
         if self._readers:
             if self._bases is None:
                 raise RuntimeError("KerasGradient.path() must be called before gradients of token inputs.")
@@ -192,8 +190,8 @@ class _EagerOnce(Predictor):
         self.description = description
         self._expected_text = expected
 
-    def _call(self, block):
-        return self.model(block, training=False)
+    def _call(self, chunk):
+        return self.model(chunk, training=False)
 
     def _expected(self):
         return self._expected_text
@@ -229,55 +227,37 @@ class CompiledGradient(CompiledForward):
         return compiled_function(gradient, [self._spec, tf.TensorSpec((None,), tf.float32)], jit)
 
 
-def _without_alpha(data):
-    """(``data`` without its :data:`ALPHA_INPUT` block, whether it had one); the structure it had
-    before the block was added (one array stays one array)."""
-    blocks = data.blocks
-    if len(blocks) < 2 or blocks[-1].name != ALPHA_INPUT:
-        return data, False
-    rest = blocks[:-1]
-    structure = "array" if len(rest) == 1 and rest[0].name is None else data.structure
-    return data.with_blocks(rest, structure=structure), True
-
-
-def _split_alpha(block):
-    """A chunk of model input with the alpha input -> (the model's input, alpha of shape (m,))."""
-    if isinstance(block, dict):
-        block = dict(block)
-        return block, block.pop(ALPHA_INPUT)[:, 0]
-    rest = list(block[:-1])
-    return (rest[0] if len(rest) == 1 else rest), block[-1][:, 0]
-
-
-def _check_differentiable(model, blocks, readers, tokens, data):
+def _check_differentiable(model, spec, blocks, readers, tokens, data):
     """Never silent zeros: a token input needs an Embedding that reads it (its gradients are taken in
     embedding space), and any other input read as ids (integer-typed, or by an Embedding) is refused:
     its gradient would be zero, not an attribution."""
-    dtypes = keras_input_dtypes(model) or []
+    dtypes = list(spec.input_dtypes or [])
     read = {m for m, _ in readers}
     for m, block in enumerate(blocks):
-        which = "X" if data.is_single else f"X's input {block.name!r}"
+        which = text("{X}") if data.is_single else text("{X}'s input {name}", name=Value(block.name))
         if m in tokens and m not in read:
-            raise ValueError(f"gradient_importance: {which} holds token ids (an integer input of the model), "
-                             f"but no Embedding layer reads it directly, so its gradients cannot be taken "
-                             f"(ids are not differentiable) nor moved to an embedding space. Use "
-                             f"perturbation_importance or permutation_importance, which need only "
-                             f"predictions.")
-        integer = m < len(dtypes) and np.dtype(dtypes[m]).kind in "iub"
+            raise SeqimpValueError("gradient_importance: {which} holds token ids (an integer input of the model), but "
+                                   "no Embedding layer reads it directly, so its gradients cannot be taken (ids are "
+                                   "not differentiable) nor moved to an embedding space. Use perturbation_importance "
+                                   "or permutation_importance, which need only predictions.", argument="X",
+                                   function="gradient_importance", which=which)
+        integer = m < len(dtypes) and dtypes[m] is not None and dtypes[m].kind in "iub"
         if m not in tokens and (m in read or integer):
-            raise ValueError(f"gradient_importance: the model reads {which} (shape {block.input_shape}) as "
-                             f"integer ids{' through an Embedding' if m in read else ''}, whose gradients "
-                             f"would be zero. Token ids are explained in embedding space when they come as a "
-                             f"2-D array (samples, timesteps); otherwise use perturbation_importance or "
-                             f"permutation_importance.")
+            raise SeqimpValueError("gradient_importance: the model reads {which} ({shape}) as integer ids{through}, "
+                                   "whose gradients would be zero. Token ids are explained in embedding space when "
+                                   "they come as a 2-D array (samples, timesteps); otherwise use "
+                                   "perturbation_importance or permutation_importance.", argument="X",
+                                   function="gradient_importance", which=which, shape=Shape(block.input_shape),
+                                   through=" through an Embedding" if m in read else "")
     covered = {id(layer) for m, layer in readers if m in tokens}
     stray = [layer.name for layer in walk_layers(model) if is_embedding(layer) and id(layer) not in covered]
     if stray:
-        raise ValueError(f"gradient_importance: the model's Embedding layers {stray} do not read a token input "
-                         f"of X directly (they read another layer's output, sit in a nested model, or are "
-                         f"shared), so seqimp cannot take their gradients in embedding space, and through "
-                         f"the lookup they would be zero. Use perturbation_importance or "
-                         f"permutation_importance, which need only predictions.")
+        raise SeqimpValueError("gradient_importance: the model's Embedding layers {stray} do not read a token input "
+                               "of {X} directly (they read another layer's output, sit in a nested model, or are "
+                               "shared), so seqimp cannot take their gradients in embedding space, and through the "
+                               "lookup they would be zero. Use perturbation_importance or permutation_importance, "
+                               "which need only predictions.", argument="model", function="gradient_importance",
+                               stray=Value(stray))
 
 
 def _embedding_lookup(layer):
@@ -311,11 +291,12 @@ def _base_embedding(layer, given, block, func):
     vocab = int(getattr(layer, "input_dim", 2**31 - 1))
     if isinstance(given, (int, np.integer)) and not isinstance(given, (bool, np.bool_)) and 0 <= given < vocab:
         return _embed(layer, np.full((1, 1), given, np.int32))[0, 0].astype(np.float32)
-    where = "" if block.name is None else f" for input {block.name!r}"
-    raise TypeError(f"The 'baseline' parameter of {func}{where} must be None (the embedding of token 0 for "
-                    f"an Embedding with mask_zero=True, else the zero vector), 'mean' (the mean embedding "
-                    f"over real steps) or a token id in 0..{vocab - 1}: a token input's baseline is an "
-                    f"embedding, since ids have no values in between. Got {given!r} instead.")
+    where = "" if block.name is None else text(" for input {name}", name=Value(block.name))
+    raise SeqimpTypeError("The '{argument}' {parameter} of {function}{where} must be {None} (the embedding of token "
+                          "0 for an Embedding with mask_zero=True, else the zero vector), {mean} (the mean embedding "
+                          "over real steps) or a token id in 0..{top}: a token input's baseline is an embedding, "
+                          "since ids have no values in between. Got {got} instead.", argument="baseline", function=func,
+                          where=where, mean=Value("mean"), top=vocab - 1, got=Value(given))
 
 
 @contextmanager

@@ -5,6 +5,8 @@ and refit rooms; keras itself is imported only inside :func:`keras_module` and :
 
 from __future__ import annotations
 
+from ..errors import Element, SeqimpValueError, Shape, Value, Words, text
+
 _RECURRENT = ("LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional", "ConvLSTM1D", "ConvLSTM2D")
 
 
@@ -28,6 +30,58 @@ def has_recurrent_layer(model):
     return any(k.__name__ in _RECURRENT for layer in walk_layers(model) for k in type(layer).__mro__)
 
 
+def stateful_layers(model):
+    """The names of ``model``'s stateful recurrent layers (``stateful=True``), in model order."""
+    names = [layer.name for layer in walk_layers(model) if getattr(layer, "stateful", False) is True]
+    return list(dict.fromkeys(names))
+
+
+_STATELESS_PY = ('stateless = keras.models.clone_model(model, clone_function=lambda layer: type(layer).from_config('
+                 '{**layer.get_config(), "stateful": False} if getattr(layer, "stateful", False) else '
+                 'layer.get_config())); stateless.set_weights(model.get_weights())')
+_STATELESS_R = ('stateless <- keras$models$clone_model(model, clone_function = function(layer) { config <- '
+                'layer$get_config(); if (isTRUE(config$stateful)) config$stateful <- FALSE; '
+                'layer$`__class__`$from_config(config) }); stateless$set_weights(model$get_weights())')
+
+
+def check_stateless(model):
+    """Refuse a model (or its :class:`~seqimp.adapters.spec.ModelSpec`) with stateful recurrent layers,
+    saying why and giving the line that makes a stateless copy, in the caller's language."""
+    names = list(model.stateful) if hasattr(model, "stateful") and hasattr(model, "kind") else \
+        stateful_layers(model)
+    if not names:
+        return
+    raise SeqimpValueError("The model's recurrent layers {names} are stateful (stateful=True): each batch starts "
+                           "from the state the last one left, so the importances would depend on the chunking, "
+                           "the batch size and earlier calls. seqimp never carries state between chunks; "
+                           "explain a stateless copy with the same weights, which starts every sequence from a "
+                           "zero state:\n    {recipe}", names=Value(names),
+                           recipe=Words(_STATELESS_PY, _STATELESS_R))
+
+
+def is_r_function(value):
+    """True for a Python callable that reticulate made from an R function: calling it runs R code,
+    which R allows on its main thread only (reticulate's ``rpytools`` wraps every such function)."""
+    return callable(value) and str(getattr(value, "__module__", None) or "").startswith("rpytools")
+
+
+def r_code_layers(model):
+    """The names of ``model``'s layers (the model itself included) that run R code: an R function in a
+    Lambda layer, or a layer class defined from R (``reticulate::PyClass``, ``%py_class%``) whose
+    methods are R functions."""
+    found = []
+    for layer in walk_layers(model):
+        values = list(getattr(layer, "__dict__", {}).values())
+        for klass in type(layer).__mro__:
+            module = str(getattr(klass, "__module__", None) or "")
+            if module.startswith(("keras", "tf_keras", "tensorflow", "builtins", "abc")):
+                continue
+            values.extend(vars(klass).values())
+        if any(is_r_function(v) for v in values):
+            found.append(getattr(layer, "name", type(layer).__name__))
+    return found
+
+
 def keras_input_shape(model):
     """The model's declared input shape, e.g. (None, 10, 3), or None where it is not known."""
     try:
@@ -43,13 +97,19 @@ def keras_input_shape(model):
 
 def check_keras_input_shape(model, input_shape):
     """Raise a ValueError naming both shapes when X of ``input_shape`` cannot feed ``model``'s input."""
-    expected = keras_input_shape(model)
+    check_declared_shape(keras_input_shape(model), input_shape)
+
+
+def check_declared_shape(expected, input_shape):
+    """Raise a ValueError naming both shapes when X of ``input_shape`` cannot feed an input declared as
+    ``expected`` (None: not declared, anything goes)."""
     if expected is None:
         return
     got = (None,) + tuple(input_shape[1:])
     if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected[1:], got[1:])):
-        raise ValueError(f"The model expects input of shape {expected}, but X has shape "
-                         f"{tuple(input_shape)}. Pass X with the model's timesteps and features.")
+        raise SeqimpValueError("The model expects input of {expected}, but {X} has {got}. Pass {X} with the model's "
+                               "timesteps and features.", argument="X", expected=Shape(expected),
+                               got=Shape(tuple(input_shape)))
 
 
 def keras_module(flavour):
@@ -106,32 +166,43 @@ def takes_dict(model):
         return False
 
 
-def check_keras_inputs(model, shapes, structure, names):
-    """Match X's inputs to a multi-input model's: the positions of X's blocks in the model's input
+def check_keras_inputs(spec, shapes, structure, names):
+    """Match X's inputs to a multi-input model's (described by its ``spec``, a
+    :class:`~seqimp.adapters.spec.ModelSpec`): the positions of X's blocks in the model's input
     order. ``shapes`` are X's input shapes, ``structure`` "list" or "dict", ``names`` the dict's keys.
     Raises a ValueError naming 'X' for a wrong number of inputs, keys that do not match the model's
     input names (the missing and the extra ones), or a shape the model does not take."""
-    model_names = keras_input_names(model)
-    declared = keras_input_shapes(model)
+    model_names = None if spec.input_names is None else list(spec.input_names)
+    declared = None if spec.input_shapes is None else list(spec.input_shapes)
     n_model = len(declared) if declared is not None else (len(model_names) if model_names else None)
     if n_model is not None and n_model != len(shapes):
-        raise ValueError(f"The model takes {n_model} inputs {model_names or ''}, but X has {len(shapes)}. "
-                         f"Pass X as a list in the model's input order or a dict keyed by its input names.")
+        if structure == "list" and len(shapes) > n_model and len({tuple(s) for s in shapes}) == 1:
+            shape = tuple(shapes[0])
+            raise SeqimpValueError("The model takes {n} input{s}, but {X} is a list of {k} arrays of {shape}: one per "
+                                   "sample? Pass np.stack({X}), of {stacked}.", argument="X", n=n_model,
+                                   s="s" if n_model > 1 else "", k=len(shapes), shape=Shape(shape),
+                                   stacked=Shape((len(shapes),) + shape))
+        raise SeqimpValueError("The model takes {n} inputs {names}, but {X} has {got}. Pass {X} as a list in the "
+                               "model's input order or {a_dict} keyed by its input names.", argument="X", n=n_model,
+                               names=Value(model_names) if model_names else "", got=len(shapes))
     order = list(range(len(shapes)))
     if structure == "dict" and model_names is not None:
         missing = [n for n in model_names if n not in names]
         extra = [k for k in names if k not in model_names]
         if missing or extra:
-            raise ValueError(f"The 'X' parameter must be keyed by the model's input names {model_names}: X "
-                             f"lacks {missing} and has extra keys {extra}.")
+            raise SeqimpValueError("The '{argument}' {parameter} must be keyed by the model's input names {names}: {X} "
+                                   "lacks {missing} and has extra keys {extra}.", argument="X",
+                                   names=Value(model_names), missing=Value(missing), extra=Value(extra))
         order = [list(names).index(n) for n in model_names]
     if declared is not None:
         for position, expected in zip(order, declared):
             got = (None,) + tuple(shapes[position][1:])
-            which = f"X[{names[position]!r}]" if structure == "dict" else f"input {position + 1} of X"
+            which = Element("X", names[position]) if structure == "dict" else \
+                text("input {n} of {X}", n=position + 1)
             if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected[1:], got[1:])):
-                raise ValueError(f"The model's input {model_names[order.index(position)] if model_names else ''} "
-                                 f"expects shape {expected}, but {which} has shape {tuple(shapes[position])}.")
+                raise SeqimpValueError("The model's input {name} expects {expected}, but {which} has {got}.",
+                                       argument="X", name=model_names[order.index(position)] if model_names else "",
+                                       expected=Shape(expected), which=which, got=Shape(tuple(shapes[position])))
     return order
 
 

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .keras_forward import cached_compiled, compiled_function
+from .keras_compiled import cached_compiled, compiled_function
 from .keras_layers import keras_backend, keras_module
 from .protocol import keras_model_flavour
 
@@ -400,11 +400,11 @@ class PrefixForward:
         return np.asarray(out)[:n]
 
 
-def prefix_forward(model, chunk_rows, n_timesteps, n_features, n_segments=None, jit_compile=True):
+def prefix_forward(model, chunk_rows, n_timesteps, n_features, n_segments=None, jit_compile=True, plan=None):
     """The cached :class:`PrefixForward` of ``model`` for this chunk shape, or None when
-    :func:`prefix_plan` refuses the model. One instance per (model, chunk_rows, T, F, n_segments, jit),
-    kept while the model lives (weak keys)."""
-    plan = prefix_plan(model)
+    :func:`prefix_plan` refuses the model (``plan``: the model's plan, when it was read already). One
+    instance per (model, chunk_rows, T, F, n_segments, jit), kept while the model lives (weak keys)."""
+    plan = plan if plan is not None else prefix_plan(model)
     if plan is None:
         return None
     if n_segments is None:

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import inspect
 import json
-import os
 import random
 import sys
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import Keyword, Raised, SeqimpTypeError, SeqimpValueError, Shape, Value
 from .choose import as_predictor
-from .keras_layers import check_keras_input_shape, keras_input_shape, keras_module, walk_layers
+from .keras_layers import check_keras_input_shape, check_stateless, keras_input_shape, keras_module, walk_layers
 from .protocol import as_prediction_array, keras_flavour, keras_model_flavour
 from .sklearn_refit import EstimatorRecipe, build_estimator
 
@@ -111,16 +112,18 @@ def keras_recipe(model, input_shape, *, func="seqimp"):
     """A :class:`KerasRecipe` for a compiled Keras model whose input matches ``input_shape`` (n, ..., F)."""
     flavour = keras_flavour(model)
     if not is_compiled_keras(model):
-        raise ValueError(f"The 'model_or_builder' parameter of {func} must be a compiled Keras model or a "
-                         f"builder function. Got a Keras model that was not compiled: call "
-                         f"model.compile(optimizer=..., loss=...) first, so that every refit can be "
-                         f"compiled the same way.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must be a compiled Keras model or a "
+                               "builder function. Got a Keras model that was not compiled: call "
+                               "model.compile(optimizer=..., loss=...) first, so that every refit can be "
+                               "compiled the same way.", argument="model_or_builder", function=func)
     expected = keras_input_shape(model)
     if expected is None:
-        raise ValueError(f"The 'model_or_builder' parameter of {func} must be a Keras model with a single "
-                         f"input of known rank. Got a model with several or unknown inputs; pass a "
-                         f"builder build(n_features) -> compiled model instead.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must be a Keras model with a single "
+                               "input of known rank. Got a model with several or unknown inputs; pass a "
+                               "builder build(n_features) -> compiled model instead.", argument="model_or_builder",
+                               function=func)
     check_keras_input_shape(model, input_shape)
+    check_stateless(model)
     keras = keras_module(flavour)
     compile_config = model.get_compile_config()
     if getattr(model, "optimizer", None) is not None:
@@ -150,10 +153,10 @@ def rebuild_keras(recipe, n_features, seed):
             with _keras_seed_source(seed):
                 model = keras.models.clone_model(template, input_tensors=keras.Input(shape=shape))
         except Exception as exc:  # noqa: BLE001 - re-raised with what to do instead
-            raise ValueError(f"Could not rebuild the model for input shape {(None,) + shape}: "
-                             f"{type(exc).__name__}: {exc}. Layers whose configuration fixes the number of "
-                             f"features need a builder build(n_features) -> compiled model, or "
-                             f"mode='constant'.") from exc
+            raise SeqimpValueError("Could not rebuild the model for input shape {shape}: {exc}. Layers whose "
+                                   "configuration fixes the number of features need a builder build(n_features) "
+                                   "-> compiled model, or {constant}.", shape=Shape((None,) + shape, worded=False),
+                                   exc=Raised(exc), constant=Keyword("mode", "constant")) from exc
         model.compile_from_config(recipe.compile_config)
     return model
 
@@ -211,16 +214,41 @@ def build_for_fit(source, n_features, seed):
         model = source(int(n_features))
     if keras_model_flavour(model) is not None:
         if not is_compiled_keras(model):
-            raise TypeError("The builder returned a Keras model that was not compiled; call "
-                            "model.compile(...) inside build(n_features).")
+            raise SeqimpTypeError("The builder returned a Keras model that was not compiled; call "
+                                  "model.compile(...) inside build(n_features).", argument="model_or_builder")
     elif not (hasattr(model, "fit") and callable(model.fit)):
-        raise TypeError(f"The builder must return a compiled Keras model (or an object with fit(X, y) and "
-                        f"predict(X)); it returned an object of type {type(model).__name__}.")
+        raise SeqimpTypeError("The builder must return a compiled Keras model (or an object with fit({X}, y) and "
+                              "predict({X})); it returned an object of type {type}.", argument="model_or_builder",
+                              type=type(model).__name__)
     return model
 
 
-def fit_model(model, X, y, fit_kwargs):
-    """``model.fit(X, y, **fit_kwargs)``; Keras models train silently unless ``verbose`` is given."""
+def check_fit_kwargs(model, fit_kwargs, func):
+    """Refuse ``fit_kwargs`` that ``model.fit`` does not take, naming them, before any fit runs (Keras
+    would raise "TensorFlowTrainer.fit() got an unexpected keyword argument" from inside a fit).
+
+    A ``fit`` with ``**kwargs`` takes anything. ``sample_weight`` is left to ``fit``: seqimp passes it
+    itself wherever weights are given, and a ``fit`` without it says so.
+    """
+    try:
+        parameters = inspect.signature(model.fit).parameters
+    except (TypeError, ValueError):  # a fit whose signature Python cannot read
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    named = [name for name, p in parameters.items()
+             if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
+    unknown = [key for key in fit_kwargs if key not in named and key != "sample_weight"]
+    if unknown:
+        raise SeqimpTypeError("The '{argument}' {parameter} of {function} names {unknown}, which {fit} does not "
+                              "take; it takes {known}.", argument="fit_kwargs", function=func,
+                              unknown=Value(unknown), fit=f"{type(model).__name__}.fit()", known=Value(named[2:]))
+
+
+def fit_model(model, X, y, fit_kwargs, func="seqimp"):
+    """``model.fit(X, y, **fit_kwargs)``, once ``fit_kwargs`` are checked against it; Keras models train
+    silently unless ``verbose`` is given."""
+    check_fit_kwargs(model, fit_kwargs, func)
     if keras_flavour(model) is not None:
         fit_kwargs = {"verbose": 0, **fit_kwargs}
         y = np.asarray(y, dtype=np.float32)
@@ -240,26 +268,6 @@ def predict_fitted(model, X, request=None):
                  for i in range(0, X.shape[0], _PREDICT_BATCH)]
         return np.concatenate(parts, axis=0)
     return as_predictor(model, responses=None if request is None else [request])(X)
-
-
-def limit_tf_threads(n_threads):
-    """Cap TensorFlow's thread pools in this (worker) process at ``n_threads``.
-
-    Before TensorFlow is imported the environment variables it reads at start-up are set; after, the
-    threading config, unless TensorFlow has already started (then its pools are left as they are).
-    """
-    n_threads = str(max(1, int(n_threads)))
-    tf = sys.modules.get("tensorflow")
-    if tf is None:
-        os.environ["TF_NUM_INTRAOP_THREADS"] = n_threads
-        os.environ["TF_NUM_INTEROP_THREADS"] = n_threads
-        return
-    try:
-        if tf.config.threading.get_intra_op_parallelism_threads() != int(n_threads):
-            tf.config.threading.set_intra_op_parallelism_threads(int(n_threads))
-            tf.config.threading.set_inter_op_parallelism_threads(int(n_threads))
-    except RuntimeError:
-        pass  # TensorFlow already runs in this process; its pools cannot change any more
 
 
 def release_keras_state():

@@ -1,8 +1,9 @@
 # The R half of seqimp's bridge to R, written once for both ways in: the seqimp R package (reticulate)
-# sources this file on first use, and seqimp.adapters.r_models (rpy2) evaluates it in rpy2's embedded
-# R. Each keeps it in a private environment whose parent is base's namespace, as a package's is, so
-# that S3 methods defined in the user's session are found and the user's globals never shadow base R.
+# and seqimp.adapters.r_models (rpy2, in its embedded R) evaluate this file with source(), and its value
+# is its functions in a private environment whose parent is base's namespace, as a package's is, so that
+# S3 methods defined in the user's session are found and the user's globals never shadow base R.
 # Base R only (stats, utils, methods): nothing here calls Python or loads reticulate.
+local({
 
 # -- data: which R values are numbers, and as doubles with their feature names ----------------------
 
@@ -33,24 +34,11 @@ as_doubles <- function(x) {
   list(values = x, names = if (is.null(dn)) NULL else dn[[length(d)]])
 }
 
-# A data.frame column seqimp reads as numbers: a numeric or logical vector (not a factor, not a
-# matrix column).
-is_number_column <- function(col) {
-  (is.numeric(col) || is.logical(col)) && !is.factor(col) && is.null(dim(col))
-}
-
-# The columns of a data.frame that are not numbers: their names and (first) classes.
-non_numeric_columns <- function(x) {
-  bad <- !vapply(x, is_number_column, logical(1))
-  list(name = names(x)[bad],
-       class = unname(vapply(x[bad], function(col) class(col)[1L], character(1))))
-}
-
 # -- data.frames: an R data.frame as the parts of a pandas DataFrame, and back -----------------------
-# Both ways in (rpy2 and reticulate) build the pandas DataFrame from these parts with
-# seqimp._reticulate.frame_from_parts, and turn a chunk back into parts with frame_parts, which
-# build_frame makes an R data.frame of: factors keep their levels (and whether they are ordered),
-# characters stay characters, logicals logicals, integers integers.
+# Both ways in (rpy2 and reticulate) take a data.frame apart with frame_to_python_parts and build the
+# pandas DataFrame from the parts with seqimp.r_convert.frame_from_r_parts; a chunk comes back as
+# seqimp.r_convert.frame_to_r_parts, which build_frame makes an R data.frame of: factors keep their
+# levels (and whether they are ordered), characters stay characters, logicals logicals, integers integers.
 
 # One column: list(kind, values, levels, ordered, missing, class). kind is "double", "integer",
 # "logical", "factor", "character", or "other" (any other class: Date, POSIXct, list or matrix
@@ -97,7 +85,7 @@ frame_column_parts <- function(col) {
 }
 
 # Every column's parts, as lists by part: list(names, kinds, values, levels, ordered, missing, classes).
-frame_columns <- function(x) {
+frame_to_python_parts <- function(x) {
   columns <- lapply(unname(as.list(x)), frame_column_parts)
   part <- function(name) lapply(columns, `[[`, name)
   list(names = as.character(names(x)), kinds = vapply(columns, `[[`, "", "kind"), values = part("values"),
@@ -105,7 +93,7 @@ frame_columns <- function(x) {
        missing = part("missing"), classes = vapply(columns, `[[`, "", "class"))
 }
 
-# A chunk's parts (seqimp._reticulate.frame_parts) as an R data.frame with the given column names.
+# A chunk's parts (seqimp.r_convert.frame_to_r_parts) as an R data.frame with the given column names.
 build_frame <- function(names, kinds, values, levels, ordered, missing) {
   columns <- lapply(seq_along(kinds), function(j) {
     frame_column(kinds[[j]], as.vector(values[[j]]), levels[[j]], ordered[[j]], missing[[j]])
@@ -139,7 +127,9 @@ frame_column <- function(kind, v, levels, ordered, missing) {
 # seqimp_frame), or anything else.
 is_frame_parts <- function(x) is.list(x) && !is.data.frame(x) && isTRUE(x$seqimp_frame)
 
-frame_from_parts <- function(x) build_frame(x$names, x$kinds, x$values, x$levels, x$ordered, x$missing)
+frame_from_python_parts <- function(x) {
+  build_frame(x$names, x$kinds, x$values, x$levels, x$ordered, x$missing)
+}
 
 # -- models: which objects are models, and one call of a model on one chunk ---------------------------
 
@@ -167,21 +157,10 @@ model_variables <- function(model) {
   if (is.null(tt)) NULL else all.vars(tt)
 }
 
-# The error for a fitted model that reads variables x does not have (by name); NULL when x has them
-# all or the model does not say which it reads. `x_name` is the argument's name ("X" or "x"); names are
-# listed as Python writes a list (['a', 'b']) for rpy2's Python callers, and as R does (c("a", "b"))
-# for the R package's.
-missing_variables_message <- function(model, names, x_name, r_style = FALSE) {
-  missing <- setdiff(model_variables(model), names)
-  if (length(missing) == 0L) return(NULL)
-  listed <- if (r_style) {
-    function(v) sprintf("c(%s)", paste(sprintf("\"%s\"", v), collapse = ", "))
-  } else {
-    function(v) sprintf("[%s]", paste(sprintf("'%s'", v), collapse = ", "))
-  }
-  sprintf(paste0("The R model uses the variables %s, which %s does not have; %s's features are %s. ",
-                 "Pass %s with the model's variables as column names (or feature_names=)."),
-          listed(missing), x_name, x_name, listed(names), x_name)
+# A binomial glm, whose predict() gives log-odds unless asked for type = "response".
+is_binomial_glm <- function(model) {
+  inherits(model, "glm") && is.list(model$family) &&
+    isTRUE(model$family$family %in% c("binomial", "quasibinomial"))
 }
 
 # A chunk (values in R's order) as the array or matrix a model sees: the feature names as the last
@@ -215,7 +194,7 @@ as_prediction <- function(p, kind = "model") {
 # values (in R's order) as an array (n, T, F) or matrix (n, F) with the feature names as the last
 # dimnames.
 as_chunk <- function(v, dims, names) {
-  if (is_frame_parts(v)) v <- frame_from_parts(v)
+  if (is_frame_parts(v)) v <- frame_from_python_parts(v)
   if (!is.data.frame(v)) return(shape(v, dims, names))
   names(v) <- names
   v
@@ -223,6 +202,14 @@ as_chunk <- function(v, dims, names) {
 
 # An R function f(x): x is the chunk as a data.frame, an array (n, T, F) or a matrix (n, F).
 call_function <- function(f, v, dims, names) as_prediction(f(as_chunk(v, dims, names)), "function")
+
+# An R function f(x) of several inputs: x is one list (named like the chunks, if they are) of arrays,
+# matrices or data.frames, each with its input's feature names.
+call_function_several <- function(f, chunks, dims, names) {
+  x <- lapply(seq_along(chunks), function(i) as_chunk(chunks[[i]], dims[[i]], names[[i]]))
+  names(x) <- names(chunks)
+  as_prediction(f(x), "function")
+}
 
 # A fitted model: predict(model, newdata = , ...), newdata a data.frame for 2-D chunks (the feature
 # names are its column names; a data.frame X's factors stay factors) and the array itself for 3-D ones;
@@ -235,15 +222,22 @@ call_predict <- function(model, v, dims, names, ...) {
   as_prediction(predict(model, newdata = newdata, ...), "model")
 }
 
+# One call of the function `name` above for rpy2, which would print an R error to the console and prefix
+# it with the call: list(value = ) on success, list(error = R's message) on an error.
+guarded <- function(name, ...) {
+  tryCatch(list(value = get(name)(...)), error = function(e) list(error = conditionMessage(e)))
+}
+
 # -- results: the seqimp_importance data.frame ---------------------------------------------------------
 
 # The one constructor of a seqimp_importance data.frame, from the parts of a Python ImportanceResult
-# (seqimp._reticulate.result_parts): timesteps come 0-based (-1 for none), and None comes as NULL. In R
+# (seqimp.r_convert.result_parts): timesteps come 0-based (-1 for none), and None comes as NULL. In R
 # every position counts from 1: the timestep column, the labels ("x1@t1", "t1") and the attributions'
 # timestep names.
 new_importance <- function(names, feature, timestep, importances, mean, std, method, metric,
                            granularity, baseline_score, columns, attributions = NULL,
-                           feature_names = NULL, swapped = NULL, categorical_features = NULL) {
+                           feature_names = NULL, swapped = NULL, categorical_features = NULL,
+                           inference = NULL, extra = NULL, label_extras = NULL) {
   text <- function(value) if (is.null(value)) NA_character_ else as.character(value)
   timestep <- as.integer(timestep)
   names <- one_based_labels(as.character(unlist(names)), timestep)
@@ -252,6 +246,13 @@ new_importance <- function(names, feature, timestep, importances, mean, std, met
   if (granularity != "feature") out$timestep <- ifelse(timestep < 0L, NA_integer_, timestep + 1L)
   out$importance <- as.double(mean)
   out$std <- as.double(std)
+  # Inference (seqimp.inference): the columns where the method gives them, and what they mean.
+  for (column in c("se", "ci_low", "ci_high", "p_value")) {
+    if (!is.null(inference[[column]])) out[[column]] <- as.double(unlist(inference[[column]]))
+  }
+  for (key in c("df", "estimator", "covers", "why_no_se", "why_no_pvalues")) {
+    if (!is.null(inference[[key]])) attr(out, paste0("inference_", key)) <- unlist(inference[[key]])
+  }
   if (!is.matrix(importances)) importances <- matrix(importances, nrow = length(names))
   rownames(importances) <- names
   attr(out, "importances") <- importances
@@ -267,6 +268,14 @@ new_importance <- function(names, feature, timestep, importances, mean, std, met
   }
   if (!is.null(attributions)) {
     attr(out, "attributions") <- named_attributions(attributions, as.character(unlist(feature_names)))
+  }
+  # The method's diagnostics (the core's result.extra); `label_extras` names the entries with one row
+  # per label, which a subset of the rows cuts too.
+  if (length(extra) > 0L) {
+    # 1-d arrays (per sample or per label) as plain vectors
+    extra[] <- lapply(extra, function(v) if (is.atomic(v) && length(dim(v)) == 1L) as.vector(v) else v)
+    attr(extra, "label_extras") <- as.character(unlist(label_extras))
+    attr(out, "extra") <- extra
   }
   class(out) <- c("seqimp_importance", "data.frame")
   out
@@ -291,3 +300,6 @@ named_attributions <- function(attributions, feature_names) {
   }
   attributions
 }
+
+environment()
+}, envir = new.env(parent = asNamespace("base")))

@@ -2,11 +2,12 @@
 
 Importing this module imports rpy2 and starts its embedded R; :func:`~seqimp.adapters.as_predictor`
 imports it only when it is handed an rpy2 object. How an R model is called on a chunk is R code in
-``r_bridge.R`` beside this file, the same file the seqimp R package sources (through reticulate), so
-both ways in shape chunks, call ``predict`` and check predictions alike. It is evaluated once into a
-private environment, never the user's globalenv, and every R call runs under rpy2's local converter
-(``localconverter``), never a global ``activate()``. Nothing here loads reticulate inside the embedded
-R: with reticulate 1.28 that can abort the process at exit.
+``r_bridge.R`` beside this file, the same file the seqimp R package evaluates (through reticulate), so
+both ways in shape chunks, call ``predict`` and check predictions alike; what a chunked R model is to the
+core (chunk sizes, the variables check, errors naming X) is :class:`~seqimp.adapters.r_predictor.RChunkPredictor`,
+shared with the R package too. Every R call runs under rpy2's local converter (``localconverter``), never a
+global ``activate()``. Nothing here loads reticulate inside the embedded R: with reticulate 1.28 that can
+abort the process at exit.
 """
 
 from __future__ import annotations
@@ -23,23 +24,10 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("seqimp's R bridge needs rpy2 (pip install 'seqimp[r]'); with R older than 4.5 use "
                       f"'rpy2<3.6'. Importing rpy2 failed: {exc}") from exc
 
-from .._reticulate import frame_parts
+from ..errors import SeqimpTypeError, Value
 from ..frames import is_frame
-from .protocol import Predictor, is_rpy2_object
-
-# The R code shared with the R package.
-R_BRIDGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "r_bridge.R")
-
-# Bytes of R doubles per chunk for R models. Large on purpose: each chunk is one R call, and an R
-# model's per-call overhead (building a data.frame, S3 dispatch) dwarfs its per-row cost.
-_R_CHUNK_BYTES = 128 * 2**20
-
-# A private environment for the shared file, whose parent is base's namespace (as a package's is).
-_LOAD_BRIDGE = """function(path) {
-  bridge <- new.env(parent = asNamespace("base"))
-  sys.source(path, envir = bridge, keep.source = FALSE)
-  bridge
-}"""
+from ..r_convert import frame_to_r_parts
+from .r_predictor import R_BRIDGE, RCallFailed, RChunkPredictor
 
 
 def clean_child_environment():
@@ -69,12 +57,24 @@ _bridge = None
 
 
 def call_bridge(name, *args, **kwargs):
-    """Calls the function ``name`` of the shared R code (loaded on first use)."""
+    """Calls the function ``name`` of the shared R code (evaluated on first use: its value is its functions
+    in a private environment)."""
     global _bridge
     with localconverter(ro.default_converter):
         if _bridge is None:
-            _bridge = ro.r(_LOAD_BRIDGE)(R_BRIDGE)
+            _bridge = ro.baseenv["source"](R_BRIDGE, keep_source=False)[0]
         return _bridge[name](*args, **kwargs)
+
+
+def call_model(name, *args, **kwargs):
+    """Like :func:`call_bridge` for the functions that call the user's R code: an R error is raised as
+    :class:`~seqimp.adapters.r_predictor.RCallFailed` with R's own message (rpy2 would print it to the
+    console and prefix it with the call)."""
+    out = call_bridge("guarded", name, *args, **kwargs)
+    error = r_item(out, "error")
+    if not is_r_null(error):
+        raise RCallFailed(r_string(error))
+    return r_item(out, "value")
 
 
 def is_r_null(value):
@@ -126,8 +126,8 @@ def _r_vector(values):
 def r_frame(frame):
     """A pandas DataFrame (a chunk of a data.frame X) as an R data.frame: factors with their levels
     (ordered where they are), logicals, characters, integers and doubles, NA where values are missing
-    (:func:`seqimp._reticulate.frame_parts`, built by ``build_frame`` in :data:`R_BRIDGE`)."""
-    parts = frame_parts(frame)
+    (:func:`seqimp.r_convert.frame_to_r_parts`, built by ``build_frame`` in :data:`R_BRIDGE`)."""
+    parts = frame_to_r_parts(frame)
     with localconverter(ro.default_converter):
         r_list = ro.baseenv["list"]
         values = r_list(*[_r_vector(v) for v in parts["values"]])
@@ -142,25 +142,17 @@ def _r_chunk(block):
     return r_frame(block) if is_frame(block) else to_r_doubles(block)
 
 
-class _RPredictor(Predictor):
-    """An R model: one R call per chunk, with chunks far larger than for Keras."""
+class _Rpy2Predictor(RChunkPredictor):
+    """An R model through rpy2: one R call per chunk, as the R package's (see RChunkPredictor)."""
 
-    def __init__(self, model, feature_names=None, predict_args=None):
-        super().__init__(model)
-        self._fixed_names = feature_names is not None
-        self.feature_names = None if feature_names is None else [str(n) for n in feature_names]
+    described_as = "an R function or R model (through rpy2)"
+
+    def __init__(self, model, feature_names=None, variables=None, predict_args=None):
+        super().__init__(model, feature_names, variables)
         self.predict_args = dict(predict_args or {})
 
-    def default_chunk_rows(self, row_shape):
-        return max(1, _R_CHUNK_BYTES // (int(np.prod(row_shape)) * 8))
-
     def prepare(self, chunk_rows, data):
-        """R sees X's feature names as column names or dimnames.
-
-        Names given to :func:`r_model` win, as long as there is one per feature."""
-        names = data.feature_names
-        if not (self._fixed_names and len(self.feature_names) == len(names)):
-            self.feature_names = [str(n) for n in names]
+        super().prepare(chunk_rows, data)
         # Several inputs: each array gets its own input's names.
         self.input_feature_names = None if data.is_single else [list(b.feature_names) for b in data.blocks]
 
@@ -182,7 +174,7 @@ class _RPredictor(Predictor):
         return values.reshape(dims, order="F")
 
 
-class RFunctionPredictor(_RPredictor):
+class RFunctionPredictor(_Rpy2Predictor):
     """An R function ``f(x)``: ``x`` is an R array of dims (n, T, F) or a matrix (n, F), with the
     feature names as the last dimnames, or an R data.frame (factors and all) when X is a data.frame;
     ``f`` returns numbers, one row (or element) per sample."""
@@ -192,8 +184,8 @@ class RFunctionPredictor(_RPredictor):
     def _r_call(self, block):
         if isinstance(block, (dict, list)):
             return self._call_several(block)
-        return call_bridge("call_function", self.model, _r_chunk(block), ro.IntVector(block.shape),
-                           self._names_for(block.shape[-1], block))
+        return call_model("call_function", self.model, _r_chunk(block), ro.IntVector(block.shape),
+                          self._names_for(block.shape[-1], block))
 
     def _call_several(self, block):
         """Several inputs: ``f`` gets one R list of arrays (named like X's dict), each with its input's
@@ -201,46 +193,39 @@ class RFunctionPredictor(_RPredictor):
         keys = list(block) if isinstance(block, dict) else None
         values = list(block.values()) if keys is not None else list(block)
         names = getattr(self, "input_feature_names", None) or [None] * len(values)
-        arrays = [call_bridge("as_chunk", _r_chunk(v), ro.IntVector(v.shape),
-                              ro.StrVector(n if n else [f"x{i + 1}" for i in range(v.shape[-1])]))
-                  for v, n in zip(values, names)]
         with localconverter(ro.default_converter):
-            r_list = ro.baseenv["list"](**dict(zip(keys, arrays))) if keys is not None else \
-                ro.baseenv["list"](*arrays)
-            out = self.model(r_list)
-        return call_bridge("as_prediction", out, "function")
+            r_list = ro.baseenv["list"]
+            chunks = [_r_chunk(v) for v in values]
+            chunks = r_list(**dict(zip(keys, chunks))) if keys is not None else r_list(*chunks)
+            dims = r_list(*[ro.IntVector(v.shape) for v in values])
+            labels = r_list(*[ro.StrVector(n if n else [f"x{i + 1}" for i in range(v.shape[-1])])
+                              for v, n in zip(values, names)])
+        return call_model("call_function_several", self.model, chunks, dims, labels)
 
 
-class RModelPredictor(_RPredictor):
+class RModelPredictor(_Rpy2Predictor):
     """A fitted R model, called as ``predict(model, newdata = data.frame(...), ...)`` for 2-D data (the
     feature names are the column names; a data.frame X's factors, logicals and characters reach it as
     they were, factors with their levels) and ``predict(model, newdata = <R array (n, T, F)>, ...)`` for
-    3-D data; S4 ``predict`` methods too."""
+    3-D data; S4 ``predict`` methods too. The variables it reads (from its terms) must be among X's
+    feature names."""
 
     description = "R model"
 
-    def prepare(self, chunk_rows, data):
-        super().prepare(chunk_rows, data)
-        problem = call_bridge("missing_variables_message", self.model, ro.StrVector(self.feature_names),
-                              "X")
-        if not is_r_null(problem):
-            raise ValueError(r_string(problem))
-
     def _r_call(self, block):
-        return call_bridge("call_predict", self.model, _r_chunk(block), ro.IntVector(block.shape),
-                           self._names_for(block.shape[-1], block), **self.predict_args)
-
-
-_IS_BINOMIAL_GLM = """function(m) inherits(m, "glm") && is.list(m$family) &&
-  isTRUE(m$family$family %in% c("binomial", "quasibinomial"))"""
+        return call_model("call_predict", self.model, _r_chunk(block), ro.IntVector(block.shape),
+                          self._names_for(block.shape[-1], block), **self.predict_args)
 
 
 def probability_args(obj):
     """``{"type": "response"}`` for a binomial ``glm``, whose ``predict`` gives log-odds by default: what
     a probability metric needs from it. Nothing for any other R object."""
-    with localconverter(ro.default_converter):
-        binomial = bool(ro.r(_IS_BINOMIAL_GLM)(obj)[0])
-    return {"type": "response"} if binomial else {}
+    return {"type": "response"} if bool(call_bridge("is_binomial_glm", obj)[0]) else {}
+
+
+def _variables(obj):
+    variables = call_bridge("model_variables", obj)
+    return None if is_r_null(variables) else [str(v) for v in variables]
 
 
 def r_model(obj, *, feature_names=None, func="seqimp", **predict_args):
@@ -266,16 +251,18 @@ def r_model(obj, *, feature_names=None, func="seqimp", **predict_args):
         Pass it as ``model`` to any importance function. R models given directly as ``model`` are
         wrapped by this function with no extra arguments.
     """
-    if not is_rpy2_object(obj):
-        raise TypeError(f"The 'model' parameter of {func} must be an rpy2 R function or fitted R model "
-                        f"for r_model. Got an object of type {type(obj).__name__} instead.")
+    if not isinstance(obj, ri.Sexp):
+        raise SeqimpTypeError("The '{argument}' {parameter} of {function} must be an rpy2 R function or fitted "
+                              "R model for r_model. Got an object of type {type} instead.", argument="model",
+                              function=func, type=type(obj).__name__)
     kind = r_string(call_bridge("value_kind", obj))
     if kind == "function":
         if predict_args:
-            raise TypeError(f"predict arguments {sorted(predict_args)} apply to fitted R models; an R "
-                            f"function is called as f(x). Got an R function.")
+            raise SeqimpTypeError("predict arguments {names} apply to fitted R models; an R function is called "
+                                  "as f(x). Got an R function.", names=Value(sorted(predict_args)))
         return RFunctionPredictor(obj, feature_names)
     if bool(call_bridge("has_predict", obj)[0]):
-        return RModelPredictor(obj, feature_names, predict_args)
-    raise TypeError(f"The 'model' parameter of {func} must be an R function or a fitted R model with a "
-                    f"predict() method. Got an R object of class {r_classes(obj)} instead.")
+        return RModelPredictor(obj, feature_names, _variables(obj), predict_args)
+    raise SeqimpTypeError("The '{argument}' {parameter} of {function} must be an R function or a fitted R model "
+                          "with a predict() method. Got an R object of class {classes} instead.", argument="model",
+                          function=func, classes=Value(r_classes(obj)))

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import Keyword, SeqimpValueError, Shape, Value
+
 from .protocol import Predictor, as_prediction_array, describe_model
 
 PREDICT = "predict"
@@ -86,12 +88,13 @@ class ResponsePredictor(Predictor):
         if not self.classifier:
             return PREDICT  # a regressor or a plain object: its predictions are scored as they are
         wanted = " or ".join(_WHAT.get(o, o) for o in options)
-        raise ValueError(
-            f"The 'metric' parameter of {func} is {name!r}, which scores {wanted}, but the model "
-            f"({describe_model(self.model)}) has no {' or '.join(options)}: it gives only class labels, "
-            f"and seqimp never scores labels with a probability or ranking metric. Use a classifier with "
-            f"predict_proba (e.g. wrapped in sklearn.calibration.CalibratedClassifierCV), or a metric "
-            f"scored on labels such as 'accuracy' or 'f1'.")
+        raise SeqimpValueError(
+            "The '{argument}' {parameter} of {function} is {name}, which scores {wanted}, but the model ({model}) has "
+            "no {methods}: it gives only class labels, and seqimp never scores labels with a probability or ranking "
+            "metric. Use a classifier with predict_proba (e.g. wrapped in sklearn.calibration.CalibratedClassifierCV), "
+            "or a metric scored on labels such as {accuracy} or {f1}.", argument="metric", function=func,
+            name=Value(name), wanted=wanted, model=describe_model(self.model), methods=" or ".join(options),
+            accuracy=Value("accuracy"), f1=Value("f1"))
 
     def _positive(self, pos_label, name, func):
         """The column of a binary classifier's positive class (None for other models)."""
@@ -102,9 +105,10 @@ class ResponsePredictor(Predictor):
             return 1
         known = classes.tolist()
         if pos_label not in known:
-            raise ValueError(f"The 'metric' parameter of {func} is {name!r}, whose pos_label={pos_label!r} "
-                             f"is not one of the model's classes {known}. Pass make_scorer(..., "
-                             f"pos_label=<one of them>).")
+            raise SeqimpValueError("The '{argument}' {parameter} of {function} is {name}, whose {pos_label} is not one "
+                                   "of the model's classes {known}. Pass make_scorer(..., pos_label=<one of them>).",
+                                   argument="metric", function=func, name=Value(name),
+                                   pos_label=Keyword("pos_label", pos_label), known=Value(known))
         return known.index(pos_label)
 
     def _response(self, raw, method, column):
@@ -112,8 +116,8 @@ class ResponsePredictor(Predictor):
             return raw
         if method == "predict_proba" or method == "predict_log_proba":
             if raw.ndim != 2 or raw.shape[1] != 2:
-                raise ValueError(f"{method} of a binary classifier returned shape {raw.shape}; expected "
-                                 f"(n, 2).")
+                raise SeqimpValueError("{method} of a binary classifier returned {shape}; expected (n, 2).",
+                                       method=method, shape=Shape(raw.shape))
             return raw[:, column]
         if method == "decision_function" and raw.ndim == 1 and column == 0:
             return -raw

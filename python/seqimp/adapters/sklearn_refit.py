@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import Raised, SeqimpTypeError
+
 _API = ("get_params", "fit", "predict")
 
 
@@ -47,10 +49,10 @@ def estimator_recipe(estimator, *, func="seqimp"):
     try:
         template = clone(estimator)
     except Exception as exc:  # noqa: BLE001 - re-raised naming the argument
-        raise TypeError(f"The 'model_or_builder' parameter of {func} must be an estimator that "
-                        f"sklearn.base.clone can copy (its get_params() must give back the arguments of "
-                        f"its __init__). Cloning the {type(estimator).__name__} failed: "
-                        f"{type(exc).__name__}: {exc}") from None
+        raise SeqimpTypeError("The '{argument}' {parameter} of {function} must be an estimator that "
+                              "sklearn.base.clone can copy (its get_params() must give back the arguments of its "
+                              "__init__). Cloning the {estimator} failed: {exc}", argument="model_or_builder",
+                              function=func, estimator=type(estimator).__name__, exc=Raised(exc)) from None
     return EstimatorRecipe(template)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import checks
+from ..inference import nadeau_bengio
 from ..result import ImportanceResult
 from .retrain import Retrainer, session
 from .setup import make_setup
@@ -258,7 +259,7 @@ def _result(setup, method, importances, baseline, extra, **params):
         params={**params, "mode": setup.mode, "mask": setup.data.mask_source, "cv": setup.cv_description,
                 "n_folds": len(setup.folds),
                 "fit_kwargs": dict(setup.fit_kwargs)},
-        extra=extra,
+        extra=extra, inference=nadeau_bengio(importances, setup.folds, selected=method != "lofo"),
     )
 
 

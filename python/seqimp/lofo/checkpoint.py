@@ -18,6 +18,8 @@ import types
 
 import numpy as np
 
+from ..errors import SeqimpRuntimeError, SeqimpValueError, Value
+
 FORMAT = "seqimp-retrain-checkpoint"
 VERSION = 1
 
@@ -238,9 +240,9 @@ class Checkpoint:
         except (ValueError, UnicodeDecodeError):
             header = None
         if not isinstance(header, dict) or header.get("format") != FORMAT:
-            raise ValueError(f"The 'checkpoint' file {path!r} exists but is not a seqimp checkpoint. "
-                             f"Pass a path to a new file or to a checkpoint written by seqimp; the file "
-                             f"was left untouched.")
+            raise SeqimpValueError("The '{argument}' file {path} exists but is not a seqimp checkpoint. Pass a "
+                                   "path to a new file or to a checkpoint written by seqimp; the file was left "
+                                   "untouched.", argument="checkpoint", path=Value(path))
         records = []
         for number, line in enumerate(complete[1:], start=2):
             if not line.strip():
@@ -248,8 +250,8 @@ class Checkpoint:
             try:
                 records.append(json.loads(line))
             except ValueError:
-                raise ValueError(f"The 'checkpoint' file {path!r} is damaged at line {number}. Delete it "
-                                 f"to start over.") from None
+                raise SeqimpValueError("The '{argument}' file {path} is damaged at line {number}. Delete it to "
+                                       "start over.", argument="checkpoint", path=Value(path), number=number) from None
         return header, records, good_bytes
 
     def open(self, seed):
@@ -258,10 +260,10 @@ class Checkpoint:
         self._file = os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666), "r+b")
         try:
             if not _lock(self._file.fileno()):
-                raise RuntimeError(
-                    f"The 'checkpoint' file {self.path!r} is being written by another run (another "
-                    f"process, or another call in this one, holds its lock). Wait for that run to finish "
-                    f"and call again to resume from the file, or pass another path.")
+                raise SeqimpRuntimeError(
+                    "The '{argument}' file {path} is being written by another run (another process, or another "
+                    "call in this one, holds its lock). Wait for that run to finish and call again to resume "
+                    "from the file, or pass another path.", argument="checkpoint", path=Value(self.path))
             self._start_or_resume(seed)
         except BaseException:
             self.close()
@@ -277,8 +279,9 @@ class Checkpoint:
                          "fingerprint": self.fingerprint})
             return
         if header.get("version") != VERSION:
-            raise ValueError(f"The 'checkpoint' file {self.path!r} was written by another version of "
-                             f"seqimp (format {header.get('version')}). Pass a new path.")
+            raise SeqimpValueError("The '{argument}' file {path} was written by another version of seqimp "
+                                   "(format {version}). Pass a new path.", argument="checkpoint",
+                                   path=Value(self.path), version=str(header.get("version")))
         self._check_fingerprint(header)
         self._load(records)
         self._file.truncate(good_bytes)  # drop a torn tail so the next line starts cleanly
@@ -297,10 +300,11 @@ class Checkpoint:
                                                                   self.fingerprint["builder code"]))
             if then.startswith("Python ") and then != now:
                 note = f"{note[:-1]}, or the file was written under {then} and this is {now}."
-        raise ValueError(
-            f"The 'checkpoint' file {self.path!r} was written by a {header.get('func')} run with "
-            f"different {', '.join(differ)}, so its scores cannot be reused for this call.{note} Pass a "
-            f"new checkpoint path, or delete the file to start over. The file was left untouched.")
+        raise SeqimpValueError(
+            "The '{argument}' file {path} was written by a {func} run with different {differ}, so its scores "
+            "cannot be reused for this call.{note} Pass a new checkpoint path, or delete the file to start over. "
+            "The file was left untouched.", argument="checkpoint", path=Value(self.path),
+            func=str(header.get("func")), differ=", ".join(differ), note=note)
 
     def _load(self, records):
         n_labels = len(self.label_names)
@@ -309,8 +313,9 @@ class Checkpoint:
             if not (isinstance(active, list) and all(isinstance(a, int) and 0 <= a < n_labels for a in active)
                     and isinstance(fold, int) and 0 <= fold < self.n_folds
                     and isinstance(score, (int, float))):
-                raise ValueError(f"The 'checkpoint' file {self.path!r} holds an invalid record {record!r}. "
-                                 f"Delete it to start over.")
+                raise SeqimpValueError("The '{argument}' file {path} holds an invalid record {record}. Delete it "
+                                       "to start over.", argument="checkpoint", path=Value(self.path),
+                                       record=Value(record))
             self.done[(tuple(active), fold)] = float(score)
 
     def _write(self, obj):

@@ -17,6 +17,7 @@ from typing import Optional
 import numpy as np
 
 from .. import checks
+from ..errors import Position, Raised, SeqimpValueError, text
 
 
 def _sub_seed(root, *key):
@@ -29,8 +30,8 @@ def fold_seeds(root, n_folds):
     return [_sub_seed(root, 1, k) for k in range(n_folds)]
 
 
-_CV_EXPECTED = ("an int in the range [2, n_samples], a scikit-learn splitter (an object with .split) or "
-                "an iterable of (train, test) index arrays")
+_CV_EXPECTED = text("{an_int} in the range [2, n_samples], a scikit-learn splitter (an object with .split) or "
+                    "an iterable of (train, test) index arrays")
 
 
 def make_folds(cv, n_samples, y, root, func):
@@ -47,10 +48,11 @@ def make_folds(cv, n_samples, y, root, func):
         try:
             splits = list(cv.split(np.zeros((n_samples, 1)), y if y.ndim == 1 else None))
         except Exception as exc:  # noqa: BLE001
-            raise ValueError(
-                f"The 'cv' parameter of {func} could not split the {n_samples} samples of X: "
-                f"{type(exc).__name__}: {exc}. A splitter that needs sample groups (GroupKFold) can be "
-                f"given as its splits: cv=list(GroupKFold(5).split(np.zeros((n, 1)), groups=g)).") from None
+            raise SeqimpValueError(
+                "The '{argument}' {parameter} of {function} could not split the {n_samples} samples of {X}: "
+                "{exc}. A splitter that needs sample groups (GroupKFold) can be given as its splits: "
+                "cv=list(GroupKFold(5).split(np.zeros((n, 1)), groups=g)).", argument="cv", function=func,
+                n_samples=n_samples, exc=Raised(exc)) from None
         description = repr(cv)
     elif hasattr(cv, "__iter__") and not isinstance(cv, dict):
         splits = cv
@@ -62,8 +64,9 @@ def make_folds(cv, n_samples, y, root, func):
         try:
             train, test = split
         except (TypeError, ValueError):
-            raise ValueError(f"The 'cv' parameter of {func} must give (train, test) index pairs; split {i} "
-                             f"is {type(split).__name__}.") from None
+            raise SeqimpValueError("The '{argument}' {parameter} of {function} must give (train, test) index "
+                                   "pairs; split {i} is {type}.", argument="cv", function=func, i=Position(i),
+                                   type=type(split).__name__) from None
         pair = []
         for part, idx in (("train", train), ("test", test)):
             idx = np.asarray(idx)
@@ -71,8 +74,10 @@ def make_folds(cv, n_samples, y, root, func):
                 idx = np.flatnonzero(idx)
             if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer) or \
                     idx.min() < 0 or idx.max() >= n_samples:
-                raise ValueError(f"The 'cv' parameter of {func} gave an invalid {part} part in split {i}: "
-                                 f"it must be a non-empty array of sample indices in [0, {n_samples - 1}].")
+                raise SeqimpValueError("The '{argument}' {parameter} of {function} gave an invalid {part} part in "
+                                       "split {i}: it must be a non-empty array of sample indices in "
+                                       "[{first}, {last}].", argument="cv", function=func, part=part,
+                                       i=Position(i), first=Position(0), last=Position(n_samples - 1))
             pair.append(idx.astype(np.int64))
         folds.append(tuple(pair))
     if not folds:

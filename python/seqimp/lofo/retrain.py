@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import adapters
+from .. import adapters, errors
+from ..errors import Raised, SeqimpError, Value, text
 from ..metrics import check_target
 from .folds import Inputs, fit_widths, fold_fit_kwargs, fold_inputs
 
@@ -30,8 +31,10 @@ from .folds import Inputs, fit_widths, fold_fit_kwargs, fold_inputs
 _FIT_LOCK = threading.Lock()
 
 
-class FitError(RuntimeError):
+class FitError(SeqimpError, RuntimeError):
     """A retraining fit failed. The message names the feature (or group) and the fold."""
+
+    type_name = "FitError"
 
 
 # The public name: what users catch, and what tracebacks show.
@@ -79,7 +82,7 @@ def _portable(exc):
         pickle.dumps(exc)
         return exc
     except Exception:  # noqa: BLE001
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
+        return RuntimeError(f"{errors.type_name(exc)}: {exc}")
 
 
 def _worker_threads(default):
@@ -113,7 +116,7 @@ def _fit_task(source, X, y, task, train, test, fit_kwargs, input_ndim, metric, t
             source = _PerInput(source, fit_widths(X, task))
         with _FIT_LOCK, _kept_global_rng(in_caller), _local_nested_jobs(in_caller):
             model = adapters.build_for_fit(source, n_features, task.seed)
-            adapters.fit_model(model, X_train, y[train], kwargs)
+            adapters.fit_model(model, X_train, y[train], kwargs, func)
             predictions = _predict(model, X_test, metric)
             del model
             if not in_caller:
@@ -265,8 +268,8 @@ class Retrainer:
             tasks.append(_Task(active, k, keep, constant, s.fold_seeds[k]))
         n_jobs = s.n_jobs
         if n_jobs != 1 and "rpy2.robjects" in sys.modules:
-            # rpy2's R start-up left a library path that breaks child Pythons; see seqimp.r.
-            from ..r import clean_child_environment
+            # rpy2's R start-up left a library path that breaks child Pythons; see adapters.r_models.
+            from ..adapters.r_models import clean_child_environment
 
             clean_child_environment()
         # Each worker process gets its share of the cores for TensorFlow (Dask workers: their own
@@ -295,16 +298,16 @@ class Retrainer:
 
     def _raise(self, task, exc, tb):
         s = self.s
-        where = f"{_describe_fit(s, task.active)}, fold {task.fold + 1} of {len(s.folds)}"
+        if isinstance(exc, SeqimpError) and exc.argument == "fit_kwargs":  # the caller's, not the fit's
+            raise exc
         kept = ""
         if s.checkpoint is not None:
-            kept = (f" The {len(s.checkpoint.done)} finished fits are kept in {s.checkpoint.path!r}; "
-                    f"rerun with the same arguments to resume.")
-        text = str(exc).rstrip(".") or "(no message)"
-        message = f"{s.func}: the fit {where} failed: {type(exc).__name__}: {text}.{kept}"
-        if tb is not None:
-            message += f"\n\nTraceback of the failed fit (in a worker process):\n{tb}"
-        raise FitError(message) from exc
+            kept = text(" The {n} finished fits are kept in {path}; rerun with the same arguments to resume.",
+                        n=len(s.checkpoint.done), path=Value(s.checkpoint.path))
+        trace = "" if tb is None else f"\n\nTraceback of the failed fit (in a worker process):\n{tb}"
+        raise FitError("{function}: the fit {where}, fold {fold} of {n_folds} failed: {exc}.{kept}{trace}",
+                       function=s.func, where=_describe_fit(s, task.active), fold=task.fold + 1,
+                       n_folds=len(s.folds), exc=Raised(exc, sentence=True), kept=kept, trace=trace) from exc
 
 
 @contextlib.contextmanager
@@ -331,7 +334,7 @@ def _describe_fit(setup, active):
         return f"with every {kind}"
     if len(missing) == 1:
         if setup.mode == "drop":
-            return f"without {kind} {missing[0]!r}"
-        return f"with {kind} {missing[0]!r} held at its training mean"
-    shown = f"with only the {kind}s {[names[i] for i in active]}"
-    return shown if setup.mode == "drop" else shown + " (the others held at their training means)"
+            return text("without {kind} {name}", kind=kind, name=Value(missing[0]))
+        return text("with {kind} {name} held at its training mean", kind=kind, name=Value(missing[0]))
+    shown = text("with only the {kind}s {names}", kind=kind, names=Value([names[i] for i in active]))
+    return shown if setup.mode == "drop" else text("{shown} (the others held at their training means)", shown=shown)

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import adapters, checks
+from ..edge import python_arguments
+from ..errors import Keyword, Raised, SeqimpTypeError, SeqimpValueError, Shape, Value, text
 from ..inputs import as_sequence_data, as_target
 from ..labels import feature_label, make_labels
 from ..masks import apply_mask
 from ..metrics import get_metric
-from ..scoring import check_sample_weight
+from ..task_scoring import check_sample_weight
 from .checkpoint import Checkpoint, digest, fingerprint, qualname, stable
 from .folds import fold_seeds, make_folds
 
@@ -33,18 +35,20 @@ def _check_fit_kwargs(fit_kwargs, n_samples, func):
     if fit_kwargs is None:
         return {}
     if not hasattr(fit_kwargs, "items"):
-        checks.fail("fit_kwargs", func, "a dict of keyword arguments for model.fit, or None", fit_kwargs,
+        checks.fail("fit_kwargs", func, text("{a_dict} of keyword arguments for model.fit, or {None}"), fit_kwargs,
                     TypeError)
     fit_kwargs = dict(fit_kwargs)
     for key, value in fit_kwargs.items():
         if not isinstance(key, str):
-            checks.fail("fit_kwargs", func, "a dict with string keys", fit_kwargs, TypeError)
+            checks.fail("fit_kwargs", func, text("{a_dict} with string keys"), fit_kwargs, TypeError)
         if key in _REJECTED_FIT_KWARGS:
-            raise ValueError(f"The 'fit_kwargs' parameter of {func} must not contain {key!r}: "
-                             f"{_REJECTED_FIT_KWARGS[key]}.")
+            raise SeqimpValueError("The '{argument}' {parameter} of {function} must not contain {key}: {why}.",
+                                   argument="fit_kwargs", function=func, key=Value(key),
+                                   why=_REJECTED_FIT_KWARGS[key])
         if key == "sample_weight" and value is not None and np.shape(value)[:1] != (n_samples,):
-            raise ValueError(f"The 'fit_kwargs' parameter of {func}: 'sample_weight' must have one weight "
-                             f"per sample of X ({n_samples}); got shape {np.shape(value)}.")
+            raise SeqimpValueError("The '{argument}' {parameter} of {function}: {key} must have one weight per "
+                                   "sample of {X} ({expected}); got {got}.", argument="fit_kwargs", function=func,
+                                   key=Value(key), expected=n_samples, got=Shape(np.shape(value)))
     return fit_kwargs
 
 
@@ -53,8 +57,8 @@ def _check_n_jobs(n_jobs, func):
         return None
     if isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, numbers.Real) or \
             not float(n_jobs).is_integer() or int(n_jobs) == 0:
-        checks.fail("n_jobs", func, "a non-zero int (-1 for every core or worker) or None", n_jobs, TypeError
-                    if not isinstance(n_jobs, numbers.Real) or isinstance(n_jobs, bool) else ValueError)
+        checks.fail("n_jobs", func, text("a non-zero {int} (-1 for every core or worker) or {None}"), n_jobs,
+                    TypeError if not isinstance(n_jobs, numbers.Real) or isinstance(n_jobs, bool) else ValueError)
     return int(n_jobs)
 
 
@@ -62,14 +66,15 @@ def _check_checkpoint(checkpoint, func):
     if checkpoint is None:
         return None
     if not isinstance(checkpoint, (str, os.PathLike)):
-        checks.fail("checkpoint", func, "a file path (str or os.PathLike) or None", checkpoint, TypeError)
+        checks.fail("checkpoint", func, text("a file path (str or os.PathLike) or {None}"), checkpoint, TypeError)
     path = os.path.abspath(os.fspath(checkpoint))
     if os.path.isdir(path):
         checks.fail("checkpoint", func, "a file path, not a folder", os.fspath(checkpoint))
     folder = os.path.dirname(path)
     if not os.path.isdir(folder):
-        raise ValueError(f"The 'checkpoint' parameter of {func} must be a path in an existing folder. "
-                         f"Got {os.fspath(checkpoint)!r}, but the folder {folder!r} does not exist.")
+        raise SeqimpValueError("The '{argument}' {parameter} of {function} must be a path in an existing folder. "
+                               "Got {got}, but the folder {folder} does not exist.", argument="checkpoint",
+                               function=func, got=Value(os.fspath(checkpoint)), folder=Value(folder))
     return path
 
 
@@ -77,13 +82,16 @@ def _model_source(model_or_builder, data, func):
     """(what each fit builds from, what identifies it in a checkpoint's fingerprint)."""
     if not data.is_single and (adapters.keras_model_flavour(model_or_builder) is not None or
                                adapters.is_sklearn_estimator(model_or_builder)):
-        counts = "{" + ", ".join(f"{b.name!r}: {b.n_features}" for b in data.blocks) + "}" \
-            if data.structure == "dict" else str([b.n_features for b in data.blocks])
-        raise TypeError(f"The 'model_or_builder' parameter of {func} must be a builder function when X has "
-                        f"several inputs: build(n_features) is then called with one count per input, "
-                        f"keyed like X (here {counts} with every feature), and returns a compiled model "
-                        f"for inputs that narrow. A compiled multi-input model cannot be rebuilt for a "
-                        f"narrower input yet.")
+        counts = {b.name: b.n_features for b in data.blocks} if data.structure == "dict" else \
+            [b.n_features for b in data.blocks]
+        raise SeqimpTypeError("The '{argument}' {parameter} of {function} must be a builder function when {X} has "
+                              "several inputs: build(n_features) is then called with one count per input, "
+                              "keyed like {X} (here {counts} with every feature), and returns a compiled model "
+                              "for inputs that narrow. A compiled multi-input model cannot be rebuilt for a "
+                              "narrower input yet.", argument="model_or_builder", function=func, counts=counts)
+    adapters.refuse_torch(model_or_builder, func, "model_or_builder",
+                          advice="LOFO refits the model on every fold, and seqimp refits Keras models, builders "
+                                 "build(n_features) -> compiled Keras model, and scikit-learn estimators")
     if adapters.keras_model_flavour(model_or_builder) is not None:
         recipe = adapters.keras_recipe(model_or_builder, data.input_shape, func=func)
         return recipe, recipe.fingerprint
@@ -92,13 +100,14 @@ def _model_source(model_or_builder, data, func):
         template = recipe.estimator
         return recipe, f"estimator {qualname(template)} {stable(template.get_params(deep=True))}"
     if adapters.is_sklearn_estimator_class(model_or_builder):
-        raise TypeError(f"The 'model_or_builder' parameter of {func} must be an estimator instance, such as "
-                        f"{model_or_builder.__name__}(), not the class {model_or_builder.__name__}: a class "
-                        f"would be called as a builder, with the number of features as its first argument.")
+        raise SeqimpTypeError("The '{argument}' {parameter} of {function} must be an estimator instance, such as "
+                              "{name}(), not the class {name}: a class would be called as a builder, with the "
+                              "number of features as its first argument.", argument="model_or_builder",
+                              function=func, name=model_or_builder.__name__)
     if callable(model_or_builder):
         return model_or_builder, "builder " + stable(model_or_builder)
-    checks.fail("model_or_builder", func, "a compiled Keras model or a builder function "
-                "build(n_features) -> compiled model, or a scikit-learn estimator", model_or_builder, TypeError)
+    checks.fail("model_or_builder", func, "a compiled Keras model or a builder function build(n_features) -> "
+                "compiled model, or a scikit-learn estimator", model_or_builder, TypeError)
 
 
 def _check_picklable(source, n_jobs, func):
@@ -112,9 +121,10 @@ def _check_picklable(source, n_jobs, func):
 
         cloudpickle.dumps(source)
     except Exception as exc:  # noqa: BLE001
-        raise TypeError(f"The 'model_or_builder' parameter of {func} must be picklable to run with "
-                        f"n_jobs={n_jobs} (worker processes or a Dask cluster): {type(exc).__name__}: "
-                        f"{exc}. Define the builder at module level, or use n_jobs=1.") from None
+        raise SeqimpTypeError("The '{argument}' {parameter} of {function} must be picklable to run with {n_jobs} "
+                              "(worker processes or a Dask cluster): {exc}. Define the builder at module level, or "
+                              "use {one_job}.", argument="model_or_builder", function=func,
+                              n_jobs=Keyword("n_jobs", n_jobs), exc=Raised(exc), one_job=Keyword("n_jobs", 1)) from None
 
 
 def _labels(data, groups, func):
@@ -129,9 +139,10 @@ def _labels(data, groups, func):
         if j in grouped:
             continue
         if name in names:
-            raise ValueError(f"The 'groups' parameter of {func} has a group named {name!r} that does not "
-                             f"hold the feature {name!r}; that feature is in no group, so it has a row of "
-                             f"its own under the same name. Rename the group or put the feature in a group.")
+            raise SeqimpValueError("The '{argument}' {parameter} of {function} has a group named {name} that does "
+                                   "not hold the feature {name}; that feature is in no group, so it has a row of "
+                                   "its own under the same name. Rename the group or put the feature in a group.",
+                                   argument="groups", function=func, name=Value(name))
         labels.append(feature_label(data, j))  # in its own input, whichever that is
     return granularity, labels
 
@@ -186,16 +197,17 @@ def _check_categorical(data, source, mode, func):
     only a scikit-learn estimator gets a DataFrame's non-numeric columns, as a DataFrame."""
     names = [data.feature_names[j] for j in data.categorical_features]
     if names and mode == "constant":
-        raise TypeError(f"{func} with mode='constant' holds a feature at its training mean, and X has "
-                        f"categorical features {names} (non-numeric DataFrame columns, booleans or R "
-                        f"factors), which have none. Use mode='drop'.")
+        raise SeqimpTypeError("{function} with {constant} holds a feature at its training mean, and {X} has "
+                              "categorical features {names} (non-numeric DataFrame columns, booleans or R "
+                              "factors), which have none. Use {drop}.", argument="mode", function=func,
+                              constant=Keyword("mode", "constant"), names=Value(names), drop=Keyword("mode", "drop"))
     coded = [name for block in data.blocks if block.frame is not None
              for name, values in zip(block.feature_names, block.frame.values) if values is not None]
     if coded and not isinstance(source, adapters.EstimatorRecipe):
-        raise TypeError(f"{func} fits a builder's or a Keras model on X as arrays of numbers, and X has "
-                        f"non-numeric columns {coded}. Encode them as numbers first (e.g. one-hot "
-                        f"columns), or pass an unfitted scikit-learn estimator, which is fitted on "
-                        f"DataFrames.")
+        raise SeqimpTypeError("{function} fits a builder's or a Keras model on {X} as arrays of numbers, and {X} "
+                              "has non-numeric columns {coded}. Encode them as numbers first (e.g. one-hot "
+                              "columns), or pass an unfitted scikit-learn estimator, which is fitted on "
+                              "DataFrames.", argument="X", function=func, coded=Value(coded))
 
 
 def make_setup(func, *, model_or_builder, X, y, fit_kwargs, metric, cv, mode, groups, feature_names,
@@ -203,13 +215,17 @@ def make_setup(func, *, model_or_builder, X, y, fit_kwargs, metric, cv, mode, gr
                mask=None, mask_value=None):
     """Check the arguments of ``func`` and resolve them; the checks run in a fixed order, so that of
     several bad arguments the same one is always reported."""
+    given = python_arguments(func, X=X, y=y, feature_names=feature_names, groups=groups,
+                             sample_weight=sample_weight, mask=mask, mask_value=mask_value)
+    X, y, feature_names, groups = given["X"], given["y"], given["feature_names"], given["groups"]
+    sample_weight, mask, mask_value = given["sample_weight"], given["mask"], given["mask_value"]
     mode = checks.check_option(mode, "mode", func, MODES)
     progress = checks.check_bool(progress, "progress", func)
     n_jobs = _check_n_jobs(n_jobs, func)
     path = _check_checkpoint(checkpoint, func)
     metric = get_metric(metric, func)
     data = apply_mask(as_sequence_data(X, feature_names, func=func), model_or_builder, mask, mask_value, func)
-    y = as_target(y, data.n_samples, func=func)
+    y = as_target(y, data.n_samples, func=func, data=data)
     fit_kwargs = _check_fit_kwargs(fit_kwargs, data.n_samples, func)
     sample_weight = check_sample_weight(sample_weight, data.n_samples, [(None, metric)], func)
     granularity, labels = _labels(data, groups, func)
@@ -219,6 +235,8 @@ def make_setup(func, *, model_or_builder, X, y, fit_kwargs, metric, cv, mode, gr
     root = stored if stored is not None else checks.check_random_state(random_state, func)
     folds, cv_description = make_folds(cv, data.n_samples, y, root, func)
     source, model_id = _model_source(model_or_builder, data, func)
+    if not callable(source):  # a Keras recipe or an estimator: fit is known now; a builder's at its first fit
+        adapters.check_fit_kwargs(model_or_builder, fit_kwargs, func)
     _check_categorical(data, source, mode, func)
     _check_picklable(source, n_jobs, func)
 

@@ -10,7 +10,7 @@ from sklearn.metrics import fbeta_score, get_scorer, get_scorer_names, make_scor
 
 import seqimp
 from seqimp.metrics import get_metric, get_metrics
-from seqimp.scorers import scorer_arguments
+from seqimp.sklearn_scorers import scorer_arguments
 
 F = "permutation_importance"
 # Names that need a y scikit-learn's own scorer refuses on a binary or a 1-D target.

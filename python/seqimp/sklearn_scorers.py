@@ -9,6 +9,19 @@ perturbed copy of X could not do. The metric's value is ``sign * score_func(y, r
 with greater_is_better=True, so importances (baseline minus permuted score) equal scikit-learn's in
 sign and value: a "neg_" scorer's baseline score is negative, its importances positive when worse.
 
+Two rules make a scorer mean on a network's outputs what it means on a classifier's responses, and
+seqimp's own metrics follow them too:
+
+- A metric scored on predicted labels (``accuracy``, ``f1``, ``precision``, ``recall``, ...) given
+  class probabilities (a sigmoid's (n,) or (n, 1), a softmax's (n, k)) scores the labels
+  :func:`predicted_labels` reads from them: a probability >= 0.5 is class 1, the largest of k class
+  probabilities is its class. Integer outputs (a classifier's ``predict``) are labels as they are.
+- Probabilities are checked in the precision the model computed them in: float32 softmax outputs sum
+  to one within float32's rounding, which scikit-learn's float64 check would call "not summing to
+  one" at every scoring call. Such rows are normalised in float64 first (:func:`in_own_precision`), a
+  change below float32's rounding; rows that do not sum to one in their own precision are refused
+  before any work is done (:mod:`seqimp.metrics`).
+
 This module is a leaf: it builds the arguments of a Metric and imports nothing else from seqimp.
 """
 
@@ -37,14 +50,70 @@ def is_scorer(obj):
     return any(getattr(k, "__module__", "").startswith("sklearn.metrics._scorer") for k in type(obj).__mro__)
 
 
+def is_multiclass(y_true, y_pred):
+    """(n, k) class scores with k > 1 against (n,) class labels or (n, k) one-hot rows."""
+    return y_pred.ndim == 2 and y_pred.shape[1] > 1 and (
+        y_true.ndim == 1 or (y_true.shape == y_pred.shape and np.allclose(y_true.sum(axis=1), 1.0)))
+
+
+def class_labels(y_true):
+    """(n,) class labels from class labels or one-hot rows."""
+    return y_true.argmax(axis=1) if y_true.ndim == 2 else y_true.astype(np.int64)
+
+
+def predicted_labels(y_true, y_pred):
+    """``(y_true, labels)`` as a metric scored on labels needs them: against (n, k) class scores the
+    class with the largest score (y as class labels); for one value per element, integers as they are
+    (a classifier's ``predict``) and probabilities cut at 0.5 (>= 0.5 is class 1)."""
+    if is_multiclass(y_true, y_pred):
+        return class_labels(y_true), y_pred.argmax(axis=1)
+    if np.array_equal(y_pred, np.round(y_pred)):
+        return y_true, y_pred
+    return y_true, (y_pred >= 0.5).astype(np.int64)
+
+
+def own_eps(values):
+    """The machine epsilon of the precision ``values`` were computed in: float32's for float64 values
+    that are all float32 numbers (a float32 model's outputs, upcast), else their dtype's."""
+    values = np.asarray(values)
+    if values.dtype == np.float64 and np.array_equal(values.astype(np.float32), values):
+        return float(np.finfo(np.float32).eps)
+    return float(np.finfo(values.dtype if values.dtype.kind == "f" else np.float64).eps)
+
+
+def sums_to_one(probabilities):
+    """True where every row of (n, k) probabilities sums to one within their own precision's rounding,
+    the tolerance scikit-learn's ``log_loss`` uses (sqrt(eps))."""
+    sums = probabilities.sum(axis=1, dtype=np.float64)
+    return bool(np.allclose(sums, 1.0, rtol=np.sqrt(own_eps(probabilities)), atol=0.0))
+
+
+def in_own_precision(probabilities):
+    """(n, k) probabilities that sum to one in their own precision, normalised in float64 so that
+    scikit-learn's float64 check agrees; anything else is returned as it is."""
+    if probabilities.ndim != 2 or probabilities.shape[1] < 2:
+        return probabilities
+    sums = probabilities.sum(axis=1, keepdims=True)
+    if np.allclose(sums, 1.0, rtol=np.sqrt(np.finfo(np.float64).eps), atol=0.0) or not sums_to_one(probabilities):
+        return probabilities
+    return probabilities / sums
+
+
 class ScoreFunction:
     """``sign * score_func(y_true, y_pred, **kwargs)``, given y and predictions in the shapes scikit-learn's
-    metrics take: (n,) where there is one value per sample, (n, k) for several outputs or classes."""
+    metrics take: (n,) where there is one value per sample, (n, k) for several outputs or classes.
 
-    def __init__(self, score_func, sign, kwargs):
+    ``on_labels``: the score function takes predicted labels (``response_method="predict"`` and a
+    classification metric), so probabilities become labels by :func:`predicted_labels`.
+    ``on_probabilities``: it takes ``predict_proba``, checked in the probabilities' own precision.
+    """
+
+    def __init__(self, score_func, sign, kwargs, on_labels=False, on_probabilities=False):
         self.score_func = score_func
         self.sign = sign
         self.kwargs = dict(kwargs)
+        self.on_labels = on_labels
+        self.on_probabilities = on_probabilities
         self.__name__ = getattr(score_func, "__name__", type(score_func).__name__)
 
     @property
@@ -56,6 +125,10 @@ class ScoreFunction:
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         y_true, y_pred = _sklearn_shapes(np.asarray(y_true), np.asarray(y_pred))
+        if self.on_labels:
+            y_true, y_pred = predicted_labels(y_true, y_pred)
+        elif self.on_probabilities:
+            y_pred = in_own_precision(y_pred)
         kwargs = dict(self.kwargs)
         if sample_weight is not None:
             kwargs["sample_weight"] = sample_weight
@@ -119,8 +192,10 @@ def scorer_arguments(scorer, name=None):
     if not isinstance(response, str):
         response = tuple(response)
     module = getattr(score_func, "__module__", "") or ""
+    on_labels = response == "predict" and module.startswith(_LABEL_MODULES)
     return {
-        "func": ScoreFunction(score_func, sign, kwargs),
+        "func": ScoreFunction(score_func, sign, kwargs, on_labels=on_labels,
+                              on_probabilities=response == "predict_proba"),
         "greater_is_better": True,
         "name": name or _scorer_name(score_func, sign, kwargs),
         "needs_proba": response == "predict_proba",
