@@ -76,7 +76,7 @@ gradient_importance <- function(model, x, method = "saliency", granularity = "fe
   result <- call_core(seqimp_py$gradient_importance, args)
   out <- as_seqimp_importance(result)
   if (identical(args$method, "pad")) {
-    share <- as.vector(r_value(result$extra[["relative_contribution"]]))
+    share <- as.vector(from_py(result$extra[["relative_contribution"]]))
     names(share) <- rownames(attr(out, "importances"))
     attr(out, "relative_contribution") <- share
   }
