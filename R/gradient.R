@@ -7,7 +7,10 @@
 #' @param model A keras model (Keras 3 with the TensorFlow backend, or tf_keras). R functions cannot
 #'   be differentiated; use \code{\link{perturbation_importance}} for them.
 #' @param method Character. \code{"saliency"} (|ds/dx|), \code{"gradient_x_input"},
-#'   \code{"integrated_gradients"} or \code{"smoothgrad"}. Default is \code{"saliency"}.
+#'   \code{"integrated_gradients"}, \code{"smoothgrad"} or \code{"pad"} (the partial derivatives
+#'   method of Dimopoulos et al.: attributions are the signed derivatives, a label's importance the
+#'   sum over its cells of their squares, and the result's \code{relative_contribution} attribute is
+#'   PaD's relative contribution in \%). Default is \code{"saliency"}.
 #' @param baseline NULL, \code{"mean"} or numeric array. Integrated gradients only: the path's
 #'   start; an array of length F, a (T, F) matrix or an array of \code{x}'s dims. Default is NULL
 #'   (zeros).
@@ -26,7 +29,8 @@
 #' @return A \code{seqimp_importance} data.frame whose \code{importances} attribute has one column
 #'   per sample, with an \code{attributions} attribute: an array of \code{x}'s dims with dimnames
 #'   \code{sample} (\code{x}'s row names, if any), \code{timestep} (\code{"t1"}, \code{"t2"}, ...)
-#'   and \code{feature} (the feature names).
+#'   and \code{feature} (the feature names). With \code{method = "pad"}, the attribute
+#'   \code{relative_contribution} (named, in \%, summing to 100).
 #' @examplesIf seqimp_available() && reticulate::py_module_available("keras")
 #' keras <- reticulate::import("keras")
 #' model <- keras$Sequential(list(keras$Input(shape = reticulate::tuple(10L, 3L)),
@@ -69,7 +73,13 @@ gradient_importance <- function(model, x, method = "saliency", granularity = "fe
   bar <- prepare_progress(progress, fn)
   on.exit(bar$close(), add = TRUE)
   args$progress <- bar$py
-  out <- as_seqimp_importance(call_core(seqimp_py$gradient_importance, args))
+  result <- call_core(seqimp_py$gradient_importance, args)
+  out <- as_seqimp_importance(result)
+  if (identical(args$method, "pad")) {
+    share <- as.vector(from_py(result$extra[["relative_contribution"]]))
+    names(share) <- rownames(attr(out, "importances"))
+    attr(out, "relative_contribution") <- share
+  }
   # The attributions' samples are x's rows: they keep x's row names where it has them.
   samples <- if (is.array(x)) dimnames(x)[[1L]] else NULL
   attributions <- attr(out, "attributions")

@@ -86,11 +86,7 @@ stepwise_importance <- function(model, x, y, direction = "backward", fit_kwargs 
   args$mask_value <- prepare_mask_value(mask_value, fn)
   args$direction <- as_string(direction, "direction", fn)
   result <- call_core(core_module("lofo")$stepwise_importance, args)
-  out <- as_seqimp_importance(result)
-  extra <- result$extra
-  attr(out, "rank") <- as.integer(as.vector(from_py(extra[["rank"]])))
-  attr(out, "order") <- as.character(unlist(from_py(extra[["order"]])))
-  out
+  with_path(as_seqimp_importance(result), result)
 }
 
 retrain_args <- function(fn, model, x, y, fit_kwargs, metric, metric_label, cv, mode, groups,

@@ -29,7 +29,7 @@ from .transforms import AdditiveNoise
 # "shape" in Python's messages, "dims" in R's.
 _SHAPE = Words("shape", "dims")
 
-METHODS = ("saliency", "gradient_x_input", "integrated_gradients", "smoothgrad")
+METHODS = ("saliency", "gradient_x_input", "integrated_gradients", "smoothgrad", "pad")
 _FUNC = "gradient_importance"
 # Attributions of these methods add up (to f(x) - f(baseline) for integrated gradients), so a label's
 # attribution is the sum over its cells; the other two are gradients, averaged in size over the cells.
@@ -44,6 +44,7 @@ _METRICS = {
     "gradient_x_input": "mean |gradient x input|",
     "integrated_gradients": "mean |integrated gradients|",
     "smoothgrad": "mean |smoothed gradient|",
+    "pad": "mean squared gradient (PaD)",
 }
 
 
@@ -173,12 +174,13 @@ def trapezoid_path(n_steps):
     return alphas, weights
 
 
-def label_importances(attributions, labels, additive, data=None):
+def label_importances(attributions, labels, additive, data=None, squared=False):
     """Attributions -> (n_labels, n) per-sample importances.
 
     ``attributions`` is (n, T, F) for one input, or (n, P): every block's cells flattened side by side
     in block order (with ``data``). Additive attributions: |sum over the label's cells|. Gradients: mean
-    over the label's cells of |.| (padded cells count as zero).
+    over the label's cells of |.| (padded cells count as zero). ``squared`` (PaD): the sum over the
+    label's cells of the squares.
     """
     n = attributions.shape[0]
     flat = attributions.reshape(n, -1)
@@ -187,7 +189,10 @@ def label_importances(attributions, labels, additive, data=None):
     out = np.empty((len(labels), n))
     for j, label in enumerate(labels):
         columns = np.concatenate([offsets[b] + np.flatnonzero(cells.ravel()) for b, cells in label.parts])
-        out[j] = np.abs(flat[:, columns].sum(axis=1)) if additive else size[:, columns].mean(axis=1)
+        if squared:
+            out[j] = np.square(flat[:, columns]).sum(axis=1)
+        else:
+            out[j] = np.abs(flat[:, columns].sum(axis=1)) if additive else size[:, columns].mean(axis=1)
     return out
 
 
@@ -219,7 +224,7 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
         ``Embedding(mask_zero=True)``, id 0 is padding (the automatic mask) and gets zero attribution.
         An integer input that no Embedding reads directly, and SmoothGrad on token inputs, are refused:
         seqimp never reports a gradient it could not take as zero.
-    method : {"saliency", "gradient_x_input", "integrated_gradients", "smoothgrad"}, default="saliency"
+    method : {"saliency", "gradient_x_input", "integrated_gradients", "smoothgrad", "pad"}, default="saliency"
         - "saliency": attributions |ds/dx| (Simonyan et al. 2014); a label's importance is the mean of
           |ds/dx| over samples and its cells, e.g. over timesteps for a feature (seed 004).
         - "gradient_x_input": attributions x * ds/dx.
@@ -228,6 +233,15 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
           ``n_steps`` points, both ends included. They add up to s(x) - s(b) ("completeness").
         - "smoothgrad": the mean gradient over ``n_samples`` copies of X with Gaussian noise added
           (Smilkov et al. 2017); signed, as in the paper. Importance is the mean of its size.
+        - "pad": the partial derivatives method (PaD) of Dimopoulos et al. (1995, 1999), as reviewed by
+          Gevrey et al. (2003): attributions are the signed partial derivatives ds/dx (their profile
+          against x is PaD's first result), and a label's importance per sample is the sum over its
+          cells of their squares, so ``importances.sum(axis=1)`` is PaD's sum of squared derivatives
+          (SSD) over the samples (and, for a feature of a sequence, over its timesteps).
+          ``extra["relative_contribution"]`` is PaD's relative contribution in %: 100 SSD / (sum of
+          SSD over the labels). On a linear network s = w . x it is proportional to w_j**2 (times
+          the number of real timesteps). Token inputs are refused (their derivatives are taken in
+          embedding space, where a squared sum over the D dimensions is not PaD).
     granularity : {"feature", "timestep", "cell"}, default="feature"
     groups : dict, default=None
         ``{name: [feature names or indices]}``; one row per group.
@@ -293,13 +307,20 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
         shape (n_labels, n_samples), one column per sample of X, so ``importances_mean`` is the
         importance and ``importances_std`` its spread over samples. Always >= 0. ``extra`` holds
         ``"predictions"`` (s(x), shape (n,)) and, for integrated gradients, ``"baseline_predictions"``
-        (s(b)) and ``"completeness_gap"`` (sum of attributions - (s(x) - s(b)), per sample).
+        (s(b)) and ``"completeness_gap"`` (sum of attributions - (s(x) - s(b)), per sample); for PaD,
+        ``"ssd"`` (n_labels,) and ``"relative_contribution"`` (n_labels,) in %.
 
     References
     ----------
     Simonyan, Vedaldi, Zisserman (2014). Deep inside convolutional networks. arXiv:1312.6034.
     Sundararajan, Taly, Yan (2017). Axiomatic attribution for deep networks. ICML.
     Smilkov, Thorat, Kim, Viegas, Wattenberg (2017). SmoothGrad. arXiv:1706.03825.
+    Dimopoulos, Bourret, Lek (1995). Use of some sensitivity criteria for choosing networks with good
+    generalization ability. Neural Processing Letters 2, 1-4.
+    Dimopoulos, Chronopoulos, Chronopoulou-Sereli, Lek (1999). Neural network models to study
+    relationships between lead concentration in grasses and permanent urban descriptors in Athens city
+    (Greece). Ecological Modelling 120, 157-165.
+    Gevrey, Dimopoulos, Lek (2003). Ecological Modelling 160, 249-264.
 
     Examples
     --------
@@ -339,11 +360,11 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
     P = sum(b.X.shape[1] * b.X.shape[2] for b in data.blocks)
     extra = {"output": selection.description}
     params = {"method": method, "output": selection.description}
-    if method in ("saliency", "gradient_x_input"):
+    if method in ("saliency", "gradient_x_input", "pad"):
         rows = engine.unperturbed_predictions(call.predictor, data, chunk_rows, progress=call.progress,
                                               func=_FUNC, n_jobs=call.n_jobs)
         # A token cell's value is already the embedding gradient summed (saliency) or times e (x input).
-        attributions = [np.abs(g) if method == "saliency" else g if b.tokens else b.X * g
+        attributions = [np.abs(g) if method == "saliency" else g if b.tokens or method == "pad" else b.X * g
                         for g, b in zip(_split(rows, data), data.blocks)]
     elif method == "integrated_gradients":
         rows, attributions, s_b = _integrated_gradients(call, base[0], n_steps, chunk_rows)
@@ -356,11 +377,21 @@ def gradient_importance(model, X, *, method="saliency", granularity="feature", g
     extra["predictions"] = rows[:, P].copy()
     _warn_if_constant(selection, extra["predictions"])
     attributions = [_zero_padding(a, block) for a, block in zip(attributions, data.blocks)]
-    importances = label_importances(_flat(attributions), call.labels, method in _ADDITIVE, data)
+    importances = label_importances(_flat(attributions), call.labels, method in _ADDITIVE, data,
+                                    squared=method == "pad")
+    if method == "pad":
+        extra.update(_pad_contributions(importances))
     shaped = data.structured([a.reshape(block.input_shape) for a, block in zip(attributions, data.blocks)])
     return finish(call, method=method, importances=importances, metric=_METRICS[method], params=params,
                   extra=extra, attributions=shaped,
                   inference=sample_mean_inference(importances, covers=_COVERS))
+
+
+def _pad_contributions(importances):
+    """PaD's sum of squared derivatives per label (over the samples) and its relative contribution in %."""
+    ssd = importances.sum(axis=1)
+    total = ssd.sum()
+    return {"ssd": ssd, "relative_contribution": 100.0 * ssd / total if total > 0 else np.zeros_like(ssd)}
 
 
 def _select(call, method, base, output, passes):
@@ -369,7 +400,7 @@ def _select(call, method, base, output, passes):
     predictor, data = call.predictor, call.data
     predictor.check_inputs(data)
     # Token inputs: a token cell's gradient is taken in embedding space (see KerasGradient.path).
-    predictor.path("sum" if method == "saliency" else "path", data,
+    predictor.path("sum" if method in ("saliency", "pad") else "path", data,
                    base[2] if base is not None else ["zeros"] * data.n_blocks, _FUNC)
     selection = select_output(output, predictor.output_shape(predictor.row_shape(data)), _FUNC)
     predictor.select(selection.weights, selection.mode)
@@ -437,6 +468,13 @@ def _refuse_categorical(data, method):
                               "samples, or encode them for the model (token ids into an Embedding are explained in "
                               "embedding space).", argument="X", function=_FUNC, named=Value(named))
     tokens = [b.name or "X" for b in data.blocks if b.tokens]
+    if tokens and method == "pad":
+        raise SeqimpValueError("{function}: {pad} sums squared partial derivatives with respect to each input value, "
+                               "and {tokens} are token ids, whose derivatives are taken in embedding space. Use "
+                               "{saliency}, {gxi} or {ig}.", argument="method", function=_FUNC,
+                               pad=Keyword("method", "pad"), tokens=Value(tokens),
+                               saliency=Keyword("method", "saliency"), gxi=Value("gradient_x_input"),
+                               ig=Value("integrated_gradients"))
     if tokens and method == "smoothgrad":
         raise SeqimpValueError("{function}: {smoothgrad} adds noise to the input, and {tokens} are token ids, which "
                                "take no noise (their gradients are taken in embedding space). Use {saliency}, {gxi} "
