@@ -120,6 +120,7 @@ bench: setup
 	$(PY) bench/bench_calibration.py
 	$(PY) bench/bench_conditional.py
 	$(PY) bench/bench_sage.py
+	$(PY) bench/bench_olden2004.py
 	Rscript bench/bench_r_overhead.R
 
 clean:
