@@ -55,7 +55,7 @@ test_that("rbind of results with repeated labels keeps a run column: dodged bars
   r2 <- perturbation_importance(linear_model(c(0, 2, 0)), x, n_repeats = 2, seed = 1)
   both <- rbind(r1, r2)
   expect_s3_class(both, "seqimp_importance")
-  expect_identical(names(both), c("run", "feature", "importance", "std"))
+  expect_identical(names(both), c("run", "feature", "importance", "std", "se", "ci_low", "ci_high"))
   expect_identical(both$run, rep(1:2, each = 3))
   expect_identical(both$importance, c(r1$importance, r2$importance))
   expect_identical(unname(attr(both, "importances")), unname(rbind(attr(r1, "importances"), attr(r2, "importances"))))
