@@ -108,7 +108,8 @@ dist: setup
 notebooks: setup
 	$(PY) tests/python/test_notebooks.py --write
 
-# Every benchmark prints ratios measured in one run (about 15 minutes on 2 cores).
+# Every benchmark prints ratios measured in one run (over half an hour on 2 cores; bench_olden2004.py
+# alone takes about 15 minutes).
 bench: setup
 	$(PY) bench/bench_perturbation.py
 	$(PY) bench/bench_permutation.py
