@@ -17,7 +17,7 @@ import numpy as np
 
 from . import checks
 from .adapters.input_kernels import check_inputs_read_linearly
-from .errors import Keyword, SeqimpTypeError, Value
+from .errors import Keyword, Phrase, SeqimpTypeError, Value, text
 from .inputs import as_target
 from .labels import Label
 from .metrics import get_metric
@@ -58,9 +58,10 @@ def _make_predictor(named, output, variant):
 
 
 # Improved stepwise selection walks one fitted model's path deterministically: nothing is sampled.
-_NO_SE = ("improved stepwise selection follows one deterministic path on one fitted model and one data set: "
-          "nothing is resampled, so there is no standard error. For p-values, use randomization_test with "
-          "method='improved_stepwise'; for the data's uncertainty, permutation_importance.")
+_NO_SE = Phrase(text("improved stepwise selection follows one deterministic path on one fitted model and one data "
+                     "set: nothing is resampled, so there is no standard error. For p-values, use "
+                     "randomization_test with {method}; for the data's uncertainty, permutation_importance.",
+                     method=Keyword("method", "improved_stepwise")))
 
 
 def _union(labels, members, name):

@@ -81,6 +81,13 @@ def test_linear_network_takes_the_expected_path_without_any_fit(linear, data, va
     assert [step["feature"] for step in r.extra["path"]] == order
     assert r.method == f"improved_stepwise_{variant}" and r.importances.shape == (4, 1)
     assert all(np.array_equal(a, b) for a, b in zip(linear.get_weights(), weights))
+    # One deterministic path: no standard error or test, and the result says why, in each language.
+    with pytest.raises(ValueError, match="deterministic path") as caught:
+        r.importances_se
+    assert "method='improved_stepwise'" in str(caught.value)
+    assert 'method = "improved_stepwise"' in caught.value.in_r()
+    with pytest.raises(ValueError, match="deterministic path"):
+        r.pvalues
 
 
 def test_variant_1_equals_zeroing_the_first_kernel_rows(data):
