@@ -17,7 +17,7 @@ _COLUMN_NAMES = {"perturbation": "repeats", "permutation": "repeats", "lofo": "f
 
 # The entries of ``extra`` that hold one row per label (in label order): a subset of the labels keeps
 # the same rows of them (the R package's ``[`` does).
-LABEL_EXTRAS = ("n_real_samples", "scores", "rank", "se_permutations")
+LABEL_EXTRAS = ("n_real_samples", "scores", "rank", "se_permutations", "null", "pvalues", "ssd", "relative_contribution")
 
 
 @dataclass(frozen=True, eq=False)

@@ -41,6 +41,9 @@ test_that("PaD's relative contributions are proportional to the squared weights"
   expect_equal(unname(attr(r, "relative_contribution")), 100 * w^2 / sum(w^2), tolerance = 1e-6)
   expect_identical(names(attr(r, "relative_contribution")), c("a", "b", "c", "d"))
   expect_equal(r$importance, w^2, tolerance = 1e-6)  # mean over samples of (ds/dx)^2
+  # Per-label extras follow the rows they belong to.
+  expect_equal(as.vector(attr(r[2:3, ], "extra")$relative_contribution),
+               as.vector(attr(r, "extra")$relative_contribution)[2:3])
 })
 
 test_that("perturbation curves match the core and perturbation_importance for the same seed", {
