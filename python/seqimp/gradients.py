@@ -468,18 +468,14 @@ def _refuse_categorical(data, method):
                               "samples, or encode them for the model (token ids into an Embedding are explained in "
                               "embedding space).", argument="X", function=_FUNC, named=Value(named))
     tokens = [b.name or "X" for b in data.blocks if b.tokens]
-    if tokens and method == "pad":
-        raise SeqimpValueError("{function}: {pad} sums squared partial derivatives with respect to each input value, "
-                               "and {tokens} are token ids, whose derivatives are taken in embedding space. Use "
-                               "{saliency}, {gxi} or {ig}.", argument="method", function=_FUNC,
-                               pad=Keyword("method", "pad"), tokens=Value(tokens),
-                               saliency=Keyword("method", "saliency"), gxi=Value("gradient_x_input"),
-                               ig=Value("integrated_gradients"))
-    if tokens and method == "smoothgrad":
-        raise SeqimpValueError("{function}: {smoothgrad} adds noise to the input, and {tokens} are token ids, which "
-                               "take no noise (their gradients are taken in embedding space). Use {saliency}, {gxi} "
-                               "or {ig}.", argument="method", function=_FUNC,
-                               smoothgrad=Keyword("method", "smoothgrad"), tokens=Value(tokens),
+    # Token ids are explained in embedding space: PaD's per-value squares and SmoothGrad's noise have no meaning there.
+    why = {"pad": "sums squared partial derivatives with respect to each input value, and {tokens} are token ids, "
+                  "whose derivatives are taken in embedding space",
+           "smoothgrad": "adds noise to the input, and {tokens} are token ids, which take no noise (their gradients "
+                         "are taken in embedding space)"}.get(method)
+    if tokens and why is not None:
+        raise SeqimpValueError("{function}: {method} " + why + ". Use {saliency}, {gxi} or {ig}.", argument="method",
+                               function=_FUNC, method=Keyword("method", method), tokens=Value(tokens),
                                saliency=Keyword("method", "saliency"), gxi=Value("gradient_x_input"),
                                ig=Value("integrated_gradients"))
 

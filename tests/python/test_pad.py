@@ -96,3 +96,15 @@ def test_pad_refuses_token_inputs():
     ids = np.random.default_rng(5).integers(0, 10, size=(8, T))
     with pytest.raises(ValueError, match="method='pad'.*token ids"):
         seqimp.gradient_importance(model, ids, method="pad")
+
+
+@pytest.mark.parametrize("method, words", [("pad", "sums squared partial derivatives with respect to each input value"),
+                                           ("smoothgrad", "which take no noise")])
+def test_token_inputs_are_refused_by_pad_and_smoothgrad_in_each_language(method, words):
+    model = keras.Sequential([keras.Input((6,), dtype="int32"), keras.layers.Embedding(10, 4),
+                              keras.layers.LSTM(3), keras.layers.Dense(1)])
+    tokens = np.random.default_rng(0).integers(1, 10, size=(20, 6))
+    with pytest.raises(ValueError, match=words) as caught:
+        seqimp.gradient_importance(model, tokens, method=method)
+    assert f"method='{method}'" in str(caught.value) and "Use method='saliency'" in str(caught.value)
+    assert f'method = "{method}"' in caught.value.in_r()
